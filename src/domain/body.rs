@@ -1,0 +1,120 @@
+//! Turns a sender's body (plain text, Markdown or HTML) into HTML that is
+//! safe to put on a page.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use super::article::BodyFormat;
+
+/// The sanitiser every rendered body passes through, whatever its format:
+/// Markdown may carry raw HTML, so it is cleaned like HTML.
+///
+/// ammonia's allow-list already drops script, style, iframe, object, form
+/// and every event-handler attribute; on top of it, links may only use
+/// http, https and mailto (no javascript:, no data:), and links open
+/// without handing the page to the target.
+static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut builder = ammonia::Builder::default();
+    builder
+        .url_schemes(HashSet::from(["http", "https", "mailto"]))
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .strip_comments(true);
+    builder
+});
+
+/// Renders and sanitises a body. The result is ready to embed unescaped.
+pub fn render(format: BodyFormat, body: &str) -> String {
+    match format {
+        BodyFormat::Text => text_to_html(body),
+        BodyFormat::Markdown => sanitize(&markdown_to_html(body)),
+        BodyFormat::Html => sanitize(body),
+    }
+}
+
+/// Cleans untrusted HTML with the allow-list.
+pub fn sanitize(html: &str) -> String {
+    SANITIZER.clean(html).to_string()
+}
+
+/// Plain text: paragraphs are separated by blank lines; a single line
+/// break inside a paragraph is kept as a line break.
+fn text_to_html(text: &str) -> String {
+    let normalised = text.replace("\r\n", "\n");
+    let mut html = String::with_capacity(normalised.len() + 64);
+    for paragraph in split_paragraphs(&normalised) {
+        html.push_str("<p>");
+        for (i, line) in paragraph.lines().map(str::trim).enumerate() {
+            if i > 0 {
+                html.push_str("<br>\n");
+            }
+            escape_into(&mut html, line);
+        }
+        html.push_str("</p>\n");
+    }
+    html
+}
+
+/// The paragraphs of plain text: runs of lines separated by blank lines.
+pub fn split_paragraphs(text: &str) -> impl Iterator<Item = &str> {
+    text.split("\n\n").map(str::trim).filter(|p| !p.is_empty())
+}
+
+fn markdown_to_html(markdown: &str) -> String {
+    use pulldown_cmark::{Options, Parser, html};
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_SMART_PUNCTUATION;
+    let mut out = String::with_capacity(markdown.len() * 3 / 2);
+    html::push_html(&mut out, Parser::new_ext(markdown, options));
+    out
+}
+
+fn escape_into(out: &mut String, text: &str) {
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(ch),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_becomes_escaped_paragraphs() {
+        let html = render(BodyFormat::Text, "First <b>line</b>\nsame para\n\n\n\"Second\" & last");
+        assert_eq!(
+            html,
+            "<p>First &lt;b&gt;line&lt;/b&gt;<br>\nsame para</p>\n<p>&quot;Second&quot; &amp; last</p>\n"
+        );
+    }
+
+    #[test]
+    fn markdown_raw_html_is_sanitised() {
+        let html = render(
+            BodyFormat::Markdown,
+            "**bold** <script>alert(1)</script>\n\n[x](javascript:alert(1))",
+        );
+        assert!(html.contains("<strong>bold</strong>"));
+        assert!(!html.contains("<script"));
+        assert!(!html.contains("javascript:"));
+    }
+
+    #[test]
+    fn html_loses_handlers_and_dangerous_urls() {
+        let html = render(
+            BodyFormat::Html,
+            r#"<p onclick="x()">Hi</p><a href="data:text/html,hi">d</a><img src="https://example.org/a.jpg" onerror="x()"><iframe src="https://example.org"></iframe>"#,
+        );
+        assert!(!html.contains("onclick") && !html.contains("onerror"), "{html}");
+        assert!(!html.contains("data:") && !html.contains("iframe"), "{html}");
+        assert!(html.contains(r#"<img src="https://example.org/a.jpg">"#), "{html}");
+    }
+}

@@ -1,0 +1,123 @@
+//! One error type for every failure a request can meet, and its single
+//! mapping to an HTTP status and a JSON body. HTML pages reuse the same
+//! mapping through `web::pages::PageError`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::domain::FieldError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    #[error("missing or unknown token")]
+    Unauthorized,
+    #[error("request body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{}", .0.message)]
+    Invalid(FieldError),
+    #[error("unknown field `{0}`")]
+    UnknownField(String),
+    #[error("a batch holds at most {limit} articles; this one holds {got}")]
+    TooManyItems { limit: usize, got: usize },
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("this article was deleted and will not be stored again")]
+    Deleted,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("internal error: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+/// The client-safe description of an error, as the API's JSON shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ErrorBody {
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// The detail of a server-side failure, left in the response's extensions
+/// for the logging middleware: logged once, never shown to the client.
+#[derive(Debug, Clone)]
+pub struct LoggedError(pub String);
+
+impl AppError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        AppError::Invalid(FieldError::new(field, message))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Invalid(_) | AppError::UnknownField(_) | AppError::TooManyItems { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Deleted => StatusCode::GONE,
+            AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        let (code, field) = match self {
+            AppError::MalformedJson(_) => ("malformed_json", None),
+            AppError::Unauthorized => ("unauthorized", None),
+            AppError::PayloadTooLarge { .. } => ("payload_too_large", None),
+            AppError::UnsupportedMediaType(_) => ("unsupported_media_type", None),
+            AppError::Invalid(err) => ("invalid_field", Some(err.field.clone())),
+            AppError::UnknownField(name) => ("unknown_field", Some(name.clone())),
+            AppError::TooManyItems { .. } => ("too_many_items", None),
+            AppError::NotFound(_) => ("not_found", None),
+            AppError::Deleted => ("deleted", None),
+            AppError::Database(_) | AppError::Internal(_) => ("internal_error", None),
+        };
+        let message = match self {
+            AppError::Database(_) | AppError::Internal(_) => "the server failed to handle this request".to_owned(),
+            other => other.to_string(),
+        };
+        ErrorBody { code, message, field }
+    }
+
+    /// The server-side detail worth logging, for failures that are ours.
+    pub fn log_detail(&self) -> Option<LoggedError> {
+        match self {
+            AppError::Database(_) | AppError::Internal(_) => Some(LoggedError(self.to_string())),
+            _ => None,
+        }
+    }
+}
+
+impl From<FieldError> for AppError {
+    fn from(err: FieldError) -> Self {
+        AppError::Invalid(err)
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status(), Json(json!({ "error": self.body() }))).into_response();
+        if let Some(detail) = self.log_detail() {
+            response.extensions_mut().insert(detail);
+        }
+        if matches!(self, AppError::Unauthorized) {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

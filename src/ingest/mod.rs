@@ -1,0 +1,155 @@
+//! The write path: every article, whatever its origin, is decoded,
+//! validated, rendered and stored here, so the rules for identity,
+//! de-duplication and tombstones live in one place.
+
+pub mod decode;
+
+use serde::Serialize;
+use sqlx::SqliteConnection;
+
+use crate::domain::NewArticle;
+use crate::domain::listing::article_path;
+use crate::domain::slug::slugify_or;
+use crate::error::{AppError, ErrorBody};
+use crate::store::{self, Db, articles::ArticleRow};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SaveStatus {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// What the write path did with one article.
+#[derive(Debug, Clone, Serialize)]
+pub struct Saved {
+    pub id: i64,
+    pub status: SaveStatus,
+    /// The path of the article's page.
+    pub url: String,
+}
+
+/// One entry of a batch's answer, in the order of the request.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum BatchItem {
+    Saved {
+        index: usize,
+        #[serde(flatten)]
+        saved: Saved,
+    },
+    Failed {
+        index: usize,
+        status: &'static str,
+        error: ErrorBody,
+    },
+}
+
+/// Stores one article in its own transaction.
+pub async fn save_one(db: &Db, article: &NewArticle) -> Result<Saved, AppError> {
+    let mut tx = db.writer.begin().await?;
+    let saved = save(&mut tx, article, store::now_unix()).await?;
+    tx.commit().await?;
+    Ok(saved)
+}
+
+/// Stores every valid article of a batch in one transaction; invalid or
+/// refused items are reported in place and store nothing.
+pub async fn save_batch(db: &Db, items: Vec<Result<NewArticle, AppError>>) -> Result<Vec<BatchItem>, AppError> {
+    let now = store::now_unix();
+    let mut tx = db.writer.begin().await?;
+    let mut results = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        let outcome = match item {
+            Ok(article) => save(&mut tx, &article, now).await,
+            Err(err) => Err(err),
+        };
+        results.push(match outcome {
+            Ok(saved) => BatchItem::Saved { index, saved },
+            // A storage failure is not the item's fault: abandon the whole
+            // transaction rather than report a half-stored batch.
+            Err(err @ (AppError::Database(_) | AppError::Internal(_))) => return Err(err),
+            Err(err) => BatchItem::Failed {
+                index,
+                status: "error",
+                error: err.body(),
+            },
+        });
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// Deletes an article, leaving a tombstone of its key.
+pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
+    let mut tx = db.writer.begin().await?;
+    if !store::articles::delete(&mut tx, id, store::now_unix()).await? {
+        return Err(AppError::NotFound("article"));
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Identity rules: a key seen before is updated in place (or reported
+/// unchanged); a tombstoned key is refused; no key means a new article.
+async fn save(conn: &mut SqliteConnection, article: &NewArticle, now: i64) -> Result<Saved, AppError> {
+    let key = article.ingest_key();
+    let hash = article.content_hash();
+    let existing = match &key {
+        Some(key) => {
+            if store::articles::is_tombstoned(conn, key).await? {
+                return Err(AppError::Deleted);
+            }
+            store::articles::find_by_key(conn, key).await?
+        }
+        None => None,
+    };
+    if let Some(existing) = &existing
+        && existing.content_hash == hash
+    {
+        return Ok(Saved {
+            id: existing.id,
+            status: SaveStatus::Unchanged,
+            url: article_path(existing.id, &existing.slug),
+        });
+    }
+
+    let section_slug = slugify_or(&article.section, "section");
+    let section_id = store::sections::ensure(conn, &article.section, &section_slug, now).await?;
+    let slug = slugify_or(&article.title, "article");
+    let body_html = article.body_html();
+    let tags_json = serde_json::to_string(&article.tags).map_err(anyhow::Error::from)?;
+    let row = ArticleRow {
+        section_id,
+        ingest_key: key.as_deref(),
+        external_id: article.external_id.as_deref(),
+        url: article.url.as_deref(),
+        slug: &slug,
+        title: &article.title,
+        summary: article.summary.as_deref(),
+        author: article.author.as_deref(),
+        source: article.source.as_deref(),
+        body_format: article.body_format.as_str(),
+        body: &article.body,
+        body_html: &body_html,
+        image_url: article.image_url.as_deref(),
+        image_caption: article.image_caption.as_deref(),
+        tags_json: &tags_json,
+        published_at: article.published_at.map(|t| t.timestamp()),
+        content_hash: &hash,
+        now,
+    };
+    let (id, status) = match existing {
+        Some(existing) => {
+            store::articles::update(conn, existing.id, &row).await?;
+            (existing.id, SaveStatus::Updated)
+        }
+        None => (store::articles::insert(conn, &row).await?, SaveStatus::Created),
+    };
+    Ok(Saved {
+        id,
+        status,
+        url: article_path(id, &slug),
+    })
+}

@@ -1,0 +1,144 @@
+//! The `gazette` command: parse arguments, then call into the library.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use gazette::config::Config;
+use gazette::store::{self, Db};
+use gazette::{Application, tokens};
+
+#[derive(Parser)]
+#[command(name = "gazette", version, about = "A self-hosted news site fed by an ingest API")]
+struct Cli {
+    #[command(flatten)]
+    config: Config,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the site and the API (the default).
+    Serve,
+    /// Manage ingest tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Ask the running server whether it is ready; exit 0 if so, 1 if not.
+    Healthcheck,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it (it is stored only as a hash).
+    Create { name: String },
+    /// List token names and creation times.
+    List,
+    /// Revoke a token; it stops working on the next request.
+    Revoke { name: String },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "gazette=info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&cli.config).await,
+        Command::Token(command) => token(&cli.config, command).await,
+        Command::Healthcheck => return healthcheck(&cli.config).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("gazette: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: &Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    tracing::info!(
+        address = %app.local_addr()?,
+        database = %config.database.display(),
+        "Gazette is serving"
+    );
+    app.run_until(shutdown_signal()).await?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM (what `docker compose stop` sends).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn token(config: &Config, command: TokenCommand) -> anyhow::Result<()> {
+    let db = Db::open(&config.database).await?;
+    match command {
+        TokenCommand::Create { name } => {
+            let token = tokens::create(&db, &name).await?;
+            println!("{token}");
+            eprintln!("Token {name:?} created. It is shown only now; Gazette keeps only its hash.");
+        }
+        TokenCommand::List => {
+            let list = store::tokens::list(&db.reader).await?;
+            if list.is_empty() {
+                eprintln!("No stored tokens.");
+            }
+            for token in list {
+                let created = chrono::DateTime::from_timestamp(token.created_at, 0).unwrap_or_default();
+                println!("{}\t{}", token.name, created.to_rfc3339());
+            }
+        }
+        TokenCommand::Revoke { name } => {
+            anyhow::ensure!(
+                store::tokens::revoke(&db.writer, &name).await?,
+                "no token named {name:?}"
+            );
+            eprintln!("Token {name:?} revoked.");
+        }
+    }
+    db.close().await;
+    Ok(())
+}
+
+/// Asks /readyz over plain HTTP, so a container image needs no curl.
+async fn healthcheck(config: &Config) -> ExitCode {
+    let url = format!("http://{}/readyz", config.local_addr_for(config.bind));
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build();
+    let ready = match client {
+        Ok(client) => client.get(&url).send().await.is_ok_and(|r| r.status().is_success()),
+        Err(_) => false,
+    };
+    if ready {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("gazette: {url} is not ready");
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,61 @@
+//! Ingest tokens, stored only as SHA-256 digests.
+
+use sqlx::SqlitePool;
+
+/// A stored token as listed to its owner: never the token itself.
+#[derive(Debug, Clone)]
+pub struct TokenInfo {
+    pub name: String,
+    pub created_at: i64,
+}
+
+pub async fn insert(db: &SqlitePool, name: &str, token_hash: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO tokens (name, token_hash, created_at) VALUES (?, ?, ?)",
+        name,
+        token_hash,
+        now
+    )
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// Whether a token with this digest exists. Looking up by digest means the
+/// comparison never runs over the secret itself.
+pub async fn exists(db: &SqlitePool, token_hash: &str) -> sqlx::Result<bool> {
+    let found = sqlx::query_scalar!(
+        r#"SELECT 1 AS "one!: i64" FROM tokens WHERE token_hash = ?"#,
+        token_hash
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(found.is_some())
+}
+
+pub async fn count(db: &SqlitePool) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n!: i64" FROM tokens"#)
+        .fetch_one(db)
+        .await
+}
+
+pub async fn list(db: &SqlitePool) -> sqlx::Result<Vec<TokenInfo>> {
+    let rows = sqlx::query!("SELECT name, created_at FROM tokens ORDER BY name")
+        .fetch_all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| TokenInfo {
+            name: r.name,
+            created_at: r.created_at,
+        })
+        .collect())
+}
+
+/// Removes the named token; false when there was none.
+pub async fn revoke(db: &SqlitePool, name: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query!("DELETE FROM tokens WHERE name = ?", name)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}

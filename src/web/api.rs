@@ -1,0 +1,258 @@
+//! The JSON API under /api/v1: ingest, read and delete.
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header::LOCATION;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::AppState;
+use crate::domain::{Article, ArticleCard, Cursor};
+use crate::error::{AppError, AppResult};
+use crate::ingest::{self, SaveStatus, decode};
+use crate::store;
+use crate::web::auth::IngestToken;
+use crate::web::body::{BodyKind, IngestBody};
+
+/// Page sizes of the read API: a default that suits a client's screen,
+/// a cap that keeps one request cheap.
+const DEFAULT_LIMIT: u32 = 20;
+const MAX_LIMIT: u32 = 100;
+
+pub async fn create_article(_: IngestToken, State(state): State<AppState>, body: IngestBody) -> AppResult<Response> {
+    if body.kind != BodyKind::Json {
+        return Err(AppError::UnsupportedMediaType(
+            "send one article as application/json; NDJSON goes to /api/v1/articles/batch".to_owned(),
+        ));
+    }
+    let article = decode::article(&body.bytes)?;
+    let saved = ingest::save_one(&state.db, &article).await?;
+    let mut response = Json(&saved).into_response();
+    if saved.status == SaveStatus::Created {
+        *response.status_mut() = StatusCode::CREATED;
+        if let Ok(location) = HeaderValue::from_str(&saved.url) {
+            response.headers_mut().insert(LOCATION, location);
+        }
+    }
+    Ok(response)
+}
+
+#[derive(Serialize)]
+pub struct BatchResponse {
+    results: Vec<ingest::BatchItem>,
+}
+
+pub async fn create_batch(
+    _: IngestToken,
+    State(state): State<AppState>,
+    body: IngestBody,
+) -> AppResult<Json<BatchResponse>> {
+    let items = decode::batch(&body.bytes, body.kind == BodyKind::NdJson)?;
+    let results = ingest::save_batch(&state.db, items).await?;
+    Ok(Json(BatchResponse { results }))
+}
+
+pub async fn delete_article(
+    _: IngestToken,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
+    let id = parse_id(&id)?;
+    ingest::delete(&state.db, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An article as the read API shows it: the ingest fields under the same
+/// names, plus where it lives on this site.
+#[derive(Serialize)]
+pub struct ArticleJson {
+    id: i64,
+    /// The article page, absolute.
+    page_url: String,
+    title: String,
+    section: SectionRef,
+    summary: Option<String>,
+    author: Option<String>,
+    source: Option<String>,
+    url: Option<String>,
+    external_id: Option<String>,
+    image_url: Option<String>,
+    image_caption: Option<String>,
+    tags: Vec<String>,
+    body_html: String,
+    published_at: String,
+    updated_at: String,
+}
+
+#[derive(Serialize)]
+struct SectionRef {
+    name: String,
+    slug: String,
+}
+
+impl ArticleJson {
+    fn new(article: Article, base_url: &str) -> Self {
+        ArticleJson {
+            id: article.id,
+            page_url: format!("{base_url}{}", article.path()),
+            title: article.title,
+            section: SectionRef {
+                name: article.section_name,
+                slug: article.section_slug,
+            },
+            summary: article.summary,
+            author: article.author,
+            source: article.source,
+            url: article.url,
+            external_id: article.external_id,
+            image_url: article.image_url,
+            image_caption: article.image_caption,
+            tags: article.tags,
+            body_html: article.body_html,
+            published_at: article.published_at.to_rfc3339(),
+            updated_at: article.updated_at.to_rfc3339(),
+        }
+    }
+}
+
+pub async fn get_article(State(state): State<AppState>, Path(id): Path<String>) -> AppResult<Json<ArticleJson>> {
+    let id = parse_id(&id)?;
+    let article = store::articles::get(&state.db.reader, id)
+        .await?
+        .ok_or(AppError::NotFound("article"))?;
+    Ok(Json(ArticleJson::new(article, &state.site.base_url)))
+}
+
+#[derive(Serialize)]
+pub struct CardJson {
+    id: i64,
+    page_url: String,
+    title: String,
+    section: SectionRef,
+    summary: Option<String>,
+    author: Option<String>,
+    image_url: Option<String>,
+    published_at: String,
+}
+
+impl CardJson {
+    fn new(card: ArticleCard, base_url: &str) -> Self {
+        CardJson {
+            id: card.id,
+            page_url: format!("{base_url}{}", card.path()),
+            title: card.title,
+            section: SectionRef {
+                name: card.section_name,
+                slug: card.section_slug,
+            },
+            summary: card.summary,
+            author: card.author,
+            image_url: card.image_url,
+            published_at: card.published_at.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ArticleList {
+    articles: Vec<CardJson>,
+    /// Pass as `before` for the next page; null on the last page.
+    next_cursor: Option<String>,
+}
+
+pub async fn list_articles(State(state): State<AppState>, RawQuery(query): RawQuery) -> AppResult<Json<ArticleList>> {
+    let mut section = None;
+    let mut limit = DEFAULT_LIMIT;
+    let mut before = Cursor::START;
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match &*key {
+            "section" => section = Some(value.into_owned()),
+            "limit" => {
+                limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        AppError::invalid("limit", format!("limit must be a number from 1 to {MAX_LIMIT}"))
+                    })?
+            }
+            "before" => {
+                before = Cursor::decode(&value).ok_or_else(|| {
+                    AppError::invalid("before", "before must be a next_cursor value from an earlier response")
+                })?
+            }
+            _ => {}
+        }
+    }
+    let section_id = match section {
+        Some(slug) => Some(
+            store::sections::by_slug(&state.db.reader, &slug)
+                .await?
+                .ok_or(AppError::NotFound("section"))?
+                .id,
+        ),
+        None => None,
+    };
+    let page = store::articles::page(&state.db.reader, section_id, before, limit).await?;
+    Ok(Json(ArticleList {
+        articles: page
+            .items
+            .into_iter()
+            .map(|c| CardJson::new(c, &state.site.base_url))
+            .collect(),
+        next_cursor: page.next.map(|c| c.encode()),
+    }))
+}
+
+#[derive(Serialize)]
+pub struct SectionJson {
+    name: String,
+    slug: String,
+    article_count: i64,
+    latest_at: Option<String>,
+    page_url: String,
+}
+
+#[derive(Serialize)]
+pub struct SectionList {
+    sections: Vec<SectionJson>,
+}
+
+pub async fn list_sections(State(state): State<AppState>) -> AppResult<Json<SectionList>> {
+    let sections = store::sections::list(&state.db.reader).await?;
+    Ok(Json(SectionList {
+        sections: sections
+            .into_iter()
+            .map(|s| SectionJson {
+                page_url: format!("{}/sections/{}", state.site.base_url, s.slug),
+                name: s.name,
+                slug: s.slug,
+                article_count: s.article_count,
+                latest_at: s.latest_at.map(|t| t.to_rfc3339()),
+            })
+            .collect(),
+    }))
+}
+
+/// Ids in paths are positive integers; anything else names no article.
+fn parse_id(text: &str) -> AppResult<i64> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or(AppError::NotFound("article"))
+}
+
+/// Unknown paths under /api answer in the API's format.
+pub async fn not_found() -> AppError {
+    AppError::NotFound("route")
+}
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+pub async fn readyz(State(state): State<AppState>) -> AppResult<&'static str> {
+    state.db.ping().await?;
+    Ok("ready")
+}

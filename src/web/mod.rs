@@ -1,0 +1,85 @@
+//! The web layer: the router, grouped by audience (pages, api, assets),
+//! and the middleware every response passes through.
+
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod body;
+pub mod pages;
+pub mod views;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::header::{CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::AppState;
+use crate::error::LoggedError;
+
+/// No request may hold a connection longer than this: a slow client or a
+/// stuck query is cut off instead of piling up.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Scripts and styles only from this origin, never inline; images may
+/// come from the sources articles credit; nothing may frame the site.
+const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' https: http:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+pub fn router(state: AppState) -> Router {
+    let max_body = state.site.max_body_bytes;
+    let api = Router::new()
+        .route("/articles", get(api::list_articles).post(api::create_article))
+        .route("/articles/batch", axum::routing::post(api::create_batch))
+        .route("/articles/{id}", get(api::get_article).delete(api::delete_article))
+        .route("/sections", get(api::list_sections))
+        .fallback(api::not_found)
+        .layer(DefaultBodyLimit::max(max_body));
+
+    Router::new()
+        .route("/", get(pages::front))
+        .route("/sections/{slug}", get(pages::section))
+        .route("/articles/{id}", get(pages::article_without_slug))
+        .route("/articles/{id}/{slug}", get(pages::article))
+        .route("/static/{name}", get(assets::serve))
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
+        .nest("/api/v1", api)
+        .fallback(pages::not_found)
+        .with_state(state)
+        .layer(middleware::from_fn(log_server_errors))
+        .layer(CompressionLayer::new())
+        .layer(security_header(CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_VALUE))
+        .layer(security_header(X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(security_header(REFERRER_POLICY, "strict-origin-when-cross-origin"))
+        .layer(security_header(X_FRAME_OPTIONS, "DENY"))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(TraceLayer::new_for_http())
+}
+
+fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+/// Logs the detail of server-side failures once, where the request's
+/// method and path are known; clients only ever see a generic message.
+async fn log_server_errors(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    if let Some(LoggedError(detail)) = response.extensions().get::<LoggedError>() {
+        tracing::error!(%method, %path, status = response.status().as_u16(), "{detail}");
+    }
+    response
+}
