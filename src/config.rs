@@ -13,31 +13,36 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address and port to listen on.
-    #[arg(long, env = "GAZETTE_BIND", default_value = "127.0.0.1:3000")]
+    #[arg(long, global = true, env = "GAZETTE_BIND", default_value = "127.0.0.1:3000")]
     pub bind: SocketAddr,
 
     /// Path of the SQLite database file; it and its folder are created if missing.
-    #[arg(long, env = "GAZETTE_DATABASE", default_value = "data/gazette.db")]
+    #[arg(long, global = true, env = "GAZETTE_DATABASE", default_value = "data/gazette.db")]
     pub database: PathBuf,
 
     /// An ingest token accepted in addition to the ones stored in the database.
-    #[arg(long, env = "GAZETTE_INGEST_TOKEN", hide_env_values = true)]
+    #[arg(long, global = true, env = "GAZETTE_INGEST_TOKEN", hide_env_values = true)]
     pub ingest_token: Option<String>,
 
     /// A file holding the ingest token (for Docker secrets).
-    #[arg(long, env = "GAZETTE_INGEST_TOKEN_FILE", conflicts_with = "ingest_token")]
+    #[arg(
+        long,
+        global = true,
+        env = "GAZETTE_INGEST_TOKEN_FILE",
+        conflicts_with = "ingest_token"
+    )]
     pub ingest_token_file: Option<PathBuf>,
 
     /// Public URL of the site, used for absolute links (feeds, canonical URLs).
-    #[arg(long, env = "GAZETTE_BASE_URL")]
+    #[arg(long, global = true, env = "GAZETTE_BASE_URL")]
     pub base_url: Option<String>,
 
     /// Name shown in the masthead and page titles.
-    #[arg(long, env = "GAZETTE_SITE_NAME", default_value = "Gazette")]
+    #[arg(long, global = true, env = "GAZETTE_SITE_NAME", default_value = "Gazette")]
     pub site_name: String,
 
     /// Largest request body accepted, in bytes.
-    #[arg(long, env = "GAZETTE_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    #[arg(long, global = true, env = "GAZETTE_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
 }
 

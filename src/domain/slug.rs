@@ -9,11 +9,43 @@ const MAX_SLUG_LEN: usize = 80;
 /// by single hyphens. Returns an empty string when nothing is left (text
 /// made only of symbols); callers choose their own fallback.
 pub fn slugify(text: &str) -> String {
-    let ascii = deunicode::deunicode_with_tofu(text, " ");
+    // Emoji and other symbols beside words are decoration: "⚽ Football" is
+    // "football". Only text made of symbols alone is spelled out
+    // ("🏐" gives "volleyball").
+    let words: String = text
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c.is_whitespace() || c.is_ascii_punctuation() {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    let slug = ascii_slug(&words);
+    if slug.is_empty() { ascii_slug(text) } else { slug }
+}
+
+/// Letters deunicode spells in a way the languages' own romanisations do
+/// not: Azerbaijani schwa, and the Armenian digraph "ու" (u) and ligature "և".
+fn romanise(text: &str) -> String {
+    text.replace("ու", "u")
+        .replace("Ու", "U")
+        .replace("ՈՒ", "U")
+        .replace('և', "ev")
+        .replace('ə', "e")
+        .replace('Ə', "E")
+}
+
+fn ascii_slug(text: &str) -> String {
+    let ascii = deunicode::deunicode_with_tofu(&romanise(text), " ");
     let mut slug = String::with_capacity(ascii.len());
     let mut pending_hyphen = false;
     for ch in ascii.chars() {
-        if ch.is_ascii_alphanumeric() {
+        if ch == '\'' || ch == '`' {
+            // "don't" is "dont", and Armenian aspirates (թ is t`) stay one word.
+            continue;
+        } else if ch.is_ascii_alphanumeric() {
             if pending_hyphen && !slug.is_empty() {
                 slug.push('-');
             }
@@ -65,6 +97,14 @@ mod tests {
         assert_eq!(slugify("Qarabağ Futbol Klubu"), "qarabag-futbol-klubu");
         assert_eq!(slugify("Şəki və Gəncə"), "seki-ve-gence");
         assert_eq!(slugify("Հայաստան"), "hayastan");
+        assert_eq!(slugify("Հայաստանի ընտրությունները"), "hayastani-entrutyunnere");
+        assert_eq!(slugify("İdman xəbərləri"), "idman-xeberleri");
+    }
+
+    #[test]
+    fn emoji_beside_words_are_dropped_and_alone_are_spelled_out() {
+        assert_eq!(slugify("⚽ Football 🎉"), "football");
+        assert_eq!(slugify("🏐"), "volleyball");
     }
 
     #[test]

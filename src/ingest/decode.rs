@@ -18,6 +18,12 @@ pub fn article(json: &[u8]) -> Result<NewArticle, AppError> {
 }
 
 fn article_from_str(text: &str) -> Result<NewArticle, AppError> {
+    // serde would also read a struct from an array of its fields; an
+    // article is only ever an object.
+    let trimmed = text.trim_start();
+    if !trimmed.is_empty() && !trimmed.starts_with('{') {
+        return Err(AppError::MalformedJson("an article must be a JSON object".to_owned()));
+    }
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let input: ArticleInput = serde_path_to_error::deserialize(&mut deserializer).map_err(json_error)?;
     deserializer
@@ -68,10 +74,10 @@ fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> AppError {
     if let Some(name) = unknown_field_name(&message) {
         return AppError::UnknownField(name.to_owned());
     }
-    if path == "." || path.is_empty() {
+    let field = path.split(['.', '[']).next().unwrap_or_default().to_owned();
+    if field.is_empty() {
         return AppError::MalformedJson(format!("an article must be a JSON object ({message})"));
     }
-    let field = path.split(['.', '[']).next().unwrap_or(&path).to_owned();
     AppError::invalid(&field, format!("{path}: {message}"))
 }
 

@@ -1,0 +1,182 @@
+//! Starts the real Gazette on a random port with a fresh SQLite file, the
+//! same way `main` does, and talks HTTP to it.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use gazette::Application;
+use gazette::config::Config;
+use reqwest::{Client, Response};
+use serde_json::{Value, json};
+use sqlx::{AssertSqlSafe, Connection, Row, SqliteConnection};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+pub const TOKEN: &str = "test-token-0123456789abcdef";
+
+pub struct TestApp {
+    pub base: String,
+    pub db_path: PathBuf,
+    pub client: Client,
+    _dir: TempDir,
+    _shutdown: oneshot::Sender<()>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+/// Starts an app after `tweak` has adjusted its configuration.
+pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_path = dir.path().join("gazette.db");
+    let mut config = Config::for_database(&db_path);
+    config.bind = "127.0.0.1:0".parse().unwrap();
+    config.ingest_token = Some(TOKEN.to_owned());
+    tweak(&mut config);
+    let app = Application::build(&config).await.expect("app builds");
+    let addr = app.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        base: format!("http://{addr}"),
+        db_path,
+        client: Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        _dir: dir,
+        _shutdown: tx,
+    }
+}
+
+/// A valid article; tests override what they are about.
+pub fn article(title: &str, section: &str) -> Value {
+    json!({ "title": title, "section": section, "body": format!("The story of {title}.\n\nA second paragraph.") })
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let response = self.get(path).await;
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let response = self.get(path).await;
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    pub async fn post_article(&self, body: &Value) -> Response {
+        self.client
+            .post(self.url("/api/v1/articles"))
+            .bearer_auth(TOKEN)
+            .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// Posts an article and returns its answer, failing the test on an error.
+    pub async fn create(&self, body: &Value) -> Value {
+        let response = self.post_article(body).await;
+        let status = response.status().as_u16();
+        let json: Value = response.json().await.unwrap();
+        assert!(status == 201 || status == 200, "post failed: {status} {json}");
+        json
+    }
+
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(TOKEN)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// Every row of every table, as one string: equal fingerprints mean
+    /// the database did not change.
+    pub async fn fingerprint(&self) -> String {
+        let mut conn = SqliteConnection::connect(&format!("sqlite:{}?mode=ro", self.db_path.display()))
+            .await
+            .expect("open db");
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        let mut out = String::new();
+        for table in tables {
+            let columns: Vec<String> =
+                sqlx::query(AssertSqlSafe(format!("SELECT name FROM pragma_table_info('{table}')")))
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|row| row.get::<String, _>(0))
+                    .collect();
+            let quoted: Vec<String> = columns.iter().map(|c| format!("quote(\"{c}\")")).collect();
+            let sql = format!(
+                "SELECT COALESCE(group_concat(r, char(10)), '') FROM (SELECT {} AS r FROM \"{table}\" ORDER BY r)",
+                quoted.join(" || ',' || ")
+            );
+            let rows: String = sqlx::query_scalar(AssertSqlSafe(sql))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            out.push_str(&format!("{table}: {rows}\n"));
+        }
+        out
+    }
+
+    pub async fn count(&self, sql: &'static str) -> i64 {
+        let mut conn = SqliteConnection::connect(&format!("sqlite:{}?mode=ro", self.db_path.display()))
+            .await
+            .expect("open db");
+        sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+    }
+}
+
+/// Fails if any HTML on a page could run script: a script element, an
+/// event-handler attribute, or a javascript:/data: URL.
+pub fn assert_no_script(html: &str, context: &str) {
+    let doc = scraper::Html::parse_document(html);
+    let all = scraper::Selector::parse("*").unwrap();
+    for element in doc.select(&all) {
+        let name = element.value().name();
+        assert!(
+            !matches!(name, "script" | "iframe" | "object" | "embed"),
+            "{context}: <{name}> element in page"
+        );
+        for (attr, value) in element.value().attrs() {
+            assert!(
+                !attr.to_ascii_lowercase().starts_with("on"),
+                "{context}: event handler {attr}={value:?}"
+            );
+            let squashed: String = value
+                .chars()
+                .filter(|c| !c.is_whitespace() && !c.is_control())
+                .collect();
+            let lower = squashed.to_ascii_lowercase();
+            assert!(
+                !lower.starts_with("javascript:") && !lower.starts_with("data:") && !lower.starts_with("vbscript:"),
+                "{context}: dangerous URL {attr}={value:?}"
+            );
+        }
+    }
+}
