@@ -25,12 +25,7 @@ pub struct Config {
     pub ingest_token: Option<String>,
 
     /// A file holding the ingest token (for Docker secrets).
-    #[arg(
-        long,
-        global = true,
-        env = "GAZETTE_INGEST_TOKEN_FILE",
-        conflicts_with = "ingest_token"
-    )]
+    #[arg(long, global = true, env = "GAZETTE_INGEST_TOKEN_FILE")]
     pub ingest_token_file: Option<PathBuf>,
 
     /// Public URL of the site, used for absolute links (feeds, canonical URLs).
@@ -61,15 +56,23 @@ impl Config {
     }
 
     /// The configured ingest token, read from its file when one is given.
+    /// Empty values count as unset, so a compose file may pass an empty
+    /// variable through.
     pub fn configured_token(&self) -> anyhow::Result<Option<String>> {
-        if let Some(path) = &self.ingest_token_file {
+        let inline = self.ingest_token.clone().filter(|t| !t.trim().is_empty());
+        let file = self.ingest_token_file.as_ref().filter(|p| !p.as_os_str().is_empty());
+        if let Some(path) = file {
+            anyhow::ensure!(
+                inline.is_none(),
+                "give the ingest token either inline (GAZETTE_INGEST_TOKEN) or as a file (GAZETTE_INGEST_TOKEN_FILE), not both"
+            );
             let token = std::fs::read_to_string(path)
                 .map_err(|err| anyhow::anyhow!("cannot read ingest token file {}: {err}", path.display()))?;
             let token = token.trim().to_owned();
             anyhow::ensure!(!token.is_empty(), "ingest token file {} is empty", path.display());
             return Ok(Some(token));
         }
-        Ok(self.ingest_token.clone().filter(|t| !t.trim().is_empty()))
+        Ok(inline)
     }
 
     /// The base URL without a trailing slash: the configured one, else one
@@ -94,5 +97,29 @@ impl Config {
             });
         }
         addr
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Config;
+
+    #[test]
+    fn empty_token_values_count_as_unset() {
+        let mut config = Config::for_database("x.db");
+        config.ingest_token = Some("  ".into());
+        assert_eq!(config.configured_token().unwrap(), None);
+    }
+
+    #[test]
+    fn a_token_inline_and_in_a_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "from-file\n").unwrap();
+        let mut config = Config::for_database("x.db");
+        config.ingest_token_file = Some(file);
+        assert_eq!(config.configured_token().unwrap().as_deref(), Some("from-file"));
+        config.ingest_token = Some("inline".into());
+        assert!(config.configured_token().is_err());
     }
 }
