@@ -31,6 +31,59 @@ pub fn render(format: BodyFormat, body: &str) -> String {
     }
 }
 
+/// The readable text of a rendered body, paragraphs separated by blank
+/// lines: what search indexes and what its snippets quote.
+pub fn plain_text(html: &str) -> String {
+    // Block ends become paragraph breaks before the tags go, so words from
+    // neighbouring paragraphs never run together.
+    let mut spaced = html.to_owned();
+    for end in [
+        "</p>",
+        "</li>",
+        "</blockquote>",
+        "</h1>",
+        "</h2>",
+        "</h3>",
+        "</h4>",
+        "</h5>",
+        "</h6>",
+        "</div>",
+        "</pre>",
+        "</figcaption>",
+        "</tr>",
+    ] {
+        spaced = spaced.replace(end, &format!("{end}\n\n"));
+    }
+    spaced = spaced.replace("<br>", "\n");
+    let stripped = TEXT_ONLY.clean(&spaced).to_string();
+    let text = unescape(&stripped);
+    split_paragraphs(&text.replace("\r\n", "\n"))
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// An empty allow-list: every tag goes, the text stays.
+static TEXT_ONLY: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut builder = ammonia::Builder::empty();
+    builder.clean_content_tags(HashSet::from(["script", "style"]));
+    builder
+});
+
+/// Undoes the escaping html5ever's serialiser applies to text.
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", " ")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
+/// Words in a text, for reading time.
+pub fn word_count(text: &str) -> usize {
+    text.split_whitespace().count()
+}
+
 /// Cleans untrusted HTML with the allow-list.
 pub fn sanitize(html: &str) -> String {
     SANITIZER.clean(html).to_string()
@@ -70,6 +123,13 @@ fn markdown_to_html(markdown: &str) -> String {
     out
 }
 
+/// Escapes text for HTML or XML, in text and in quoted attributes.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    escape_into(&mut out, text);
+    out
+}
+
 fn escape_into(out: &mut String, text: &str) {
     for ch in text.chars() {
         match ch {
@@ -94,6 +154,16 @@ mod tests {
             html,
             "<p>First &lt;b&gt;line&lt;/b&gt;<br>\nsame para</p>\n<p>&quot;Second&quot; &amp; last</p>\n"
         );
+    }
+
+    #[test]
+    fn plain_text_keeps_paragraphs_apart_and_unescapes() {
+        let html = render(
+            BodyFormat::Html,
+            "<h2>Title</h2><p>One &amp; <b>two</b></p><p>Three&lt;4</p><ul><li>a</li><li>b</li></ul>",
+        );
+        assert_eq!(plain_text(&html), "Title\n\nOne & two\n\nThree<4\n\na\n\nb");
+        assert_eq!(word_count(&plain_text(&html)), 7);
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub struct Article {
     pub external_id: Option<String>,
     pub body_format: String,
     pub body_html: String,
+    pub word_count: i64,
     pub image_url: Option<String>,
     pub image_caption: Option<String>,
     pub tags: Vec<String>,

@@ -4,6 +4,7 @@ pub mod article;
 pub mod body;
 pub mod listing;
 pub mod reltime;
+pub mod search;
 pub mod section;
 pub mod slug;
 

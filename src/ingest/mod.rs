@@ -7,9 +7,9 @@ pub mod decode;
 use serde::Serialize;
 use sqlx::SqliteConnection;
 
-use crate::domain::NewArticle;
 use crate::domain::listing::article_path;
 use crate::domain::slug::slugify_or;
+use crate::domain::{NewArticle, body};
 use crate::error::{AppError, ErrorBody};
 use crate::store::{self, Db, articles::ArticleRow};
 
@@ -119,6 +119,9 @@ async fn save(conn: &mut SqliteConnection, article: &NewArticle, now: i64) -> Re
     let section_id = store::sections::ensure(conn, &article.section, &section_slug, now).await?;
     let slug = slugify_or(&article.title, "article");
     let body_html = article.body_html();
+    let body_text = body::plain_text(&body_html);
+    let author_slug = article.author.as_deref().map(|a| slugify_or(a, "author"));
+    let tags = tag_slugs(&article.tags);
     let tags_json = serde_json::to_string(&article.tags).map_err(anyhow::Error::from)?;
     let row = ArticleRow {
         section_id,
@@ -133,6 +136,10 @@ async fn save(conn: &mut SqliteConnection, article: &NewArticle, now: i64) -> Re
         body_format: article.body_format.as_str(),
         body: &article.body,
         body_html: &body_html,
+        body_text: &body_text,
+        word_count: body::word_count(&body_text) as i64,
+        author_slug: author_slug.as_deref(),
+        tags: &tags,
         image_url: article.image_url.as_deref(),
         image_caption: article.image_caption.as_deref(),
         tags_json: &tags_json,
@@ -152,4 +159,17 @@ async fn save(conn: &mut SqliteConnection, article: &NewArticle, now: i64) -> Re
         status,
         url: article_path(id, &slug),
     })
+}
+
+/// Each tag with its slug; tags that slugify alike are one tag, named as
+/// first given.
+fn tag_slugs(tags: &[String]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::with_capacity(tags.len());
+    for tag in tags {
+        let slug = slugify_or(tag, "tag");
+        if !out.iter().any(|(s, _)| *s == slug) {
+            out.push((slug, tag.clone()));
+        }
+    }
+    out
 }

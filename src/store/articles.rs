@@ -20,6 +20,11 @@ pub struct ArticleRow<'a> {
     pub body_format: &'a str,
     pub body: &'a str,
     pub body_html: &'a str,
+    pub body_text: &'a str,
+    pub word_count: i64,
+    pub author_slug: Option<&'a str>,
+    /// (slug, display name) of each tag.
+    pub tags: &'a [(String, String)],
     pub image_url: Option<&'a str>,
     pub image_caption: Option<&'a str>,
     pub tags_json: &'a str,
@@ -56,11 +61,11 @@ pub async fn is_tombstoned(conn: &mut SqliteConnection, key: &str) -> sqlx::Resu
 
 pub async fn insert(conn: &mut SqliteConnection, row: &ArticleRow<'_>) -> sqlx::Result<i64> {
     let published_at = row.published_at.unwrap_or(row.now);
-    sqlx::query_scalar!(
+    let id = sqlx::query_scalar!(
         r#"INSERT INTO articles (section_id, ingest_key, external_id, url, slug, title, summary, author,
-                                 source, body_format, body, body_html, image_url, image_caption, tags,
-                                 published_at, created_at, updated_at, content_hash)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 source, body_format, body, body_html, body_text, word_count, author_slug,
+                                 image_url, image_caption, tags, published_at, created_at, updated_at, content_hash)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            RETURNING id AS "id!""#,
         row.section_id,
         row.ingest_key,
@@ -74,6 +79,9 @@ pub async fn insert(conn: &mut SqliteConnection, row: &ArticleRow<'_>) -> sqlx::
         row.body_format,
         row.body,
         row.body_html,
+        row.body_text,
+        row.word_count,
+        row.author_slug,
         row.image_url,
         row.image_caption,
         row.tags_json,
@@ -82,8 +90,30 @@ pub async fn insert(conn: &mut SqliteConnection, row: &ArticleRow<'_>) -> sqlx::
         row.now,
         row.content_hash,
     )
-    .fetch_one(conn)
-    .await
+    .fetch_one(&mut *conn)
+    .await?;
+    write_tags(conn, id, row.tags).await?;
+    Ok(id)
+}
+
+/// Replaces an article's tag rows, copying its publication time so tag
+/// pages page on their own index.
+async fn write_tags(conn: &mut SqliteConnection, id: i64, tags: &[(String, String)]) -> sqlx::Result<()> {
+    sqlx::query!("DELETE FROM article_tags WHERE article_id = ?", id)
+        .execute(&mut *conn)
+        .await?;
+    for (slug, name) in tags {
+        sqlx::query!(
+            "INSERT OR IGNORE INTO article_tags (tag_slug, published_at, article_id, tag_name)
+             SELECT ?, published_at, id, ? FROM articles WHERE id = ?",
+            slug,
+            name,
+            id
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Replaces a stored article's content in place, keeping its id (and so
@@ -91,7 +121,8 @@ pub async fn insert(conn: &mut SqliteConnection, row: &ArticleRow<'_>) -> sqlx::
 pub async fn update(conn: &mut SqliteConnection, id: i64, row: &ArticleRow<'_>) -> sqlx::Result<()> {
     sqlx::query!(
         r#"UPDATE articles SET section_id = ?, external_id = ?, url = ?, slug = ?, title = ?, summary = ?,
-                  author = ?, source = ?, body_format = ?, body = ?, body_html = ?, image_url = ?,
+                  author = ?, source = ?, body_format = ?, body = ?, body_html = ?, body_text = ?,
+                  word_count = ?, author_slug = ?, image_url = ?,
                   image_caption = ?, tags = ?, published_at = COALESCE(?, published_at),
                   updated_at = ?, content_hash = ?
            WHERE id = ?"#,
@@ -106,6 +137,9 @@ pub async fn update(conn: &mut SqliteConnection, id: i64, row: &ArticleRow<'_>) 
         row.body_format,
         row.body,
         row.body_html,
+        row.body_text,
+        row.word_count,
+        row.author_slug,
         row.image_url,
         row.image_caption,
         row.tags_json,
@@ -114,9 +148,9 @@ pub async fn update(conn: &mut SqliteConnection, id: i64, row: &ArticleRow<'_>) 
         row.content_hash,
         id,
     )
-    .execute(conn)
-    .await
-    .map(|_| ())
+    .execute(&mut *conn)
+    .await?;
+    write_tags(conn, id, row.tags).await
 }
 
 /// Deletes an article, leaving a tombstone of its ingest key so that a
@@ -156,6 +190,7 @@ struct ArticleDbRow {
     external_id: Option<String>,
     body_format: String,
     body_html: String,
+    word_count: i64,
     image_url: Option<String>,
     image_caption: Option<String>,
     tags: String,
@@ -170,7 +205,7 @@ pub async fn get(db: &SqlitePool, id: i64) -> sqlx::Result<Option<Article>> {
     let row = sqlx::query_as!(
         ArticleDbRow,
         r#"SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.source, a.url, a.external_id,
-                  a.body_format, a.body_html, a.image_url, a.image_caption, a.tags,
+                  a.body_format, a.body_html, a.word_count, a.image_url, a.image_caption, a.tags,
                   s.name AS section_name, s.slug AS section_slug, a.published_at, a.created_at, a.updated_at
            FROM articles a JOIN sections s ON s.id = a.section_id
            WHERE a.id = ?"#,
@@ -178,28 +213,75 @@ pub async fn get(db: &SqlitePool, id: i64) -> sqlx::Result<Option<Article>> {
     )
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|r| Article {
-        id: r.id,
-        section_id: r.section_id,
-        slug: r.slug,
-        title: r.title,
-        summary: r.summary,
-        author: r.author,
-        source: r.source,
-        url: r.url,
-        external_id: r.external_id,
-        body_format: r.body_format,
-        body_html: r.body_html,
-        image_url: r.image_url,
-        image_caption: r.image_caption,
-        // Written by Gazette as a JSON array; an unreadable value shows no tags.
-        tags: serde_json::from_str(&r.tags).unwrap_or_default(),
-        section_name: r.section_name,
-        section_slug: r.section_slug,
-        published_at: from_unix(r.published_at),
-        created_at: from_unix(r.created_at),
-        updated_at: from_unix(r.updated_at),
-    }))
+    Ok(row.map(Article::from))
+}
+
+/// The newest articles in full, for feeds: the whole site or one section.
+pub async fn recent_full(db: &SqlitePool, section_id: Option<i64>, limit: u32) -> sqlx::Result<Vec<Article>> {
+    let limit = i64::from(limit);
+    let rows = match section_id {
+        None => {
+            sqlx::query_as!(
+                ArticleDbRow,
+                r#"SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.source, a.url,
+                          a.external_id, a.body_format, a.body_html, a.word_count, a.image_url, a.image_caption,
+                          a.tags, s.name AS section_name, s.slug AS section_slug, a.published_at, a.created_at,
+                          a.updated_at
+                   FROM articles a JOIN sections s ON s.id = a.section_id
+                   ORDER BY a.published_at DESC, a.id DESC
+                   LIMIT ?"#,
+                limit
+            )
+            .fetch_all(db)
+            .await?
+        }
+        Some(section_id) => {
+            sqlx::query_as!(
+                ArticleDbRow,
+                r#"SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.source, a.url,
+                          a.external_id, a.body_format, a.body_html, a.word_count, a.image_url, a.image_caption,
+                          a.tags, s.name AS section_name, s.slug AS section_slug, a.published_at, a.created_at,
+                          a.updated_at
+                   FROM articles a JOIN sections s ON s.id = a.section_id
+                   WHERE a.section_id = ?
+                   ORDER BY a.published_at DESC, a.id DESC
+                   LIMIT ?"#,
+                section_id,
+                limit
+            )
+            .fetch_all(db)
+            .await?
+        }
+    };
+    Ok(rows.into_iter().map(Article::from).collect())
+}
+
+impl From<ArticleDbRow> for Article {
+    fn from(r: ArticleDbRow) -> Self {
+        Article {
+            id: r.id,
+            section_id: r.section_id,
+            slug: r.slug,
+            title: r.title,
+            summary: r.summary,
+            author: r.author,
+            source: r.source,
+            url: r.url,
+            external_id: r.external_id,
+            body_format: r.body_format,
+            body_html: r.body_html,
+            word_count: r.word_count,
+            image_url: r.image_url,
+            image_caption: r.image_caption,
+            // Written by Gazette as a JSON array; an unreadable value shows no tags.
+            tags: serde_json::from_str(&r.tags).unwrap_or_default(),
+            section_name: r.section_name,
+            section_slug: r.section_slug,
+            published_at: from_unix(r.published_at),
+            created_at: from_unix(r.created_at),
+            updated_at: from_unix(r.updated_at),
+        }
+    }
 }
 
 struct CardRow {
@@ -230,13 +312,23 @@ impl From<CardRow> for ArticleCard {
     }
 }
 
-/// A page of the newest articles older than `before`, across the site or
-/// in one section. Fetches one row more than asked to learn whether a
-/// next page exists, without counting.
-pub async fn page(db: &SqlitePool, section_id: Option<i64>, before: Cursor, limit: u32) -> sqlx::Result<Page> {
+/// Which articles a listing shows.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    All,
+    Section(i64),
+    Author(&'a str),
+    Tag(&'a str),
+}
+
+/// A page of the newest articles older than `before` in a scope. Each
+/// scope pages on its own (…, published_at, id) index. Fetches one row
+/// more than asked to learn whether a next page exists, without counting.
+pub async fn page(db: &SqlitePool, scope: Scope<'_>, before: Cursor, limit: u32) -> sqlx::Result<Page> {
     let fetch = i64::from(limit) + 1;
-    let rows: Vec<CardRow> = match section_id {
-        None => {
+    let (time, id) = (before.published_at, before.id);
+    let rows: Vec<CardRow> = match scope {
+        Scope::All => {
             sqlx::query_as!(
                 CardRow,
                 r#"SELECT a.id AS "id!", a.slug, a.title, a.summary, a.author, a.image_url,
@@ -245,14 +337,14 @@ pub async fn page(db: &SqlitePool, section_id: Option<i64>, before: Cursor, limi
                    WHERE (a.published_at, a.id) < (?, ?)
                    ORDER BY a.published_at DESC, a.id DESC
                    LIMIT ?"#,
-                before.published_at,
-                before.id,
+                time,
+                id,
                 fetch
             )
             .fetch_all(db)
             .await?
         }
-        Some(section_id) => {
+        Scope::Section(section_id) => {
             sqlx::query_as!(
                 CardRow,
                 r#"SELECT a.id AS "id!", a.slug, a.title, a.summary, a.author, a.image_url,
@@ -262,8 +354,44 @@ pub async fn page(db: &SqlitePool, section_id: Option<i64>, before: Cursor, limi
                    ORDER BY a.published_at DESC, a.id DESC
                    LIMIT ?"#,
                 section_id,
-                before.published_at,
-                before.id,
+                time,
+                id,
+                fetch
+            )
+            .fetch_all(db)
+            .await?
+        }
+        Scope::Author(author_slug) => {
+            sqlx::query_as!(
+                CardRow,
+                r#"SELECT a.id AS "id!", a.slug, a.title, a.summary, a.author, a.image_url,
+                          s.name AS section_name, s.slug AS section_slug, a.published_at
+                   FROM articles a JOIN sections s ON s.id = a.section_id
+                   WHERE a.author_slug = ? AND (a.published_at, a.id) < (?, ?)
+                   ORDER BY a.published_at DESC, a.id DESC
+                   LIMIT ?"#,
+                author_slug,
+                time,
+                id,
+                fetch
+            )
+            .fetch_all(db)
+            .await?
+        }
+        Scope::Tag(tag_slug) => {
+            sqlx::query_as!(
+                CardRow,
+                r#"SELECT a.id AS "id!", a.slug, a.title, a.summary, a.author, a.image_url,
+                          s.name AS section_name, s.slug AS section_slug, a.published_at
+                   FROM article_tags t
+                   JOIN articles a ON a.id = t.article_id
+                   JOIN sections s ON s.id = a.section_id
+                   WHERE t.tag_slug = ? AND (t.published_at, t.article_id) < (?, ?)
+                   ORDER BY t.published_at DESC, t.article_id DESC
+                   LIMIT ?"#,
+                tag_slug,
+                time,
+                id,
                 fetch
             )
             .fetch_all(db)
@@ -278,6 +406,24 @@ pub async fn page(db: &SqlitePool, section_id: Option<i64>, before: Cursor, limi
         None
     };
     Ok(Page { items, next })
+}
+
+/// The byline of an author slug, as most recently written.
+pub async fn author_name(db: &SqlitePool, author_slug: &str) -> sqlx::Result<Option<String>> {
+    let name = sqlx::query_scalar!(
+        "SELECT author FROM articles WHERE author_slug = ? ORDER BY published_at DESC, id DESC LIMIT 1",
+        author_slug
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(name.flatten())
+}
+
+/// The display name of a tag slug.
+pub async fn tag_name(db: &SqlitePool, tag_slug: &str) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar!("SELECT tag_name FROM article_tags WHERE tag_slug = ? LIMIT 1", tag_slug)
+        .fetch_optional(db)
+        .await
 }
 
 /// The newest articles outside one section: the article page's sidebar.

@@ -12,7 +12,9 @@
 //! - Foreign keys on, so a section can never lose an article it holds.
 
 pub mod articles;
+pub mod search;
 pub mod sections;
+pub mod site;
 pub mod tokens;
 
 use std::path::Path;

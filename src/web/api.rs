@@ -12,8 +12,11 @@ use crate::domain::{Article, ArticleCard, Cursor};
 use crate::error::{AppError, AppResult};
 use crate::ingest::{self, SaveStatus, decode};
 use crate::store;
+use crate::store::articles::Scope;
 use crate::web::auth::IngestToken;
 use crate::web::body::{BodyKind, IngestBody};
+use crate::web::search::SearchForm;
+use crate::web::views::snippet_html;
 
 /// Page sizes of the read API: a default that suits a client's screen,
 /// a cap that keeps one request cheap.
@@ -194,7 +197,8 @@ pub async fn list_articles(State(state): State<AppState>, RawQuery(query): RawQu
         ),
         None => None,
     };
-    let page = store::articles::page(&state.db.reader, section_id, before, limit).await?;
+    let scope = section_id.map_or(Scope::All, Scope::Section);
+    let page = store::articles::page(&state.db.reader, scope, before, limit).await?;
     Ok(Json(ArticleList {
         articles: page
             .items
@@ -255,4 +259,39 @@ pub async fn healthz() -> &'static str {
 pub async fn readyz(State(state): State<AppState>) -> AppResult<&'static str> {
     state.db.ping().await?;
     Ok("ready")
+}
+
+#[derive(Serialize)]
+pub struct SearchHitJson {
+    #[serde(flatten)]
+    article: CardJson,
+    /// The matching passage as HTML: escaped text with `<mark>` around hits.
+    snippet_html: String,
+}
+
+#[derive(Serialize)]
+pub struct SearchResults {
+    results: Vec<SearchHitJson>,
+    page: u32,
+    /// The next page's number, or null on the last page.
+    next_page: Option<u32>,
+}
+
+/// `GET /api/v1/search?q=&section=&from=&to=&sort=newest&page=`.
+pub async fn search(State(state): State<AppState>, RawQuery(query): RawQuery) -> AppResult<Json<SearchResults>> {
+    let form = SearchForm::from_query(query.as_deref());
+    let sections = store::sections::list(&state.db.reader).await?;
+    let search = form.validate(&sections)?;
+    let (hits, more) = crate::web::search::hits(&state, &search).await?;
+    Ok(Json(SearchResults {
+        results: hits
+            .into_iter()
+            .map(|hit| SearchHitJson {
+                snippet_html: snippet_html(&hit.snippet),
+                article: CardJson::new(hit.card, &state.site.base_url),
+            })
+            .collect(),
+        page: search.page,
+        next_page: more.then_some(search.page + 1),
+    }))
 }

@@ -26,6 +26,11 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
             include_bytes!("../../static/gazette.css").as_slice(),
         ),
         (
+            "gazette.js",
+            "text/javascript; charset=utf-8",
+            include_bytes!("../../static/gazette.js").as_slice(),
+        ),
+        (
             "favicon.svg",
             "image/svg+xml",
             include_bytes!("../../static/favicon.svg").as_slice(),
@@ -55,6 +60,10 @@ pub fn href(name: &str) -> String {
 
 pub fn stylesheet_href() -> String {
     href("gazette.css")
+}
+
+pub fn script_href() -> String {
+    href("gazette.js")
 }
 
 /// Serves a static file by exact name: nothing outside the table above can

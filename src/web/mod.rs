@@ -5,7 +5,10 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod body;
+pub mod conditional;
+pub mod feeds;
 pub mod pages;
+pub mod search;
 pub mod views;
 
 use std::time::Duration;
@@ -15,7 +18,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::header::{CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -41,12 +44,19 @@ pub fn router(state: AppState) -> Router {
         .route("/articles/batch", axum::routing::post(api::create_batch))
         .route("/articles/{id}", get(api::get_article).delete(api::delete_article))
         .route("/sections", get(api::list_sections))
+        .route("/search", get(api::search))
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(max_body));
 
     Router::new()
         .route("/", get(pages::front))
         .route("/sections/{slug}", get(pages::section))
+        .route("/sections/{slug}/{file}", get(feeds::section_feed))
+        .route("/authors/{slug}", get(pages::author))
+        .route("/tags/{slug}", get(pages::tag))
+        .route("/search", get(pages::search_page))
+        .route("/{file}", get(site_file))
+        .route("/sitemaps/{file}", get(feeds::sitemap_file))
         .route("/articles/{id}", get(pages::article_without_slug))
         .route("/articles/{id}/{slug}", get(pages::article))
         .route("/static/{name}", get(assets::serve))
@@ -56,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(pages::not_found)
         .with_state(state)
         .layer(middleware::from_fn(log_server_errors))
+        .layer(middleware::from_fn(conditional::conditional_get))
         .layer(CompressionLayer::new())
         .layer(security_header(CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_VALUE))
         .layer(security_header(X_CONTENT_TYPE_OPTIONS, "nosniff"))
@@ -66,6 +77,16 @@ pub fn router(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(TraceLayer::new_for_http())
+}
+
+/// Files at the root of the site: feeds, the sitemap index, robots.txt.
+async fn site_file(state: axum::extract::State<AppState>, path: axum::extract::Path<String>) -> Response {
+    match path.as_str() {
+        "robots.txt" => feeds::robots(state).await,
+        "sitemap.xml" => feeds::sitemap_index(state).await.into_response(),
+        "feed.atom" | "feed.rss" | "feed.json" => feeds::site_feed(state, path).await.into_response(),
+        _ => pages::not_found().await.into_response(),
+    }
 }
 
 fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {

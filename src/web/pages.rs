@@ -10,12 +10,14 @@ use crate::AppState;
 use crate::domain::{Cursor, Section};
 use crate::error::AppError;
 use crate::store;
-use crate::web::views::{ArticleView, CardView, Layout, section_href};
+use crate::store::articles::Scope;
+use crate::web::search::{self, SearchForm, SearchOutcome};
+use crate::web::views::{ArticleView, CardView, Layout, PageMeta, section_href};
 
 /// How many stories each block shows: the front page's per-section lists,
-/// a section page, and the article page's sidebar.
+/// a listing page, and the article page's sidebar.
 const FRONT_PER_SECTION: u32 = 4;
-const SECTION_PAGE_SIZE: u32 = 20;
+const LISTING_PAGE_SIZE: u32 = 20;
 const SIDEBAR_ITEMS: u32 = 8;
 
 /// An error on a page: the API's mapping of error to status, shown as an
@@ -59,16 +61,8 @@ struct ErrorPage<'a> {
     message: &'a str,
 }
 
-/// Error pages carry no section navigation, so showing one never needs
-/// the database (which may be what failed).
 fn render_error(status: StatusCode, heading: &str, message: &str) -> Response {
-    let layout = Layout {
-        site_name: "Gazette".to_owned(),
-        page_title: heading.to_owned(),
-        stylesheet: crate::web::assets::stylesheet_href(),
-        nav: Vec::new(),
-        canonical: None,
-    };
+    let layout = Layout::bare("Gazette", heading);
     match (ErrorPage {
         layout,
         heading,
@@ -103,8 +97,9 @@ struct SectionBlock {
 
 pub async fn front(State(state): State<AppState>) -> PageResult {
     let now = Utc::now();
-    let sections = store::sections::list(&state.db.reader).await?;
-    let lead = store::articles::page(&state.db.reader, None, Cursor::START, 1)
+    let db = &state.db.reader;
+    let sections = store::sections::list(db).await?;
+    let lead = store::articles::page(db, Scope::All, Cursor::START, 1)
         .await?
         .items
         .into_iter()
@@ -112,8 +107,7 @@ pub async fn front(State(state): State<AppState>) -> PageResult {
     let lead_id = lead.as_ref().map(|l| l.id);
     let mut blocks = Vec::with_capacity(sections.len());
     for section in &sections {
-        let page =
-            store::articles::page(&state.db.reader, Some(section.id), Cursor::START, FRONT_PER_SECTION + 1).await?;
+        let page = store::articles::page(db, Scope::Section(section.id), Cursor::START, FRONT_PER_SECTION + 1).await?;
         let items: Vec<_> = page
             .items
             .into_iter()
@@ -136,14 +130,55 @@ pub async fn front(State(state): State<AppState>) -> PageResult {
     })
 }
 
+/// A section, author or tag page: a newest-first listing paged by keyset.
 #[derive(Template)]
-#[template(path = "section.html")]
-struct SectionPage {
+#[template(path = "listing.html")]
+struct ListingPage {
     layout: Layout,
+    kicker: &'static str,
     name: String,
     items: Vec<CardView>,
+    /// Whether cards name their section (not on a section's own page).
+    show_section: bool,
     older_href: Option<String>,
     newest_href: Option<String>,
+}
+
+struct Listing<'a> {
+    scope: Scope<'a>,
+    kicker: &'static str,
+    name: String,
+    href: String,
+    current_section: Option<&'a Section>,
+}
+
+async fn show_listing(state: &AppState, listing: Listing<'_>, sections: &[Section], query: Option<&str>) -> PageResult {
+    let before = query_param(query, "before");
+    let cursor = match &before {
+        Some(text) => Cursor::decode(text).ok_or(AppError::NotFound("page"))?,
+        None => Cursor::START,
+    };
+    let page = store::articles::page(&state.db.reader, listing.scope, cursor, LISTING_PAGE_SIZE).await?;
+    let mut layout = Layout::new(
+        &state.site,
+        sections,
+        &listing.name,
+        listing.current_section.map(|s| s.slug.as_str()),
+    )
+    .with_canonical(&state.site, &listing.href);
+    if let Some(section) = listing.current_section {
+        layout = layout.with_section_feeds(section);
+    }
+    let href = listing.href;
+    render(&ListingPage {
+        layout,
+        kicker: listing.kicker,
+        name: listing.name,
+        show_section: listing.current_section.is_none(),
+        older_href: page.next.map(|c| format!("{href}?before={}", c.encode())),
+        newest_href: before.is_some().then(|| href.clone()),
+        items: CardView::list(page.items, Utc::now()),
+    })
 }
 
 pub async fn section(State(state): State<AppState>, Path(slug): Path<String>, RawQuery(query): RawQuery) -> PageResult {
@@ -154,21 +189,44 @@ pub async fn section(State(state): State<AppState>, Path(slug): Path<String>, Ra
             .await?
             .ok_or(AppError::NotFound("section"))?,
     };
-    let before = query_param(query.as_deref(), "before");
-    let cursor = match &before {
-        Some(text) => Cursor::decode(text).ok_or(AppError::NotFound("page"))?,
-        None => Cursor::START,
+    let listing = Listing {
+        scope: Scope::Section(section.id),
+        kicker: "Section",
+        name: section.name.clone(),
+        href: section_href(&section.slug),
+        current_section: Some(&section),
     };
-    let page = store::articles::page(&state.db.reader, Some(section.id), cursor, SECTION_PAGE_SIZE).await?;
-    let href = section_href(&section.slug);
-    render(&SectionPage {
-        layout: Layout::new(&state.site, &sections, &section.name, Some(&section.slug))
-            .with_canonical(&state.site, &href),
-        older_href: page.next.map(|c| format!("{href}?before={}", c.encode())),
-        newest_href: before.is_some().then(|| href.clone()),
-        name: section.name,
-        items: CardView::list(page.items, Utc::now()),
-    })
+    show_listing(&state, listing, &sections, query.as_deref()).await
+}
+
+pub async fn author(State(state): State<AppState>, Path(slug): Path<String>, RawQuery(query): RawQuery) -> PageResult {
+    let name = store::articles::author_name(&state.db.reader, &slug)
+        .await?
+        .ok_or(AppError::NotFound("author"))?;
+    let sections = store::sections::list(&state.db.reader).await?;
+    let listing = Listing {
+        scope: Scope::Author(&slug),
+        kicker: "Stories by",
+        name,
+        href: format!("/authors/{slug}"),
+        current_section: None,
+    };
+    show_listing(&state, listing, &sections, query.as_deref()).await
+}
+
+pub async fn tag(State(state): State<AppState>, Path(slug): Path<String>, RawQuery(query): RawQuery) -> PageResult {
+    let name = store::articles::tag_name(&state.db.reader, &slug)
+        .await?
+        .ok_or(AppError::NotFound("tag"))?;
+    let sections = store::sections::list(&state.db.reader).await?;
+    let listing = Listing {
+        scope: Scope::Tag(&slug),
+        kicker: "Tagged",
+        name,
+        href: format!("/tags/{slug}"),
+        current_section: None,
+    };
+    show_listing(&state, listing, &sections, query.as_deref()).await
 }
 
 #[derive(Template)]
@@ -200,9 +258,12 @@ async fn show_article(state: AppState, id: &str, slug: Option<&str>) -> PageResu
     let now = Utc::now();
     let sections = store::sections::list(&state.db.reader).await?;
     let sidebar = store::articles::latest_outside_section(&state.db.reader, article.section_id, SIDEBAR_ITEMS).await?;
-    let path = article.path();
-    let layout = Layout::new(&state.site, &sections, &article.title, Some(&article.section_slug))
-        .with_canonical(&state.site, &path);
+    let mut layout = Layout::new(&state.site, &sections, &article.title, Some(&article.section_slug))
+        .with_canonical(&state.site, &article.path());
+    if let Some(section) = sections.iter().find(|s| s.id == article.section_id) {
+        layout = layout.with_section_feeds(section);
+    }
+    layout.meta = Some(PageMeta::for_article(&article, &state.site));
     render(&ArticlePage {
         layout,
         article: ArticleView::new(article, now),
@@ -210,11 +271,48 @@ async fn show_article(state: AppState, id: &str, slug: Option<&str>) -> PageResu
     })
 }
 
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    layout: Layout,
+    form: SearchForm,
+    section_options: Vec<SectionOption>,
+    outcome: SearchOutcome,
+}
+
+struct SectionOption {
+    slug: String,
+    name: String,
+    selected: bool,
+}
+
+pub async fn search_page(State(state): State<AppState>, RawQuery(query): RawQuery) -> PageResult {
+    let form = SearchForm::from_query(query.as_deref());
+    let sections = store::sections::list(&state.db.reader).await?;
+    let outcome = search::run(&state, &sections, &form).await?;
+    let mut layout = Layout::new(&state.site, &sections, "Search", None);
+    layout.query = form.q.clone();
+    let section_options = sections
+        .iter()
+        .map(|s| SectionOption {
+            slug: s.slug.clone(),
+            name: s.name.clone(),
+            selected: form.section == s.slug,
+        })
+        .collect();
+    render(&SearchPage {
+        layout,
+        form,
+        section_options,
+        outcome,
+    })
+}
+
 pub async fn not_found() -> PageError {
     PageError(AppError::NotFound("page"))
 }
 
-fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .find(|(key, _)| key == name)
         .map(|(_, value)| value.into_owned())

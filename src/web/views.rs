@@ -4,24 +4,57 @@
 use chrono::{DateTime, Utc};
 
 use crate::Site;
+use crate::domain::body::escape;
 use crate::domain::reltime::relative_time;
+use crate::domain::slug::slugify_or;
 use crate::domain::{Article, ArticleCard, Section};
+use crate::store::search::{Hit, MATCH_END, MATCH_START};
 use crate::web::assets;
+
+/// Average adult reading speed, words per minute, for "4 min read".
+const WORDS_PER_MINUTE: i64 = 230;
 
 /// What the shared layout needs on every page.
 pub struct Layout {
     pub site_name: String,
     pub page_title: String,
     pub stylesheet: String,
+    pub script: String,
     pub nav: Vec<NavLink>,
     /// The absolute URL of this page, for the canonical link.
     pub canonical: Option<String>,
+    /// Feeds offered for autodiscovery.
+    pub feeds: Vec<FeedLink>,
+    /// What the header's search box shows.
+    pub query: String,
+    pub meta: Option<PageMeta>,
 }
 
 pub struct NavLink {
     pub name: String,
     pub href: String,
     pub current: bool,
+}
+
+pub struct FeedLink {
+    pub title: String,
+    pub href: String,
+    pub mime: &'static str,
+}
+
+/// Social and search-engine metadata of an article page.
+pub struct PageMeta {
+    pub title: String,
+    pub description: String,
+    pub url: String,
+    pub image: Option<String>,
+    pub published_iso: String,
+    pub modified_iso: String,
+    pub section: String,
+    pub author: Option<String>,
+    pub twitter_card: &'static str,
+    /// schema.org NewsArticle, already escaped for a script data block.
+    pub json_ld: String,
 }
 
 impl Layout {
@@ -35,6 +68,7 @@ impl Layout {
             site_name: site.name.clone(),
             page_title,
             stylesheet: assets::stylesheet_href(),
+            script: assets::script_href(),
             nav: sections
                 .iter()
                 .map(|s| NavLink {
@@ -44,6 +78,25 @@ impl Layout {
                 })
                 .collect(),
             canonical: None,
+            feeds: feed_links(&site.name, ""),
+            query: String::new(),
+            meta: None,
+        }
+    }
+
+    /// A layout with no section navigation, for error pages, which must
+    /// render even when the database is what failed.
+    pub fn bare(site_name: &str, page_title: &str) -> Self {
+        Layout {
+            site_name: site_name.to_owned(),
+            page_title: page_title.to_owned(),
+            stylesheet: assets::stylesheet_href(),
+            script: assets::script_href(),
+            nav: Vec::new(),
+            canonical: None,
+            feeds: Vec::new(),
+            query: String::new(),
+            meta: None,
         }
     }
 
@@ -51,6 +104,34 @@ impl Layout {
         self.canonical = Some(format!("{}{path}", site.base_url));
         self
     }
+
+    /// Adds a section's own feeds before the site's.
+    pub fn with_section_feeds(mut self, section: &Section) -> Self {
+        let mut feeds = feed_links(&section.name, &section_href(&section.slug));
+        feeds.append(&mut self.feeds);
+        self.feeds = feeds;
+        self
+    }
+}
+
+fn feed_links(title: &str, prefix: &str) -> Vec<FeedLink> {
+    vec![
+        FeedLink {
+            title: format!("{title} (Atom)"),
+            href: format!("{prefix}/feed.atom"),
+            mime: "application/atom+xml",
+        },
+        FeedLink {
+            title: format!("{title} (RSS)"),
+            href: format!("{prefix}/feed.rss"),
+            mime: "application/rss+xml",
+        },
+        FeedLink {
+            title: format!("{title} (JSON Feed)"),
+            href: format!("{prefix}/feed.json"),
+            mime: "application/feed+json",
+        },
+    ]
 }
 
 /// A moment shown both ways: "17 hrs ago" for reading, the exact time for
@@ -76,11 +157,28 @@ pub struct CardView {
     pub title: String,
     pub href: String,
     pub summary: Option<String>,
-    pub byline: Option<String>,
+    pub byline: Option<Byline>,
     pub time: TimeView,
     pub section_name: String,
     pub section_href: String,
     pub image_url: Option<String>,
+    /// Search results only: the matching passage, escaped, with `<mark>`s.
+    pub snippet_html: Option<String>,
+}
+
+/// "By Ben Ahenda", linking to the author's page.
+pub struct Byline {
+    pub text: String,
+    pub href: String,
+}
+
+impl Byline {
+    fn new(author: Option<String>) -> Option<Self> {
+        author.map(|a| Byline {
+            href: format!("/authors/{}", slugify_or(&a, "author")),
+            text: format!("By {a}"),
+        })
+    }
 }
 
 impl CardView {
@@ -89,17 +187,37 @@ impl CardView {
             href: card.path(),
             title: card.title,
             summary: card.summary,
-            byline: card.author.map(|a| format!("By {a}")),
+            byline: Byline::new(card.author),
             time: TimeView::new(card.published_at, now),
             section_href: section_href(&card.section_slug),
             section_name: card.section_name,
             image_url: card.image_url,
+            snippet_html: None,
         }
     }
 
     pub fn list(cards: Vec<ArticleCard>, now: DateTime<Utc>) -> Vec<Self> {
         cards.into_iter().map(|c| CardView::new(c, now)).collect()
     }
+
+    pub fn from_hit(hit: Hit, now: DateTime<Utc>) -> Self {
+        let snippet = snippet_html(&hit.snippet);
+        let mut view = CardView::new(hit.card, now);
+        view.snippet_html = Some(snippet);
+        view
+    }
+}
+
+/// Escapes a snippet, then turns the match marks into `<mark>` elements.
+pub fn snippet_html(snippet: &str) -> String {
+    escape(snippet)
+        .replace(MATCH_START, "<mark>")
+        .replace(MATCH_END, "</mark>")
+}
+
+pub struct TagLink {
+    pub name: String,
+    pub href: String,
 }
 
 /// The article page's main column.
@@ -107,15 +225,16 @@ pub struct ArticleView {
     pub title: String,
     pub summary: Option<String>,
     pub source: Option<String>,
-    pub byline: Option<String>,
+    pub byline: Option<Byline>,
     pub published: TimeView,
     /// Shown when the article was corrected after publication.
     pub updated: Option<TimeView>,
+    pub reading_time: String,
     pub image_url: Option<String>,
     pub image_caption: Option<String>,
     /// Rendered and sanitised at ingest.
     pub body_html: String,
-    pub tags: Vec<String>,
+    pub tags: Vec<TagLink>,
     pub section_name: String,
     pub section_href: String,
     pub original_url: Option<String>,
@@ -126,17 +245,26 @@ impl ArticleView {
         // Corrections within a minute of publication are not worth a notice.
         let updated = (article.updated_at - article.created_at > chrono::Duration::minutes(1))
             .then(|| TimeView::new(article.updated_at, now));
+        let minutes = ((article.word_count + WORDS_PER_MINUTE - 1) / WORDS_PER_MINUTE).max(1);
         ArticleView {
             title: article.title,
             summary: article.summary,
             source: article.source,
-            byline: article.author.map(|a| format!("By {a}")),
+            byline: Byline::new(article.author),
             published: TimeView::new(article.published_at, now),
             updated,
+            reading_time: format!("{minutes} min read"),
             image_url: article.image_url,
             image_caption: article.image_caption,
             body_html: article.body_html,
-            tags: article.tags,
+            tags: article
+                .tags
+                .iter()
+                .map(|t| TagLink {
+                    href: tag_href(t),
+                    name: t.clone(),
+                })
+                .collect(),
             section_href: section_href(&article.section_slug),
             section_name: article.section_name,
             original_url: article.url,
@@ -144,6 +272,84 @@ impl ArticleView {
     }
 }
 
+impl PageMeta {
+    pub fn for_article(article: &Article, site: &Site) -> Self {
+        let url = format!("{}{}", site.base_url, article.path());
+        let description = article
+            .summary
+            .clone()
+            .unwrap_or_else(|| first_words(&article.body_html, 40));
+        let published_iso = article.published_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let modified_iso = article
+            .updated_at
+            .max(article.published_at)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let mut ld = serde_json::json!({
+            "@context": "https://schema.org",
+            "@type": "NewsArticle",
+            "headline": article.title,
+            "datePublished": published_iso,
+            "dateModified": modified_iso,
+            "articleSection": article.section_name,
+            "mainEntityOfPage": url,
+            "url": url,
+            "publisher": { "@type": "Organization", "name": site.name, "url": format!("{}/", site.base_url) },
+        });
+        if let Some(author) = &article.author {
+            ld["author"] = serde_json::json!({ "@type": "Person", "name": author, "url": format!("{}/authors/{}", site.base_url, slugify_or(author, "author")) });
+        }
+        if let Some(image) = &article.image_url {
+            ld["image"] = serde_json::json!([image]);
+        }
+        if !description.is_empty() {
+            ld["description"] = serde_json::json!(description);
+        }
+        if !article.tags.is_empty() {
+            ld["keywords"] = serde_json::json!(article.tags);
+        }
+        PageMeta {
+            title: article.title.clone(),
+            description,
+            url,
+            image: article.image_url.clone(),
+            published_iso,
+            modified_iso,
+            section: article.section_name.clone(),
+            author: article.author.clone(),
+            twitter_card: if article.image_url.is_some() {
+                "summary_large_image"
+            } else {
+                "summary"
+            },
+            json_ld: json_for_script(&ld),
+        }
+    }
+}
+
+/// JSON safe inside a `<script>` data block: no `<` can close the element.
+fn json_for_script(value: &serde_json::Value) -> String {
+    value
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+/// The first words of a body, as a description when there is no summary.
+fn first_words(body_html: &str, words: usize) -> String {
+    let text = crate::domain::body::plain_text(body_html);
+    let mut out: Vec<&str> = text.split_whitespace().take(words + 1).collect();
+    if out.len() > words {
+        out.truncate(words);
+        return format!("{}…", out.join(" "));
+    }
+    out.join(" ")
+}
+
 pub fn section_href(slug: &str) -> String {
     format!("/sections/{slug}")
+}
+
+pub fn tag_href(name: &str) -> String {
+    format!("/tags/{}", slugify_or(name, "tag"))
 }
