@@ -30,7 +30,12 @@ async fn seed(app: &TestApp) -> Vec<Value> {
 }
 
 fn titles(value: &Value) -> Vec<String> {
-    value["results"].as_array().unwrap().iter().map(|r| r["title"].as_str().unwrap().to_owned()).collect()
+    value["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["title"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test]
@@ -39,13 +44,25 @@ async fn search_ranks_titles_first_and_highlights_snippets() {
     seed(&app).await;
     let (status, body) = app.get_json("/api/v1/search?q=ceasefire").await;
     assert_eq!(status, 200);
-    assert_eq!(titles(&body), ["Ceasefire agreed after night of talks", "Markets quiet before the holiday"]);
+    assert_eq!(
+        titles(&body),
+        [
+            "Ceasefire agreed after night of talks",
+            "Markets quiet before the holiday"
+        ]
+    );
     let snippet = body["results"][1]["snippet_html"].as_str().unwrap();
     assert!(snippet.contains("<mark>ceasefire</mark>"), "{snippet}");
 
     // Newest first instead of best match.
     let (_, body) = app.get_json("/api/v1/search?q=ceasefire&sort=newest").await;
-    assert_eq!(titles(&body), ["Markets quiet before the holiday", "Ceasefire agreed after night of talks"]);
+    assert_eq!(
+        titles(&body),
+        [
+            "Markets quiet before the holiday",
+            "Ceasefire agreed after night of talks"
+        ]
+    );
 
     // Phrases, prefixes, diacritics, authors and tags.
     let (_, body) = app.get_json("/api/v1/search?q=%22ferry%20timetable%22").await;
@@ -70,7 +87,9 @@ async fn search_filters_by_section_and_date() {
     assert_eq!(titles(&body), ["Markets quiet before the holiday"]);
     let from = (Utc::now() - Duration::days(20)).format("%Y-%m-%d");
     let to = (Utc::now() - Duration::days(5)).format("%Y-%m-%d");
-    let (_, body) = app.get_json(&format!("/api/v1/search?q=ferry OR ceasefire&from={from}&to={to}")).await;
+    let (_, body) = app
+        .get_json(&format!("/api/v1/search?q=ferry OR ceasefire&from={from}&to={to}"))
+        .await;
     assert_eq!(titles(&body), ["Ferry timetable unified along the coast"]);
     let (status, body) = app.get_json("/api/v1/search?q=x&from=12/06/2024").await;
     assert_eq!(status, 422);
@@ -102,7 +121,11 @@ async fn search_stays_consistent_through_updates_and_deletes() {
         .unwrap();
     let (_, body) = app.get_json("/api/v1/search?q=gantries").await;
     assert!(titles(&body).is_empty(), "deleted articles leave the index");
-    assert_eq!(app.count("SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH 'gantries'").await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH 'gantries'")
+            .await,
+        0
+    );
 }
 
 #[tokio::test]
@@ -110,8 +133,27 @@ async fn any_search_input_gives_results_or_a_helpful_message() {
     let app = spawn_app().await;
     seed(&app).await;
     let nasty = [
-        "\"unbalanced", "AND(", "*", "NEAR/", "NEAR(a b)", "title:x", "\"\"", "-", "^start", "a OR", "OR OR",
-        "(((", ")", "'; DROP TABLE articles; --", "%", "\\", "{col}: x", "x AND NOT y", "😀", "\u{0}", "ceasefire*\"",
+        "\"unbalanced",
+        "AND(",
+        "*",
+        "NEAR/",
+        "NEAR(a b)",
+        "title:x",
+        "\"\"",
+        "-",
+        "^start",
+        "a OR",
+        "OR OR",
+        "(((",
+        ")",
+        "'; DROP TABLE articles; --",
+        "%",
+        "\\",
+        "{col}: x",
+        "x AND NOT y",
+        "😀",
+        "\u{0}",
+        "ceasefire*\"",
     ];
     for q in nasty {
         let encoded: String = url::form_urlencoded::byte_serialize(q.as_bytes()).collect();
@@ -128,14 +170,24 @@ async fn any_search_input_gives_results_or_a_helpful_message() {
     assert_eq!(app.count("SELECT COUNT(*) FROM articles").await, 4);
     let (_, html) = app.get_text("/search?q=%22ferry%20timetable%22").await;
     assert!(html.contains("<mark>"), "page shows highlighted snippets");
-    assert!(html.contains("value=\"&#34;ferry timetable&#34;\"") || html.contains("value=\"&quot;ferry timetable&quot;\""), "the query is shown back");
+    assert!(
+        html.contains("value=\"&#34;ferry timetable&#34;\"") || html.contains("value=\"&quot;ferry timetable&quot;\""),
+        "the query is shown back"
+    );
 }
 
 #[tokio::test]
 async fn search_pages_are_bounded() {
     let app = spawn_app().await;
-    let items: Vec<Value> = (0..45).map(|i| article(&format!("Regatta report {i}"), "Sailing")).collect();
-    app.post_raw("/api/v1/articles/batch", "application/json", serde_json::to_string(&items).unwrap()).await;
+    let items: Vec<Value> = (0..45)
+        .map(|i| article(&format!("Regatta report {i}"), "Sailing"))
+        .collect();
+    app.post_raw(
+        "/api/v1/articles/batch",
+        "application/json",
+        serde_json::to_string(&items).unwrap(),
+    )
+    .await;
     let (_, first) = app.get_json("/api/v1/search?q=regatta").await;
     assert_eq!(first["results"].as_array().unwrap().len(), 20);
     assert_eq!(first["next_page"], 2);
@@ -150,7 +202,14 @@ async fn search_pages_are_bounded() {
 async fn feeds_parse_and_round_trip() {
     let app = spawn_app().await;
     let created = seed(&app).await;
-    for path in ["/feed.atom", "/feed.rss", "/feed.json", "/sections/world/feed.atom", "/sections/world/feed.rss", "/sections/world/feed.json"] {
+    for path in [
+        "/feed.atom",
+        "/feed.rss",
+        "/feed.json",
+        "/sections/world/feed.atom",
+        "/sections/world/feed.rss",
+        "/sections/world/feed.json",
+    ] {
         let response = app.get(path).await;
         assert_eq!(response.status(), 200, "{path}");
         assert!(response.headers().contains_key("last-modified"), "{path}");
@@ -159,14 +218,32 @@ async fn feeds_parse_and_round_trip() {
         let section_only = path.starts_with("/sections/");
         assert_eq!(feed.entries.len(), if section_only { 2 } else { 4 }, "{path}");
         let entry = &feed.entries[if section_only { 0 } else { 1 }];
-        assert_eq!(entry.title.as_ref().unwrap().content, "Ceasefire agreed after night of talks", "{path}");
+        assert_eq!(
+            entry.title.as_ref().unwrap().content,
+            "Ceasefire agreed after night of talks",
+            "{path}"
+        );
         let link = &entry.links[0].href;
-        assert_eq!(link, &format!("{}{}", app.base, created[0]["url"].as_str().unwrap()), "{path}: absolute link");
+        assert_eq!(
+            link,
+            &format!("{}{}", app.base, created[0]["url"].as_str().unwrap()),
+            "{path}: absolute link"
+        );
         let content = entry.content.as_ref().and_then(|c| c.body.clone()).unwrap_or_default();
-        assert!(content.contains("<p>The ceasefire begins on Friday.</p>"), "{path}: full content: {content:?}");
-        assert_eq!(entry.authors.first().and_then(|a| a.name.as_deref()), Some("Ada Quill"), "{path}");
+        assert!(
+            content.contains("<p>The ceasefire begins on Friday.</p>"),
+            "{path}: full content: {content:?}"
+        );
+        assert_eq!(
+            entry.authors.first().and_then(|a| a.name.as_deref()),
+            Some("Ada Quill"),
+            "{path}"
+        );
         let terms: Vec<&str> = entry.categories.iter().map(|c| c.term.as_str()).collect();
-        assert!(terms.contains(&"World") && terms.contains(&"diplomacy"), "{path}: {terms:?}");
+        assert!(
+            terms.contains(&"World") && terms.contains(&"diplomacy"),
+            "{path}: {terms:?}"
+        );
         assert!(entry.published.is_some() || entry.updated.is_some(), "{path}");
     }
     assert_eq!(app.get("/sections/curling/feed.atom").await.status(), 404);
@@ -175,7 +252,10 @@ async fn feeds_parse_and_round_trip() {
     // Every page offers its feeds for autodiscovery.
     for path in ["/", "/sections/world", created[0]["url"].as_str().unwrap(), "/search"] {
         let (_, html) = app.get_text(path).await;
-        assert!(html.contains(r#"<link rel="alternate" type="application/atom+xml""#), "{path}");
+        assert!(
+            html.contains(r#"<link rel="alternate" type="application/atom+xml""#),
+            "{path}"
+        );
     }
     let (_, html) = app.get_text("/sections/world").await;
     assert!(html.contains(r#"href="/sections/world/feed.atom""#));
@@ -189,17 +269,36 @@ async fn article_pages_carry_publisher_metadata() {
     let doc = Html::parse_document(&html);
     let meta = |property: &str| {
         let selector = Selector::parse(&format!("meta[property=\"{property}\"], meta[name=\"{property}\"]")).unwrap();
-        doc.select(&selector).next().and_then(|m| m.value().attr("content")).map(str::to_owned)
+        doc.select(&selector)
+            .next()
+            .and_then(|m| m.value().attr("content"))
+            .map(str::to_owned)
     };
     let url = format!("{}{}", app.base, created[2]["url"].as_str().unwrap());
-    assert_eq!(meta("og:title").as_deref(), Some("Ferry timetable unified along the coast"));
+    assert_eq!(
+        meta("og:title").as_deref(),
+        Some("Ferry timetable unified along the coast")
+    );
     assert_eq!(meta("og:url"), Some(url.clone()));
-    assert_eq!(meta("og:image").as_deref(), Some("https://images.example.org/ferry.jpg"));
+    assert_eq!(
+        meta("og:image").as_deref(),
+        Some("https://images.example.org/ferry.jpg")
+    );
     assert_eq!(meta("twitter:card").as_deref(), Some("summary_large_image"));
-    assert!(meta("og:description").unwrap().starts_with("Six towns share one ferry timetable"));
-    let canonical = doc.select(&Selector::parse("link[rel=canonical]").unwrap()).next().unwrap();
+    assert!(
+        meta("og:description")
+            .unwrap()
+            .starts_with("Six towns share one ferry timetable")
+    );
+    let canonical = doc
+        .select(&Selector::parse("link[rel=canonical]").unwrap())
+        .next()
+        .unwrap();
     assert_eq!(canonical.value().attr("href"), Some(url.as_str()));
-    let ld = doc.select(&Selector::parse("script[type=\"application/ld+json\"]").unwrap()).next().unwrap();
+    let ld = doc
+        .select(&Selector::parse("script[type=\"application/ld+json\"]").unwrap())
+        .next()
+        .unwrap();
     let ld: Value = serde_json::from_str(&ld.inner_html()).unwrap();
     assert_eq!(ld["@type"], "NewsArticle");
     assert_eq!(ld["headline"], "Ferry timetable unified along the coast");
@@ -211,7 +310,9 @@ async fn article_pages_carry_publisher_metadata() {
     assert!(html.contains("1 min read"));
 
     // A headline that tries to close the data block stays inside it.
-    let hostile = app.create(&json!({"title": "</script><script>alert(1)</script>", "section": "World", "body": "x"})).await;
+    let hostile = app
+        .create(&json!({"title": "</script><script>alert(1)</script>", "section": "World", "body": "x"}))
+        .await;
     let (_, html) = app.get_text(hostile["url"].as_str().unwrap()).await;
     support::assert_no_script(&html, "hostile JSON-LD");
 }
@@ -222,10 +323,15 @@ async fn author_and_tag_pages_list_their_stories() {
     let created = seed(&app).await;
     let (_, html) = app.get_text(created[0]["url"].as_str().unwrap()).await;
     let doc = Html::parse_document(&html);
-    let byline = doc.select(&Selector::parse(".story-meta a.byline").unwrap()).next().unwrap();
+    let byline = doc
+        .select(&Selector::parse(".story-meta a.byline").unwrap())
+        .next()
+        .unwrap();
     assert_eq!(byline.value().attr("href"), Some("/authors/ada-quill"));
-    let tag_links: Vec<&str> =
-        doc.select(&Selector::parse(".tags a").unwrap()).filter_map(|a| a.value().attr("href")).collect();
+    let tag_links: Vec<&str> = doc
+        .select(&Selector::parse(".tags a").unwrap())
+        .filter_map(|a| a.value().attr("href"))
+        .collect();
     assert_eq!(tag_links, ["/tags/diplomacy", "/tags/middle-ground"]);
 
     let (status, html) = app.get_text("/authors/ada-quill").await;
@@ -249,9 +355,22 @@ async fn author_and_tag_pages_list_their_stories() {
         let (_, html) = app.get_text(path).await;
         let doc = Html::parse_document(&html);
         assert_eq!(doc.select(&Selector::parse(".card").unwrap()).count(), 20);
-        let older = doc.select(&Selector::parse("a.older").unwrap()).next().unwrap().value().attr("href").unwrap().to_owned();
+        let older = doc
+            .select(&Selector::parse("a.older").unwrap())
+            .next()
+            .unwrap()
+            .value()
+            .attr("href")
+            .unwrap()
+            .to_owned();
         let (_, html) = app.get_text(&older).await;
-        assert_eq!(Html::parse_document(&html).select(&Selector::parse(".card").unwrap()).count(), 5, "{path}");
+        assert_eq!(
+            Html::parse_document(&html)
+                .select(&Selector::parse(".card").unwrap())
+                .count(),
+            5,
+            "{path}"
+        );
     }
 }
 
@@ -274,7 +393,9 @@ async fn sitemaps_and_robots_point_at_every_story() {
     assert!(news.contains("Ceasefire agreed") && news.contains("Qarabağ win"));
     assert!(!news.contains("Ferry timetable"), "only the last 48 hours");
     let (_, pages) = app.get_text("/sitemaps/pages.xml").await;
-    assert!(pages.contains("/sections/world") && pages.contains("/authors/ada-quill") && pages.contains("/tags/diplomacy"));
+    assert!(
+        pages.contains("/sections/world") && pages.contains("/authors/ada-quill") && pages.contains("/tags/diplomacy")
+    );
     assert_eq!(app.get("/sitemaps/articles-x.xml").await.status(), 404);
 }
 
@@ -282,25 +403,60 @@ async fn sitemaps_and_robots_point_at_every_story() {
 async fn conditional_get_answers_304() {
     let app = spawn_app().await;
     let created = seed(&app).await;
-    for path in ["/feed.atom", "/", created[0]["url"].as_str().unwrap(), "/sections/world"] {
+    for path in [
+        "/feed.atom",
+        "/",
+        created[0]["url"].as_str().unwrap(),
+        "/sections/world",
+    ] {
         let first = app.get(path).await;
         let etag = first.headers()["etag"].clone();
-        let again = app.client.get(app.url(path)).header("if-none-match", etag.clone()).send().await.unwrap();
+        let again = app
+            .client
+            .get(app.url(path))
+            .header("if-none-match", etag.clone())
+            .send()
+            .await
+            .unwrap();
         assert_eq!(again.status(), 304, "{path}");
         assert!(again.bytes().await.unwrap().is_empty());
-        let stale = app.client.get(app.url(path)).header("if-none-match", "\"other\"").send().await.unwrap();
+        let stale = app
+            .client
+            .get(app.url(path))
+            .header("if-none-match", "\"other\"")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(stale.status(), 200, "{path}");
     }
     let first = app.get("/feed.atom").await;
     let modified = first.headers()["last-modified"].clone();
-    let again = app.client.get(app.url("/feed.atom")).header("if-modified-since", modified.clone()).send().await.unwrap();
+    let again = app
+        .client
+        .get(app.url("/feed.atom"))
+        .header("if-modified-since", modified.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), 304);
     // A write changes the feed: the old validators no longer match.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     app.create(&article("Breaking story", "World")).await;
     let etag = first.headers()["etag"].clone();
-    let after = app.client.get(app.url("/feed.atom")).header("if-none-match", etag).send().await.unwrap();
+    let after = app
+        .client
+        .get(app.url("/feed.atom"))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(after.status(), 200);
-    let after = app.client.get(app.url("/feed.atom")).header("if-modified-since", modified).send().await.unwrap();
+    let after = app
+        .client
+        .get(app.url("/feed.atom"))
+        .header("if-modified-since", modified)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(after.status(), 200);
 }

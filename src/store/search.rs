@@ -6,6 +6,9 @@ use crate::domain::ArticleCard;
 use crate::domain::listing::from_unix;
 use crate::domain::search::SearchQuery;
 
+/// Snippets quote the body (column 2): the headline is shown anyway, and
+/// the body is where a match has context.
+///
 /// Marks around matched words in snippets: private-use characters that
 /// cannot occur in stored text, swapped for `<mark>` after escaping.
 pub const MATCH_START: char = '\u{E000}';
@@ -83,7 +86,7 @@ pub async fn search(
                 HitRow,
                 r#"SELECT a.id AS "id!", a.slug, a.title, a.summary, a.author, a.image_url,
                           s.name AS section_name, s.slug AS section_slug, a.published_at,
-                          snippet(articles_fts, -1, char(57344), char(57345), '…', 24) AS "snippet!: String"
+                          snippet(articles_fts, 2, char(57344), char(57345), '…', 24) AS "snippet!: String"
                    FROM articles_fts
                    JOIN articles a ON a.id = articles_fts.rowid
                    JOIN sections s ON s.id = a.section_id
@@ -108,7 +111,7 @@ pub async fn search(
                 HitRow,
                 r#"SELECT a.id AS "id!", a.slug, a.title, a.summary, a.author, a.image_url,
                           s.name AS section_name, s.slug AS section_slug, a.published_at,
-                          snippet(articles_fts, -1, char(57344), char(57345), '…', 24) AS "snippet!: String"
+                          snippet(articles_fts, 2, char(57344), char(57345), '…', 24) AS "snippet!: String"
                    FROM articles_fts
                    JOIN articles a ON a.id = articles_fts.rowid
                    JOIN sections s ON s.id = a.section_id

@@ -1,0 +1,128 @@
+//! End-to-end tests in headless Chromium: the real server on a temporary
+//! database, stories ingested through the API, then tests/browser/e2e.mjs
+//! (playwright-core driving Debian's chromium) reads the site as a person
+//! would, runs axe-core on every kind of page in light and dark modes,
+//! and keeps screenshots in target/browser-artifacts/.
+//!
+//! Needs node, `npm ci --prefix tests/browser` and chromium (`.ci/run`
+//! installs them). Skipped only when GAZETTE_SKIP_BROWSER_TESTS=1, and then
+//! it says so loudly; CI never sets it.
+
+mod support;
+
+use std::path::PathBuf;
+
+use chrono::{Duration, Utc};
+use serde_json::json;
+use support::spawn_app;
+
+#[tokio::test]
+async fn the_site_works_and_is_accessible_in_a_real_browser() {
+    if std::env::var("GAZETTE_SKIP_BROWSER_TESTS").is_ok_and(|v| v == "1") {
+        eprintln!(
+            "\n!!! BROWSER TESTS SKIPPED: GAZETTE_SKIP_BROWSER_TESTS=1 is set. Nothing was checked in a browser. !!!\n"
+        );
+        return;
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let browser_dir = root.join("tests/browser");
+    assert!(
+        browser_dir.join("node_modules/playwright-core").exists(),
+        "browser test dependencies are missing: run `npm ci --prefix tests/browser` (or set GAZETTE_SKIP_BROWSER_TESTS=1 to skip, loudly)"
+    );
+    let chromium = std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "{chromium} is missing: install Debian's chromium (or set CHROMIUM_PATH, or GAZETTE_SKIP_BROWSER_TESTS=1 to skip, loudly)"
+    );
+
+    let app = spawn_app().await;
+    let now = Utc::now();
+    let stories = [
+        (
+            "Coastal towns agree to share one ferry timetable",
+            "World",
+            Some("Mira Castell"),
+            2,
+            Some("Six towns will run their ferries on one schedule from spring."),
+        ),
+        (
+            "Amateur league confirms venues for the next round",
+            "Boxing",
+            Some("Tomas Reyes"),
+            17,
+            None,
+        ),
+        (
+            "Champions rally to reach the cup final",
+            "Volleyball and Handball",
+            None,
+            26,
+            None,
+        ),
+        (
+            "Late equaliser keeps the title race open",
+            "Football",
+            Some("Sports Desk"),
+            5,
+            None,
+        ),
+        (
+            "Central bank holds rates for a third month",
+            "Business",
+            Some("Lena Okoro"),
+            1,
+            Some("Policymakers said inflation was easing."),
+        ),
+        ("New ferry terminal opens to foot passengers", "World", None, 49, None),
+        (
+            "Youth squad named for the regional tournament",
+            "Football",
+            None,
+            30,
+            None,
+        ),
+    ];
+    for (i, (title, section, author, hours, summary)) in stories.iter().enumerate() {
+        let mut body = json!({
+            "title": title,
+            "section": section,
+            "body": format!("{title}, as our correspondent reports.\n\nA second paragraph with more detail about the ferry, the league and the weather.\n\nA closing paragraph."),
+            "published_at": (now - Duration::hours(*hours)).to_rfc3339(),
+            "external_id": format!("e2e-{i}"),
+            "tags": ["e2e"],
+        });
+        if let Some(author) = author {
+            body["author"] = json!(author);
+        }
+        if let Some(summary) = summary {
+            body["summary"] = json!(summary);
+            body["source"] = json!("Harbour Wire");
+        }
+        app.create(&body).await;
+    }
+    // The newest story leads the front page.
+    app.create(
+        &json!({"title": "Ferry strike called off", "section": "World", "author": "Mira Castell",
+        "summary": "Crews return to work tonight.", "source": "Harbour Wire",
+        "body": "The ferry strike is over.\n\nServices resume at six."}),
+    )
+    .await;
+
+    let artifacts = root.join("target/browser-artifacts");
+    // tokio's Command, so the server in this runtime keeps answering.
+    let status = tokio::process::Command::new("node")
+        .arg(browser_dir.join("e2e.mjs"))
+        .arg(&app.base)
+        .arg(&artifacts)
+        .env("CHROMIUM_PATH", &chromium)
+        .current_dir(&browser_dir)
+        .status()
+        .await
+        .expect("run node (is Node.js installed?)");
+    assert!(
+        status.success(),
+        "browser checks failed; see the output above and screenshots in {}",
+        artifacts.display()
+    );
+}

@@ -1,0 +1,186 @@
+// End-to-end tests of Gazette in headless Chromium, driven by
+// playwright-core. Started by tests/browser.rs, which runs the real server
+// on a temporary database and ingests the stories this script reads.
+//
+// Usage: node e2e.mjs BASE_URL ARTIFACT_DIR
+import { readFileSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const [base, artifacts] = process.argv.slice(2);
+if (!base || !artifacts) {
+  console.error("usage: node e2e.mjs BASE_URL ARTIFACT_DIR");
+  process.exit(2);
+}
+mkdirSync(artifacts, { recursive: true });
+
+const VIEWPORTS = [
+  { name: "desktop", width: 1280, height: 800 },
+  { name: "phone", width: 390, height: 844 },
+];
+const SCHEMES = ["light", "dark"];
+
+let failures = 0;
+function check(condition, message) {
+  if (condition) {
+    console.log(`  ok   ${message}`);
+  } else {
+    failures += 1;
+    console.log(`  FAIL ${message}`);
+  }
+}
+
+/// Runs axe-core inside the page (through DevTools, so the page's strict
+/// CSP stays on) and fails on serious or critical findings.
+async function axe(page, label) {
+  await page.evaluate(AXE_SOURCE);
+  const results = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } }),
+  );
+  const bad = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  for (const v of bad) {
+    console.log(`       ${v.impact} ${v.id}: ${v.help}`);
+    for (const node of v.nodes.slice(0, 3)) console.log(`         at ${node.target.join(" ")}`);
+  }
+  const minor = results.violations.length - bad.length;
+  check(
+    bad.length === 0 && results.passes.length > 0,
+    `${label}: axe finds no serious or critical violation (${results.passes.length} rules passed, ${minor} minor/moderate)`,
+  );
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: `${artifacts}/${name}.png`, fullPage: false });
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+  ],
+});
+
+try {
+  for (const viewport of VIEWPORTS) {
+    for (const scheme of SCHEMES) {
+      const label = `${viewport.name}/${scheme}`;
+      console.log(`# ${label}`);
+      const context = await browser.newContext({
+        viewport: { width: viewport.width, height: viewport.height },
+        colorScheme: scheme,
+      });
+      const page = await context.newPage();
+      const cspErrors = [];
+      page.on("console", (msg) => {
+        if (msg.type() === "error" && /Content Security Policy/i.test(msg.text())) cspErrors.push(msg.text());
+      });
+      const pageErrors = [];
+      page.on("pageerror", (err) => pageErrors.push(String(err)));
+
+      // Front page.
+      await page.goto(base + "/");
+      check((await page.locator(".lead-title").count()) === 1, `${label}: front page shows a lead story`);
+      await shot(page, `front-${label.replace("/", "-")}`);
+      await axe(page, `${label} front`);
+
+      // An article, then a section reached from its sidebar.
+      await page.locator(".lead-title a").click();
+      await page.waitForURL(/\/articles\/\d+\//);
+      check((await page.locator("h1.headline").count()) === 1, `${label}: article page has its headline`);
+      check((await page.locator("aside.sidebar .card").count()) > 0, `${label}: article page has a sidebar`);
+      check((await page.locator(".reading-time").count()) === 1, `${label}: article shows reading time`);
+      await shot(page, `article-${label.replace("/", "-")}`);
+      await axe(page, `${label} article`);
+      if (viewport.name === "phone") {
+        const story = await page.locator("article.story").boundingBox();
+        const aside = await page.locator("aside.sidebar").boundingBox();
+        check(aside.y > story.y + story.height - 1, `${label}: the sidebar sits below the story`);
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        check(overflow <= 0, `${label}: nothing overflows the phone's width (${overflow}px)`);
+      }
+      const sectionLink = page.locator("aside.sidebar .card-section a").first();
+      const sectionName = (await sectionLink.textContent()).trim();
+      await sectionLink.click();
+      await page.waitForURL(/\/sections\//);
+      check((await page.locator("h1.page-title").textContent()).trim() === sectionName, `${label}: sidebar section link opens ${sectionName}`);
+      await shot(page, `section-${label.replace("/", "-")}`);
+      await axe(page, `${label} section`);
+
+      // Search from the header box.
+      await page.fill("#site-search", "ferry");
+      await page.press("#site-search", "Enter");
+      await page.waitForURL(/\/search\?q=ferry/);
+      check((await page.locator(".search-results .card").count()) > 0, `${label}: search finds stories`);
+      check((await page.locator(".search-results mark").count()) > 0, `${label}: search highlights matches`);
+      await shot(page, `search-${label.replace("/", "-")}`);
+      await axe(page, `${label} search`);
+
+      // 404.
+      const missing = await page.goto(base + "/sections/no-such-section");
+      check(missing.status() === 404, `${label}: unknown section is a 404`);
+      await axe(page, `${label} 404`);
+
+      // Keyboard: j/k move between stories, Enter opens, / searches, ? helps.
+      if (viewport.name === "desktop") {
+        await page.goto(base + "/");
+        await page.keyboard.press("j");
+        const first = await page.evaluate(() => document.activeElement.textContent.trim());
+        check((await page.locator("main .is-current").count()) === 1, `${label}: j selects a story`);
+        await page.keyboard.press("j");
+        await page.keyboard.press("j");
+        const third = await page.evaluate(() => document.activeElement.textContent.trim());
+        check(third !== first, `${label}: j moves to the next story`);
+        await page.keyboard.press("k");
+        await page.keyboard.press("k");
+        const back = await page.evaluate(() => document.activeElement.textContent.trim());
+        check(back === first, `${label}: k moves back`);
+        await page.keyboard.press("Enter");
+        await page.waitForURL(/\/articles\/\d+\//);
+        check((await page.locator("h1.headline").textContent()).trim() === first, `${label}: Enter opens the selected story`);
+        await page.keyboard.press("/");
+        check(await page.evaluate(() => document.activeElement.id === "site-search"), `${label}: / focuses search`);
+        await page.keyboard.press("Escape");
+        await page.locator("body").click({ position: { x: 5, y: 5 } });
+        await page.keyboard.press("?");
+        check(await page.locator("#shortcuts").evaluate((d) => d.open), `${label}: ? shows the shortcuts`);
+        await shot(page, `shortcuts-${label.replace("/", "-")}`);
+        await page.keyboard.press("Escape");
+        check(!(await page.locator("#shortcuts").evaluate((d) => d.open)), `${label}: Escape closes them`);
+      }
+
+      check(cspErrors.length === 0, `${label}: no Content-Security-Policy violations (${cspErrors.join("; ")})`);
+      check(pageErrors.length === 0, `${label}: no script errors (${pageErrors.join("; ")})`);
+      await context.close();
+    }
+  }
+
+  // Everything still works with JavaScript off.
+  console.log("# javascript disabled");
+  const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(base + "/");
+  await page.locator(".lead-title a").click();
+  await page.waitForURL(/\/articles\/\d+\//);
+  check((await page.locator(".story-body p").count()) > 0, "no-js: article readable");
+  await page.fill("#site-search", "ferry");
+  await page.press("#site-search", "Enter");
+  await page.waitForURL(/\/search\?q=ferry/);
+  check((await page.locator(".search-results .card").count()) > 0, "no-js: search works");
+  await context.close();
+} finally {
+  await browser.close();
+}
+
+if (failures > 0) {
+  console.log(`${failures} browser check(s) failed; screenshots in ${artifacts}`);
+  process.exit(1);
+}
+console.log(`all browser checks passed; screenshots in ${artifacts}`);
