@@ -94,7 +94,7 @@ impl Layout {
             script: assets::script_href(),
             nav: Vec::new(),
             canonical: None,
-            feeds: Vec::new(),
+            feeds: feed_links(site_name, ""),
             query: String::new(),
             meta: None,
         }

@@ -162,6 +162,24 @@ try {
     }
   }
 
+  // The narrowest phones still get a page that fits.
+  console.log("# 360px");
+  {
+    const context = await browser.newContext({ viewport: { width: 360, height: 740 } });
+    const page = await context.newPage();
+    for (const path of ["/", "/search?q=ferry", "/sections/world"]) {
+      await page.goto(base + path);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      check(overflow <= 0, `360px: ${path} fits the width (${overflow}px over)`);
+    }
+    await page.locator(".card-title a").first().click();
+    await page.waitForURL(/\/articles\/\d+\//);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(overflow <= 0, `360px: article fits the width (${overflow}px over)`);
+    await shot(page, "article-360");
+    await context.close();
+  }
+
   // Everything still works with JavaScript off.
   console.log("# javascript disabled");
   const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 800 } });
