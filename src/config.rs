@@ -39,6 +39,55 @@ pub struct Config {
     /// Largest request body accepted, in bytes.
     #[arg(long, global = true, env = "GAZETTE_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
+
+    /// Log format: "text" for people, "json" for log collectors.
+    #[arg(long, global = true, env = "GAZETTE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Requests served at once; past it, new requests get 503 with Retry-After.
+    #[arg(long, global = true, env = "GAZETTE_MAX_CONCURRENT_REQUESTS", default_value_t = 512)]
+    pub max_concurrent_requests: usize,
+
+    /// Ingest requests per second allowed per token (bursts of the same size); 0 disables.
+    #[arg(long, global = true, env = "GAZETTE_INGEST_RATE_LIMIT", default_value_t = 200)]
+    pub ingest_rate_limit: u32,
+
+    /// Longest time one request may take, in seconds.
+    #[arg(long, global = true, env = "GAZETTE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+
+    /// On SIGTERM or SIGINT, how long requests in flight may take to finish, in seconds.
+    #[arg(long, global = true, env = "GAZETTE_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    pub shutdown_grace_secs: u64,
+
+    /// Delete articles published more than this many days ago (unset: keep everything).
+    #[arg(long, global = true, env = "GAZETTE_RETENTION_DAYS")]
+    pub retention_days: Option<u32>,
+
+    /// Per-section retention overriding --retention-days, as SLUG=DAYS (repeatable, or comma-separated).
+    #[arg(long, global = true, env = "GAZETTE_SECTION_RETENTION", value_delimiter = ',', value_parser = parse_section_retention)]
+    pub section_retention: Vec<(String, u32)>,
+
+    /// How often the retention sweep runs, in seconds.
+    #[arg(long, global = true, env = "GAZETTE_RETENTION_INTERVAL_SECS", default_value_t = 3600)]
+    pub retention_interval_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn parse_section_retention(text: &str) -> Result<(String, u32), String> {
+    let (slug, days) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected SLUG=DAYS, got {text:?}"))?;
+    let days = days
+        .trim()
+        .parse()
+        .map_err(|_| format!("{days:?} is not a number of days"))?;
+    Ok((slug.trim().to_owned(), days))
 }
 
 impl Config {
@@ -52,6 +101,14 @@ impl Config {
             base_url: None,
             site_name: "Gazette".to_owned(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            log_format: LogFormat::Text,
+            max_concurrent_requests: 512,
+            ingest_rate_limit: 200,
+            request_timeout_secs: 30,
+            shutdown_grace_secs: 20,
+            retention_days: None,
+            section_retention: Vec::new(),
+            retention_interval_secs: 3600,
         }
     }
 

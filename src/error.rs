@@ -3,7 +3,7 @@
 //! mapping through `web::pages::PageError`.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -29,6 +29,10 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("this article was deleted and will not be stored again")]
     Deleted,
+    #[error("too many requests for this token; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("the server is busy; retry in a moment")]
+    Overloaded,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("internal error: {0}")]
@@ -65,6 +69,8 @@ impl AppError {
             }
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Deleted => StatusCode::GONE,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -80,6 +86,8 @@ impl AppError {
             AppError::TooManyItems { .. } => ("too_many_items", None),
             AppError::NotFound(_) => ("not_found", None),
             AppError::Deleted => ("deleted", None),
+            AppError::RateLimited { .. } => ("rate_limited", None),
+            AppError::Overloaded => ("overloaded", None),
             AppError::Database(_) | AppError::Internal(_) => ("internal_error", None),
         };
         let message = match self {
@@ -110,11 +118,18 @@ impl IntoResponse for AppError {
         if let Some(detail) = self.log_detail() {
             response.extensions_mut().insert(detail);
         }
-        if matches!(self, AppError::Unauthorized) {
-            response.headers_mut().insert(
-                axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Bearer"),
-            );
+        let headers = response.headers_mut();
+        match self {
+            AppError::Unauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            AppError::RateLimited { retry_after_secs } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
+            }
+            AppError::Overloaded => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
         }
         response
     }

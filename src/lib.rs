@@ -7,14 +7,20 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod ingest;
+pub mod retention;
 pub mod store;
 pub mod tokens;
 pub mod web;
 
+use std::fs::File;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
 
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::store::Db;
@@ -24,6 +30,8 @@ use crate::store::Db;
 pub struct AppState {
     pub db: Db,
     pub site: Arc<Site>,
+    /// Per-token ingest limits, keyed by the token's digest; None when off.
+    pub ingest_limiter: Option<Arc<DefaultKeyedRateLimiter<[u8; 32]>>>,
 }
 
 /// Settings the pages and the API read on every request, resolved once.
@@ -35,18 +43,45 @@ pub struct Site {
     /// SHA-256 of the token given in the configuration, if any.
     pub configured_token_hash: Option<[u8; 32]>,
     pub max_body_bytes: usize,
+    pub max_concurrent_requests: usize,
+    pub request_timeout: Duration,
 }
 
 /// A bound, ready-to-serve Gazette.
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    retention: retention::Policy,
+    retention_interval: Duration,
+    shutdown_grace: Duration,
+    /// Held while serving: `gazette restore` refuses to replace a database
+    /// a server is using.
+    _lock: File,
+}
+
+/// Takes the lock file beside the database, or says who holds it.
+pub fn lock_database(database: &std::path::Path) -> anyhow::Result<File> {
+    let mut path = database.as_os_str().to_owned();
+    path.push(".lock");
+    let path = std::path::PathBuf::from(path);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file = File::options().create(true).truncate(false).write(true).open(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            anyhow::bail!("{} is in use by another Gazette process", database.display())
+        }
+        Err(std::fs::TryLockError::Error(err)) => Err(err.into()),
+    }
 }
 
 impl Application {
     /// Opens the database, makes sure an ingest token exists, and binds
     /// the listener (port 0 picks a free port, as the tests do).
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let lock = lock_database(&config.database)?;
         let db = Db::open(&config.database).await?;
         let configured = config.configured_token()?;
         tokens::ensure_first_token(&db, configured.is_some(), &config.public_base_url()).await?;
@@ -63,13 +98,26 @@ impl Application {
             base_url,
             configured_token_hash: configured.as_deref().map(tokens::digest),
             max_body_bytes: config.max_body_bytes,
+            max_concurrent_requests: config.max_concurrent_requests.max(1),
+            request_timeout: Duration::from_secs(config.request_timeout_secs.max(1)),
         };
+        let ingest_limiter = NonZeroU32::new(config.ingest_rate_limit)
+            .map(|per_second| Arc::new(RateLimiter::keyed(Quota::per_second(per_second))));
+        web::metrics::handle();
         Ok(Application {
             listener,
             state: AppState {
                 db,
                 site: Arc::new(site),
+                ingest_limiter,
             },
+            retention: retention::Policy {
+                default_days: config.retention_days,
+                section_days: config.section_retention.iter().cloned().collect(),
+            },
+            retention_interval: Duration::from_secs(config.retention_interval_secs.max(1)),
+            shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
+            _lock: lock,
         })
     }
 
@@ -77,12 +125,39 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests
-    /// finish and closes the database cleanly.
+    /// Serves until `shutdown` completes; then stops accepting, gives
+    /// requests in flight the grace period to finish, stops background
+    /// jobs, and closes the database (checkpointing the WAL).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let db = self.state.db.clone();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let jobs = self.retention.is_active().then(|| {
+            tokio::spawn(retention::run(
+                db.clone(),
+                self.retention.clone(),
+                self.retention_interval,
+                stop_rx.clone(),
+            ))
+        });
+        let signal = async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        };
         let app = web::router(self.state);
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        let server = axum::serve(self.listener, app).with_graceful_shutdown(signal);
+        let grace = self.shutdown_grace;
+        let mut stopping = stop_rx;
+        let deadline = async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            result = server => result?,
+            () = deadline => tracing::warn!("requests still in flight after the shutdown grace period; closing anyway"),
+        }
+        if let Some(jobs) = jobs {
+            jobs.abort();
+        }
         db.close().await;
         Ok(())
     }

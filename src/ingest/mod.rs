@@ -46,6 +46,41 @@ pub enum BatchItem {
     },
 }
 
+impl SaveStatus {
+    fn label(self) -> &'static str {
+        match self {
+            SaveStatus::Created => "created",
+            SaveStatus::Updated => "updated",
+            SaveStatus::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// Counts ingest outcomes for /metrics.
+fn count(outcome: &Result<Saved, AppError>) {
+    let label = match outcome {
+        Ok(saved) => saved.status.label(),
+        Err(_) => "error",
+    };
+    metrics::counter!("gazette_ingest_articles_total", "status" => label).increment(1);
+}
+
+/// Decodes, validates and stores one JSON article.
+pub async fn ingest_one(db: &Db, json: &[u8]) -> Result<Saved, AppError> {
+    let outcome = match decode::article(json) {
+        Ok(article) => save_one(db, &article).await,
+        Err(err) => Err(err),
+    };
+    count(&outcome);
+    outcome
+}
+
+/// Decodes and stores a batch (a JSON array, or NDJSON).
+pub async fn ingest_batch(db: &Db, body: &[u8], ndjson: bool) -> Result<Vec<BatchItem>, AppError> {
+    let items = decode::batch(body, ndjson)?;
+    save_batch(db, items).await
+}
+
 /// Stores one article in its own transaction.
 pub async fn save_one(db: &Db, article: &NewArticle) -> Result<Saved, AppError> {
     let mut tx = db.writer.begin().await?;
@@ -65,6 +100,7 @@ pub async fn save_batch(db: &Db, items: Vec<Result<NewArticle, AppError>>) -> Re
             Ok(article) => save(&mut tx, &article, now).await,
             Err(err) => Err(err),
         };
+        count(&outcome);
         results.push(match outcome {
             Ok(saved) => BatchItem::Saved { index, saved },
             // A storage failure is not the item's fault: abandon the whole

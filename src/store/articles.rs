@@ -444,3 +444,23 @@ pub async fn latest_outside_section(db: &SqlitePool, section_id: i64, limit: u32
     .await?;
     Ok(rows.into_iter().map(ArticleCard::from).collect())
 }
+
+/// Ids of a section's articles published before `before`, oldest first:
+/// what a retention sweep deletes, a batch at a time.
+pub async fn ids_published_before(
+    conn: &mut SqliteConnection,
+    section_id: i64,
+    before: i64,
+    limit: u32,
+) -> sqlx::Result<Vec<i64>> {
+    let limit = i64::from(limit);
+    sqlx::query_scalar!(
+        r#"SELECT id AS "id!" FROM articles WHERE section_id = ? AND published_at < ?
+           ORDER BY published_at, id LIMIT ?"#,
+        section_id,
+        before,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}

@@ -12,6 +12,7 @@
 //! - Foreign keys on, so a section can never lose an article it holds.
 
 pub mod articles;
+pub mod backup;
 pub mod search;
 pub mod sections;
 pub mod site;

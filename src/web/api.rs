@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::AppState;
 use crate::domain::{Article, ArticleCard, Cursor};
 use crate::error::{AppError, AppResult};
-use crate::ingest::{self, SaveStatus, decode};
+use crate::ingest::{self, SaveStatus};
 use crate::store;
 use crate::store::articles::Scope;
 use crate::web::auth::IngestToken;
@@ -29,8 +29,7 @@ pub async fn create_article(_: IngestToken, State(state): State<AppState>, body:
             "send one article as application/json; NDJSON goes to /api/v1/articles/batch".to_owned(),
         ));
     }
-    let article = decode::article(&body.bytes)?;
-    let saved = ingest::save_one(&state.db, &article).await?;
+    let saved = ingest::ingest_one(&state.db, &body.bytes).await?;
     let mut response = Json(&saved).into_response();
     if saved.status == SaveStatus::Created {
         *response.status_mut() = StatusCode::CREATED;
@@ -51,8 +50,7 @@ pub async fn create_batch(
     State(state): State<AppState>,
     body: IngestBody,
 ) -> AppResult<Json<BatchResponse>> {
-    let items = decode::batch(&body.bytes, body.kind == BodyKind::NdJson)?;
-    let results = ingest::save_batch(&state.db, items).await?;
+    let results = ingest::ingest_batch(&state.db, &body.bytes, body.kind == BodyKind::NdJson).await?;
     Ok(Json(BatchResponse { results }))
 }
 

@@ -27,10 +27,17 @@ impl FromRequestParts<AppState> for IngestToken {
             })
             .filter(|token| !token.is_empty())
             .ok_or(AppError::Unauthorized)?;
-        if tokens::is_valid(&state.db, state.site.configured_token_hash.as_ref(), presented).await? {
-            Ok(IngestToken)
-        } else {
-            Err(AppError::Unauthorized)
+        if !tokens::is_valid(&state.db, state.site.configured_token_hash.as_ref(), presented).await? {
+            return Err(AppError::Unauthorized);
         }
+        if let Some(limiter) = &state.ingest_limiter
+            && let Err(not_until) = limiter.check_key(&tokens::digest(presented))
+        {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+            return Err(AppError::RateLimited {
+                retry_after_secs: wait.as_secs_f64().ceil() as u64,
+            });
+        }
+        Ok(IngestToken)
     }
 }

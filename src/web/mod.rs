@@ -7,11 +7,14 @@ pub mod auth;
 pub mod body;
 pub mod conditional;
 pub mod feeds;
+pub mod metrics;
 pub mod pages;
 pub mod search;
 pub mod views;
 
-use std::time::Duration;
+use axum::BoxError;
+use axum::error_handling::HandleErrorLayer;
+use tower::ServiceBuilder;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -26,11 +29,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::AppState;
-use crate::error::LoggedError;
-
-/// No request may hold a connection longer than this: a slow client or a
-/// stuck query is cut off instead of piling up.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::error::{AppError, LoggedError};
 
 /// Scripts and styles only from this origin, never inline; images may
 /// come from the sources articles credit; nothing may frame the site.
@@ -39,6 +38,8 @@ const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'self'; script-src 'sel
 
 pub fn router(state: AppState) -> Router {
     let max_body = state.site.max_body_bytes;
+    let max_concurrent = state.site.max_concurrent_requests;
+    let timeout = state.site.request_timeout;
     let api = Router::new()
         .route("/articles", get(api::list_articles).post(api::create_article))
         .route("/articles/batch", axum::routing::post(api::create_batch))
@@ -62,9 +63,11 @@ pub fn router(state: AppState) -> Router {
         .route("/static/{name}", get(assets::serve))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
+        .route("/metrics", get(metrics::render))
         .nest("/api/v1", api)
         .fallback(pages::not_found)
         .with_state(state)
+        .layer(middleware::from_fn(metrics::track_requests))
         .layer(middleware::from_fn(log_server_errors))
         .layer(middleware::from_fn(conditional::conditional_get))
         .layer(CompressionLayer::new())
@@ -72,10 +75,16 @@ pub fn router(state: AppState) -> Router {
         .layer(security_header(X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(security_header(REFERRER_POLICY, "strict-origin-when-cross-origin"))
         .layer(security_header(X_FRAME_OPTIONS, "DENY"))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
-        ))
+        // A slow client or a stuck query is cut off instead of piling up.
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+        // Past the limit, requests are refused at once (503 + Retry-After)
+        // rather than queued without bound.
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(overloaded))
+                .load_shed()
+                .concurrency_limit(max_concurrent),
+        )
         .layer(TraceLayer::new_for_http())
 }
 
@@ -87,6 +96,10 @@ async fn site_file(state: axum::extract::State<AppState>, path: axum::extract::P
         "feed.atom" | "feed.rss" | "feed.json" => feeds::site_feed(state, path).await.into_response(),
         _ => pages::not_found().await.into_response(),
     }
+}
+
+async fn overloaded(_: BoxError) -> AppError {
+    AppError::Overloaded
 }
 
 fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
