@@ -3,73 +3,22 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_gazette");
+use support::process::{BIN, command, start};
 
 fn gazette(db: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
-        .args(args)
-        .env("GAZETTE_DATABASE", db)
-        .env_remove("GAZETTE_INGEST_TOKEN")
-        .env_remove("GAZETTE_INGEST_TOKEN_FILE")
-        .output()
-        .expect("run gazette")
+    command(db).args(args).output().expect("run gazette")
 }
 
-/// A server process on a free port; killed on drop.
-struct Server {
-    child: std::process::Child,
-    base: String,
-    bind: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start_server(db: &std::path::Path, log: &std::path::Path, envs: &[(&str, &str)]) -> Server {
-    let bind = format!("127.0.0.1:{}", free_port());
-    let child = Command::new(BIN)
-        .env("GAZETTE_DATABASE", db)
-        .env("GAZETTE_BIND", &bind)
-        .env_remove("GAZETTE_INGEST_TOKEN")
-        .env_remove("GAZETTE_INGEST_TOKEN_FILE")
-        .envs(envs.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap();
-    let server = Server {
-        child,
-        base: format!("http://{bind}"),
-        bind,
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if reqwest::get(format!("{}/healthz", server.base)).await.is_ok() {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "server did not start: {}",
-        std::fs::read_to_string(log).unwrap_or_default()
-    );
+async fn start_server(
+    db: &std::path::Path,
+    log: &std::path::Path,
+    envs: &[(&str, &str)],
+) -> support::process::ServerProcess {
+    start(db, log, envs).await
 }
 
 async fn post(base: &str, token: &str) -> u16 {

@@ -12,6 +12,8 @@ use sqlx::{AssertSqlSafe, Connection, Row, SqliteConnection};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
+pub mod process;
+
 pub const TOKEN: &str = "test-token-0123456789abcdef";
 
 pub struct TestApp {
