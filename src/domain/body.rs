@@ -12,12 +12,16 @@ use super::article::BodyFormat;
 /// ammonia's allow-list already drops script, style, iframe, object, form
 /// and every event-handler attribute; on top of it, links may only use
 /// http, https and mailto (no javascript:, no data:), and links open
-/// without handing the page to the target.
+/// without handing the page to the target. Attribute values holding
+/// control characters are dropped: no real URL or caption needs one, and
+/// "jav\u{8}ascript:" is the kind of value a lenient parser somewhere might
+/// read as a scheme (found by the render_body fuzzer).
 static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut builder = ammonia::Builder::default();
     builder
         .url_schemes(HashSet::from(["http", "https", "mailto"]))
         .link_rel(Some("noopener noreferrer nofollow"))
+        .attribute_filter(|_element, _attribute, value| (!value.chars().any(char::is_control)).then(|| value.into()))
         .strip_comments(true);
     builder
 });
@@ -164,6 +168,15 @@ mod tests {
         );
         assert_eq!(plain_text(&html), "Title\n\nOne & two\n\nThree<4\n\na\n\nb");
         assert_eq!(word_count(&plain_text(&html)), 7);
+    }
+
+    #[test]
+    fn control_characters_in_attributes_drop_the_attribute() {
+        let html = render(
+            BodyFormat::Html,
+            "<img src=\"jav\u{8}ascript:alert(1)\" alt=\"ok\"><a href=\"ja\u{11}vascript:x\">a</a>",
+        );
+        assert_eq!(html, "<img alt=\"ok\"><a rel=\"noopener noreferrer nofollow\">a</a>");
     }
 
     #[test]
