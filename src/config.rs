@@ -68,6 +68,22 @@ pub struct Config {
     #[arg(long, global = true, env = "GAZETTE_SECTION_RETENTION", value_delimiter = ',', value_parser = parse_section_retention)]
     pub section_retention: Vec<(String, u32)>,
 
+    /// Let feeds live on loopback, private and link-local addresses (refused by default).
+    #[arg(long, global = true, env = "GAZETTE_ALLOW_PRIVATE_FEEDS", default_value_t = false)]
+    pub allow_private_feeds: bool,
+
+    /// Feeds fetched at once, across all hosts.
+    #[arg(long, global = true, env = "GAZETTE_FEED_CONCURRENCY", default_value_t = 8)]
+    pub feed_concurrency: usize,
+
+    /// Longest a feed fetch may take, in seconds.
+    #[arg(long, global = true, env = "GAZETTE_FEED_TIMEOUT_SECS", default_value_t = 20)]
+    pub feed_timeout_secs: u64,
+
+    /// Largest feed document accepted, in bytes.
+    #[arg(long, global = true, env = "GAZETTE_FEED_MAX_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub feed_max_bytes: usize,
+
     /// How often the retention sweep runs, in seconds.
     #[arg(long, global = true, env = "GAZETTE_RETENTION_INTERVAL_SECS", default_value_t = 3600)]
     pub retention_interval_secs: u64,
@@ -109,6 +125,10 @@ impl Config {
             retention_days: None,
             section_retention: Vec::new(),
             retention_interval_secs: 3600,
+            allow_private_feeds: false,
+            feed_concurrency: 8,
+            feed_timeout_secs: 20,
+            feed_max_bytes: 10 * 1024 * 1024,
         }
     }
 
@@ -154,6 +174,17 @@ impl Config {
             });
         }
         addr
+    }
+}
+
+impl Config {
+    /// The feed fetcher's settings.
+    pub fn fetch_settings(&self) -> crate::feeds::fetch::FetchSettings {
+        crate::feeds::fetch::FetchSettings {
+            timeout: std::time::Duration::from_secs(self.feed_timeout_secs.max(1)),
+            max_bytes: self.feed_max_bytes,
+            allow_private: self.allow_private_feeds,
+        }
     }
 }
 

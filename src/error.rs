@@ -33,6 +33,10 @@ pub enum AppError {
     RateLimited { retry_after_secs: u64 },
     #[error("the server is busy; retry in a moment")]
     Overloaded,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{message}")]
+    Feed { code: &'static str, message: String },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("internal error: {0}")]
@@ -71,6 +75,8 @@ impl AppError {
             AppError::Deleted => StatusCode::GONE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Feed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -88,6 +94,8 @@ impl AppError {
             AppError::Deleted => ("deleted", None),
             AppError::RateLimited { .. } => ("rate_limited", None),
             AppError::Overloaded => ("overloaded", None),
+            AppError::Conflict(_) => ("conflict", None),
+            AppError::Feed { code, .. } => (*code, Some("url".to_owned())),
             AppError::Database(_) | AppError::Internal(_) => ("internal_error", None),
         };
         let message = match self {

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod feeds;
 pub mod ingest;
 pub mod retention;
 pub mod store;
@@ -32,6 +33,7 @@ pub struct AppState {
     pub site: Arc<Site>,
     /// Per-token ingest limits, keyed by the token's digest; None when off.
     pub ingest_limiter: Option<Arc<DefaultKeyedRateLimiter<[u8; 32]>>>,
+    pub fetcher: Arc<feeds::fetch::Fetcher>,
 }
 
 /// Settings the pages and the API read on every request, resolved once.
@@ -54,6 +56,7 @@ pub struct Application {
     retention: retention::Policy,
     retention_interval: Duration,
     shutdown_grace: Duration,
+    feed_concurrency: usize,
     /// Held while serving: `gazette restore` refuses to replace a database
     /// a server is using.
     _lock: File,
@@ -110,7 +113,9 @@ impl Application {
                 db,
                 site: Arc::new(site),
                 ingest_limiter,
+                fetcher: Arc::new(feeds::fetch::Fetcher::new(config.fetch_settings())?),
             },
+            feed_concurrency: config.feed_concurrency,
             retention: retention::Policy {
                 default_days: config.retention_days,
                 section_days: config.section_retention.iter().cloned().collect(),
@@ -139,6 +144,12 @@ impl Application {
                 stop_rx.clone(),
             ))
         });
+        let poller = tokio::spawn(feeds::poller::run(
+            db.clone(),
+            self.state.fetcher.clone(),
+            self.feed_concurrency,
+            stop_rx.clone(),
+        ));
         let signal = async move {
             shutdown.await;
             let _ = stop_tx.send(true);
@@ -158,6 +169,7 @@ impl Application {
         if let Some(jobs) = jobs {
             jobs.abort();
         }
+        poller.abort();
         db.close().await;
         Ok(())
     }

@@ -27,10 +27,42 @@ enum Command {
     Token(TokenCommand),
     /// Ask the running server whether it is ready; exit 0 if so, 1 if not.
     Healthcheck,
+    /// Manage feed subscriptions.
+    #[command(subcommand)]
+    Feed(FeedCommand),
     /// Write a consistent copy of the database to FILE, while the server runs.
     Backup { file: PathBuf },
     /// Replace the database with the backup in FILE (stop the server first).
     Restore { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum FeedCommand {
+    /// Subscribe to a feed (or a web page that links to one); it is fetched once to check it.
+    Add {
+        url: String,
+        /// Section its articles go to.
+        #[arg(long)]
+        section: String,
+        #[arg(long)]
+        title: Option<String>,
+        /// Minutes between polls (default 15).
+        #[arg(long)]
+        interval_minutes: Option<u64>,
+    },
+    /// List subscriptions with their state.
+    List,
+    /// Remove a subscription by id or URL (its articles stay).
+    Remove { feed: String },
+    /// Subscribe to every feed of an OPML file; categories become sections.
+    Import {
+        file: PathBuf,
+        /// Section for feeds outside any category.
+        #[arg(long, default_value = "Feeds")]
+        section: String,
+    },
+    /// Print all subscriptions as OPML.
+    Export,
 }
 
 #[derive(Subcommand)]
@@ -59,6 +91,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(&cli.config).await,
         Command::Token(command) => token(&cli.config, command).await,
         Command::Healthcheck => return healthcheck(&cli.config).await,
+        Command::Feed(command) => feed(&cli.config, command).await,
         Command::Backup { file } => backup(&cli.config, &file).await,
         Command::Restore { file } => restore(&cli.config, &file).await,
     };
@@ -174,5 +207,75 @@ async fn restore(config: &Config, file: &std::path::Path) -> anyhow::Result<()> 
         file.display(),
         config.database.display()
     );
+    Ok(())
+}
+
+async fn feed(config: &Config, command: FeedCommand) -> anyhow::Result<()> {
+    use gazette::feeds::{self, Subscription, fetch::Fetcher};
+    let db = Db::open(&config.database).await?;
+    let fetcher = Fetcher::new(config.fetch_settings())?;
+    match command {
+        FeedCommand::Add {
+            url,
+            section,
+            title,
+            interval_minutes,
+        } => {
+            let sub = Subscription {
+                url: &url,
+                section: &section,
+                title: title.as_deref(),
+                interval: interval_minutes.map(|m| Duration::from_secs(m.saturating_mul(60))),
+            };
+            let (feed, poll) = feeds::subscribe(&db, &fetcher, sub).await?;
+            println!("{}\t{}\t{}", feed.feed.id, feed.feed.url, feed.feed.section);
+            eprintln!(
+                "Subscribed; {} new articles now, polled every {} minutes.",
+                poll.created,
+                feed.feed.interval_secs / 60
+            );
+        }
+        FeedCommand::List => {
+            for view in feeds::list(&db).await? {
+                let f = &view.feed;
+                println!(
+                    "{}\t{}\t{}\t{}\tarticles={}\terrors={}{}",
+                    f.id,
+                    view.state,
+                    f.section,
+                    f.url,
+                    f.articles_ingested,
+                    f.error_count,
+                    f.last_error
+                        .as_deref()
+                        .map(|e| format!("\tlast error: {e}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        FeedCommand::Remove { feed } => {
+            let all = feeds::list(&db).await?;
+            let found = all
+                .iter()
+                .find(|v| v.feed.id.to_string() == feed || v.feed.url == feed)
+                .ok_or_else(|| anyhow::anyhow!("no subscription {feed:?}"))?;
+            feeds::remove(&db, found.feed.id).await?;
+            eprintln!("Removed {}; its articles stay.", found.feed.url);
+        }
+        FeedCommand::Import { file, section } => {
+            let xml = std::fs::read_to_string(&file)?;
+            for result in feeds::import_opml(&db, &fetcher, &xml, &section).await? {
+                println!(
+                    "{}\t{}\t{}{}",
+                    result.status,
+                    result.section,
+                    result.url,
+                    result.error.map(|e| format!("\t{e}")).unwrap_or_default()
+                );
+            }
+        }
+        FeedCommand::Export => print!("{}", feeds::export_opml(&db, &config.site_name).await?),
+    }
+    db.close().await;
     Ok(())
 }

@@ -99,6 +99,9 @@ pub struct NewArticle {
     /// As sent; `None` means "the time of ingest" for a new article and
     /// "keep the original time" for an update.
     pub published_at: Option<DateTime<Utc>>,
+    /// Where relative links and images in an HTML body point from (a feed
+    /// entry's link); None for the API, whose bodies keep their links.
+    pub base_url: Option<url::Url>,
 }
 
 impl NewArticle {
@@ -145,22 +148,32 @@ impl NewArticle {
             image_caption: optional_line("image_caption", input.image_caption, MAX_SUMMARY_CHARS)?,
             tags,
             published_at,
+            base_url: None,
         })
     }
 
     /// The identity a sender re-posts under: the external id, else the
     /// URL, else none (every post is a new article).
     pub fn ingest_key(&self) -> Option<String> {
-        match (&self.external_id, &self.url) {
+        match (&self.external_id, self.url_key()) {
             (Some(id), _) => Some(format!("id:{id}")),
-            (None, Some(url)) => Some(format!("url:{url}")),
+            (None, Some(url)) => Some(url_ingest_key(&url)),
             (None, None) => None,
         }
     }
 
+    /// The normalised URL, by which the same story from different senders
+    /// is one article.
+    pub fn url_key(&self) -> Option<String> {
+        self.url.as_deref().and_then(super::url_norm::normalize)
+    }
+
     /// The body as sanitised HTML.
     pub fn body_html(&self) -> String {
-        body::render(self.body_format, &self.body)
+        match (&self.base_url, self.body_format) {
+            (Some(base), BodyFormat::Html) => body::sanitize_with_base(&self.body, base),
+            _ => body::render(self.body_format, &self.body),
+        }
     }
 
     /// A digest of everything the sender said, to tell a re-post of the
@@ -197,6 +210,11 @@ impl NewArticle {
         hasher.update(self.published_at.map_or(i64::MIN, |t| t.timestamp()).to_le_bytes());
         hex::encode(hasher.finalize())
     }
+}
+
+/// The ingest key (and tombstone) of an article known by its URL alone.
+pub fn url_ingest_key(url_key: &str) -> String {
+    format!("url:{url_key}")
 }
 
 /// Removes characters that have no place in a one-line field: control

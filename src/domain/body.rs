@@ -16,7 +16,9 @@ use super::article::BodyFormat;
 /// control characters are dropped: no real URL or caption needs one, and
 /// "jav\u{8}ascript:" is the kind of value a lenient parser somewhere might
 /// read as a scheme (found by the render_body fuzzer).
-static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(sanitizer);
+
+fn sanitizer() -> ammonia::Builder<'static> {
     let mut builder = ammonia::Builder::default();
     builder
         .url_schemes(HashSet::from(["http", "https", "mailto"]))
@@ -24,7 +26,7 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         .attribute_filter(|_element, _attribute, value| (!value.chars().any(char::is_control)).then(|| value.into()))
         .strip_comments(true);
     builder
-});
+}
 
 /// Renders and sanitises a body. The result is ready to embed unescaped.
 pub fn render(format: BodyFormat, body: &str) -> String {
@@ -86,6 +88,15 @@ fn unescape(text: &str) -> String {
 /// Words in a text, for reading time.
 pub fn word_count(text: &str) -> usize {
     text.split_whitespace().count()
+}
+
+/// Cleans untrusted HTML from a feed, making relative links and images
+/// absolute against `base` (the entry's link), since the page they are
+/// shown on is not the page they were written for.
+pub fn sanitize_with_base(html: &str, base: &url::Url) -> String {
+    let mut builder = sanitizer();
+    builder.url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone()));
+    builder.clean(html).to_string()
 }
 
 /// Cleans untrusted HTML with the allow-list.

@@ -7,6 +7,7 @@ pub mod reltime;
 pub mod search;
 pub mod section;
 pub mod slug;
+pub mod url_norm;
 
 pub use article::{ArticleInput, BodyFormat, FieldError, NewArticle};
 pub use listing::{Article, ArticleCard, Cursor, Page};

@@ -18,18 +18,31 @@ pub fn article(json: &[u8]) -> Result<NewArticle, AppError> {
 }
 
 fn article_from_str(text: &str) -> Result<NewArticle, AppError> {
-    // serde would also read a struct from an array of its fields; an
-    // article is only ever an object.
+    let input: ArticleInput = object_from_str(text)?;
+    Ok(NewArticle::parse(input)?)
+}
+
+/// Decodes one JSON object of the API (an article, a subscription), with
+/// the same errors: 400 for broken JSON, 422 naming the field at fault.
+pub fn object<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, AppError> {
+    let text = std::str::from_utf8(json)
+        .map_err(|err| AppError::MalformedJson(format!("body is not valid UTF-8 (at byte {})", err.valid_up_to())))?;
+    object_from_str(text)
+}
+
+fn object_from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, AppError> {
+    // serde would also read a struct from an array of its fields; these
+    // are only ever objects.
     let trimmed = text.trim_start();
     if !trimmed.is_empty() && !trimmed.starts_with('{') {
-        return Err(AppError::MalformedJson("an article must be a JSON object".to_owned()));
+        return Err(AppError::MalformedJson("the body must be a JSON object".to_owned()));
     }
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let input: ArticleInput = serde_path_to_error::deserialize(&mut deserializer).map_err(json_error)?;
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(json_error)?;
     deserializer
         .end()
         .map_err(|err| AppError::MalformedJson(err.to_string()))?;
-    Ok(NewArticle::parse(input)?)
+    Ok(value)
 }
 
 /// Decodes a batch: a JSON array, or NDJSON (one object per line, blank
@@ -76,7 +89,7 @@ fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> AppError {
     }
     let field = path.split(['.', '[']).next().unwrap_or_default().to_owned();
     if field.is_empty() {
-        return AppError::MalformedJson(format!("an article must be a JSON object ({message})"));
+        return AppError::MalformedJson(format!("the body must be a JSON object ({message})"));
     }
     AppError::invalid(&field, format!("{path}: {message}"))
 }

@@ -7,6 +7,7 @@ pub mod decode;
 use serde::Serialize;
 use sqlx::SqliteConnection;
 
+use crate::domain::article::url_ingest_key;
 use crate::domain::listing::article_path;
 use crate::domain::slug::slugify_or;
 use crate::domain::{NewArticle, body};
@@ -131,16 +132,24 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
 /// unchanged); a tombstoned key is refused; no key means a new article.
 async fn save(conn: &mut SqliteConnection, article: &NewArticle, now: i64) -> Result<Saved, AppError> {
     let key = article.ingest_key();
+    let url_key = article.url_key();
     let hash = article.content_hash();
-    let existing = match &key {
-        Some(key) => {
-            if store::articles::is_tombstoned(conn, key).await? {
-                return Err(AppError::Deleted);
-            }
-            store::articles::find_by_key(conn, key).await?
+    let url_tombstone = url_key.as_deref().map(url_ingest_key);
+    for tombstone in [&key, &url_tombstone].into_iter().flatten() {
+        if store::articles::is_tombstoned(conn, tombstone).await? {
+            return Err(AppError::Deleted);
         }
+    }
+    // Its own key first; else the same story known by its URL.
+    let mut existing = match &key {
+        Some(key) => store::articles::find_by_key(conn, key).await?,
         None => None,
     };
+    if existing.is_none()
+        && let Some(url_key) = &url_key
+    {
+        existing = store::articles::find_by_url_key(conn, url_key).await?;
+    }
     if let Some(existing) = &existing
         && existing.content_hash == hash
     {
@@ -162,6 +171,7 @@ async fn save(conn: &mut SqliteConnection, article: &NewArticle, now: i64) -> Re
     let row = ArticleRow {
         section_id,
         ingest_key: key.as_deref(),
+        url_key: url_key.as_deref(),
         external_id: article.external_id.as_deref(),
         url: article.url.as_deref(),
         slug: &slug,

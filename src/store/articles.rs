@@ -10,6 +10,7 @@ use crate::domain::{Article, ArticleCard, Cursor, Page};
 pub struct ArticleRow<'a> {
     pub section_id: i64,
     pub ingest_key: Option<&'a str>,
+    pub url_key: Option<&'a str>,
     pub external_id: Option<&'a str>,
     pub url: Option<&'a str>,
     pub slug: &'a str,
@@ -52,6 +53,16 @@ pub async fn find_by_key(conn: &mut SqliteConnection, key: &str) -> sqlx::Result
     .await
 }
 
+pub async fn find_by_url_key(conn: &mut SqliteConnection, url_key: &str) -> sqlx::Result<Option<Existing>> {
+    sqlx::query_as!(
+        Existing,
+        r#"SELECT id AS "id!", slug, content_hash FROM articles WHERE url_key = ? ORDER BY id LIMIT 1"#,
+        url_key
+    )
+    .fetch_optional(conn)
+    .await
+}
+
 pub async fn is_tombstoned(conn: &mut SqliteConnection, key: &str) -> sqlx::Result<bool> {
     let found = sqlx::query_scalar!(r#"SELECT 1 AS "one!: i64" FROM tombstones WHERE ingest_key = ?"#, key)
         .fetch_optional(conn)
@@ -62,13 +73,14 @@ pub async fn is_tombstoned(conn: &mut SqliteConnection, key: &str) -> sqlx::Resu
 pub async fn insert(conn: &mut SqliteConnection, row: &ArticleRow<'_>) -> sqlx::Result<i64> {
     let published_at = row.published_at.unwrap_or(row.now);
     let id = sqlx::query_scalar!(
-        r#"INSERT INTO articles (section_id, ingest_key, external_id, url, slug, title, summary, author,
+        r#"INSERT INTO articles (section_id, ingest_key, url_key, external_id, url, slug, title, summary, author,
                                  source, body_format, body, body_html, body_text, word_count, author_slug,
                                  image_url, image_caption, tags, published_at, created_at, updated_at, content_hash)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            RETURNING id AS "id!""#,
         row.section_id,
         row.ingest_key,
+        row.url_key,
         row.external_id,
         row.url,
         row.slug,
@@ -120,13 +132,14 @@ async fn write_tags(conn: &mut SqliteConnection, id: i64, tags: &[(String, Strin
 /// its URL) and, unless a new one is given, its publication time.
 pub async fn update(conn: &mut SqliteConnection, id: i64, row: &ArticleRow<'_>) -> sqlx::Result<()> {
     sqlx::query!(
-        r#"UPDATE articles SET section_id = ?, external_id = ?, url = ?, slug = ?, title = ?, summary = ?,
+        r#"UPDATE articles SET section_id = ?, url_key = ?, external_id = ?, url = ?, slug = ?, title = ?, summary = ?,
                   author = ?, source = ?, body_format = ?, body = ?, body_html = ?, body_text = ?,
                   word_count = ?, author_slug = ?, image_url = ?,
                   image_caption = ?, tags = ?, published_at = COALESCE(?, published_at),
                   updated_at = ?, content_hash = ?
            WHERE id = ?"#,
         row.section_id,
+        row.url_key,
         row.external_id,
         row.url,
         row.slug,
@@ -156,13 +169,16 @@ pub async fn update(conn: &mut SqliteConnection, id: i64, row: &ArticleRow<'_>) 
 /// Deletes an article, leaving a tombstone of its ingest key so that a
 /// later re-post of it is refused. False when there was no such article.
 pub async fn delete(conn: &mut SqliteConnection, id: i64, now: i64) -> sqlx::Result<bool> {
-    let Some(key) = sqlx::query_scalar!("SELECT ingest_key FROM articles WHERE id = ?", id)
+    let Some(keys) = sqlx::query!("SELECT ingest_key, url_key FROM articles WHERE id = ?", id)
         .fetch_optional(&mut *conn)
         .await?
     else {
         return Ok(false);
     };
-    if let Some(key) = key {
+    // Both identities are buried: a re-post by id, or the same story
+    // reached by its URL (through a feed, say), stays deleted.
+    let url_key = keys.url_key.as_deref().map(crate::domain::article::url_ingest_key);
+    for key in [keys.ingest_key, url_key].into_iter().flatten() {
         sqlx::query!(
             "INSERT OR REPLACE INTO tombstones (ingest_key, article_id, deleted_at) VALUES (?, ?, ?)",
             key,

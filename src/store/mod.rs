@@ -13,6 +13,7 @@
 
 pub mod articles;
 pub mod backup;
+pub mod feeds;
 pub mod search;
 pub mod sections;
 pub mod site;

@@ -50,6 +50,11 @@ pub async fn create_batch(
     State(state): State<AppState>,
     body: IngestBody,
 ) -> AppResult<Json<BatchResponse>> {
+    if body.kind == BodyKind::Xml {
+        return Err(AppError::UnsupportedMediaType(
+            "send a batch as a JSON array (application/json) or NDJSON (application/x-ndjson)".to_owned(),
+        ));
+    }
     let results = ingest::ingest_batch(&state.db, &body.bytes, body.kind == BodyKind::NdJson).await?;
     Ok(Json(BatchResponse { results }))
 }

@@ -14,6 +14,8 @@ use crate::error::AppError;
 pub enum BodyKind {
     Json,
     NdJson,
+    /// OPML for feed imports.
+    Xml,
 }
 
 /// The raw bytes of an ingest request.
@@ -35,6 +37,7 @@ impl FromRequest<AppState> for IngestBody {
         let kind = match essence.as_str() {
             "application/json" => BodyKind::Json,
             "application/x-ndjson" | "application/ndjson" | "application/jsonl" => BodyKind::NdJson,
+            "text/x-opml" | "application/xml" | "text/xml" | "application/opml+xml" => BodyKind::Xml,
             "" => {
                 return Err(AppError::UnsupportedMediaType(
                     "Content-Type is missing; send application/json".to_owned(),

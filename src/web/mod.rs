@@ -10,6 +10,7 @@ pub mod feeds;
 pub mod metrics;
 pub mod pages;
 pub mod search;
+pub mod subscriptions;
 pub mod views;
 
 use axum::BoxError;
@@ -46,6 +47,18 @@ pub fn router(state: AppState) -> Router {
         .route("/articles/{id}", get(api::get_article).delete(api::delete_article))
         .route("/sections", get(api::list_sections))
         .route("/search", get(api::search))
+        .route("/feeds", get(subscriptions::list).post(subscriptions::create))
+        .route(
+            "/feeds/opml",
+            get(subscriptions::export_opml).post(subscriptions::import_opml),
+        )
+        .route(
+            "/feeds/{id}",
+            get(subscriptions::show)
+                .patch(subscriptions::change)
+                .delete(subscriptions::remove),
+        )
+        .route("/feeds/{id}/poll", axum::routing::post(subscriptions::poll_now))
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(max_body));
 

@@ -20,8 +20,9 @@ pub struct TestApp {
     pub base: String,
     pub db_path: PathBuf,
     pub client: Client,
-    _dir: TempDir,
-    _shutdown: oneshot::Sender<()>,
+    dir: TempDir,
+    shutdown: oneshot::Sender<()>,
+    stopped: oneshot::Receiver<()>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -30,7 +31,12 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts an app after `tweak` has adjusted its configuration.
 pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
+    spawn_in(tempfile::tempdir().expect("temp dir"), tweak).await
+}
+
+/// Starts an app on the database in `dir` (kept, so a test can restart
+/// Gazette on the same file).
+pub async fn spawn_in(dir: TempDir, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let db_path = dir.path().join("gazette.db");
     let mut config = Config::for_database(&db_path);
     config.bind = "127.0.0.1:0".parse().unwrap();
@@ -39,9 +45,15 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let app = Application::build(&config).await.expect("app builds");
     let addr = app.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
-        let _ = rx.await;
-    }));
+    let (done_tx, done_rx) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = app
+            .run_until(async {
+                let _ = rx.await;
+            })
+            .await;
+        let _ = done_tx.send(());
+    });
     TestApp {
         base: format!("http://{addr}"),
         db_path,
@@ -49,8 +61,9 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),
-        _dir: dir,
-        _shutdown: tx,
+        dir,
+        shutdown: tx,
+        stopped: done_rx,
     }
 }
 
@@ -60,6 +73,13 @@ pub fn article(title: &str, section: &str) -> Value {
 }
 
 impl TestApp {
+    /// Stops the server cleanly and hands back its folder, database included.
+    pub async fn stop(self) -> TempDir {
+        let _ = self.shutdown.send(());
+        let _ = self.stopped.await;
+        self.dir
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

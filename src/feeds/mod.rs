@@ -1,0 +1,515 @@
+//! Feed subscriptions: subscribing (validated by a first fetch, with
+//! discovery in HTML pages), polling into the shared write path, and OPML.
+
+pub mod fetch;
+pub mod parse;
+pub mod poller;
+pub mod schedule;
+
+use std::time::Duration;
+
+use serde::Serialize;
+use url::Url;
+
+use crate::domain::listing::from_unix;
+use crate::error::AppError;
+use crate::ingest::{self, BatchItem, SaveStatus};
+use crate::store::feeds::{Feed, NewFeed, PollRecord};
+use crate::store::{self, Db};
+use fetch::{FetchError, Fetched, Fetcher};
+use parse::ParsedFeed;
+
+/// Shortest poll interval a subscription may ask for: politeness.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(60);
+
+/// What one poll did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PollReport {
+    /// "ok", "not_modified" or "error".
+    pub status: &'static str,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Entries refused: deleted stories (tombstoned) or invalid entries.
+    pub skipped: usize,
+    pub error: Option<String>,
+    pub next_fetch_at: String,
+}
+
+/// A subscription as the API and CLI show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedView {
+    #[serde(flatten)]
+    pub feed: Feed,
+    /// "pending" (never polled), "ok", or "failing" (after repeated errors).
+    pub state: &'static str,
+}
+
+impl From<Feed> for FeedView {
+    fn from(feed: Feed) -> Self {
+        let state = if feed.error_count >= schedule::FAILING_AFTER {
+            "failing"
+        } else if feed.last_fetch_at.is_none() {
+            "pending"
+        } else {
+            "ok"
+        };
+        FeedView { feed, state }
+    }
+}
+
+fn feed_error(code: &'static str, message: impl Into<String>) -> AppError {
+    AppError::Feed {
+        code,
+        message: message.into(),
+    }
+}
+
+fn parse_url(raw: &str) -> Result<Url, AppError> {
+    let url =
+        Url::parse(raw.trim()).map_err(|_| AppError::invalid("url", "url must be an absolute http or https URL"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(AppError::invalid("url", "url must be an absolute http or https URL"));
+    }
+    Ok(url)
+}
+
+fn check_section(section: &str) -> Result<String, AppError> {
+    let section = section.split_whitespace().collect::<Vec<_>>().join(" ");
+    if section.is_empty() || section.chars().count() > crate::domain::article::MAX_SECTION_CHARS {
+        return Err(AppError::invalid(
+            "section",
+            "section is required, at most 100 characters",
+        ));
+    }
+    Ok(section)
+}
+
+/// What subscribing needs to know of a new feed.
+pub struct Subscription<'a> {
+    pub url: &'a str,
+    pub section: &'a str,
+    pub title: Option<&'a str>,
+    pub interval: Option<Duration>,
+}
+
+/// Subscribes to a feed: fetches it once (following a web page's
+/// `<link rel="alternate">` to its feed), refuses what is unreachable or
+/// not a feed, stores the subscription and ingests its entries at once.
+pub async fn subscribe(db: &Db, fetcher: &Fetcher, sub: Subscription<'_>) -> Result<(FeedView, PollReport), AppError> {
+    let url = parse_url(sub.url)?;
+    let section = check_section(sub.section)?;
+    let interval = sub.interval.unwrap_or(schedule::DEFAULT_INTERVAL);
+    if interval < MIN_INTERVAL {
+        return Err(AppError::invalid(
+            "interval_minutes",
+            "the poll interval is at least one minute",
+        ));
+    }
+    let (feed_url, parsed, validators) = fetch_feed(fetcher, &url).await?;
+    let now = store::now_unix();
+    let title = sub.title.map(str::to_owned).or_else(|| parsed.title.clone());
+    let id = store::feeds::insert(
+        &db.writer,
+        &NewFeed {
+            url: feed_url.as_str(),
+            section: &section,
+            title: title.as_deref(),
+            interval_secs: interval.as_secs() as i64,
+            now,
+        },
+    )
+    .await
+    .map_err(|err| match err {
+        sqlx::Error::Database(e) if e.is_unique_violation() => {
+            AppError::Conflict(format!("already subscribed to {feed_url}"))
+        }
+        other => other.into(),
+    })?;
+    let feed = store::feeds::get(&db.reader, id)
+        .await?
+        .ok_or(AppError::NotFound("feed"))?;
+    let report = ingest_and_record(db, &feed, &feed_url, parsed, validators, None, now).await?;
+    let feed = store::feeds::get(&db.reader, id)
+        .await?
+        .ok_or(AppError::NotFound("feed"))?;
+    Ok((feed.into(), report))
+}
+
+/// ETag, Last-Modified and cache floor of a fetched document.
+type Validators = (Option<String>, Option<String>, Option<Duration>);
+
+/// Fetches and parses a feed for subscribing, discovering it in a page.
+async fn fetch_feed(fetcher: &Fetcher, url: &Url) -> Result<(Url, ParsedFeed, Validators), AppError> {
+    let mut target = url.clone();
+    for attempt in 0..2 {
+        let fetched = fetcher.fetch(&target, None, None).await.map_err(|err| match err {
+            FetchError::PrivateAddress(_) => feed_error("feed_refused", err.to_string()),
+            _ => feed_error("feed_unreachable", format!("{target}: {err}")),
+        })?;
+        let Fetched::Body {
+            bytes,
+            content_type,
+            etag,
+            last_modified,
+            final_url,
+            cache_floor,
+            ..
+        } = fetched
+        else {
+            return Err(feed_error(
+                "feed_unreachable",
+                format!("{target} answered 304 to a plain request"),
+            ));
+        };
+        match parse::parse(&bytes, &final_url) {
+            Ok(parsed) => return Ok((final_url, parsed, (etag, last_modified, cache_floor))),
+            Err(problem) if attempt == 0 && parse::looks_like_html(&bytes, content_type.as_deref()) => {
+                target = parse::discover(&bytes, &final_url).into_iter().next().ok_or_else(|| {
+                    feed_error(
+                        "not_a_feed",
+                        format!("{final_url} is a web page that names no feed ({problem})"),
+                    )
+                })?;
+            }
+            Err(problem) => return Err(feed_error("not_a_feed", format!("{final_url}: {problem}"))),
+        }
+    }
+    Err(feed_error(
+        "not_a_feed",
+        format!("{url}: the page's feed link leads to another page"),
+    ))
+}
+
+/// Polls one feed and records the outcome; a failure is recorded, never
+/// raised, so one broken feed never stops the others.
+pub async fn poll(db: &Db, fetcher: &Fetcher, feed: &Feed) -> Result<PollReport, AppError> {
+    let now = store::now_unix();
+    let Ok(url) = Url::parse(&feed.url) else {
+        return record_failure(db, feed, &FetchError::BadUrl(feed.url.clone()), now).await;
+    };
+    match fetcher
+        .fetch(&url, feed.etag.as_deref(), feed.last_modified.as_deref())
+        .await
+    {
+        Ok(Fetched::NotModified { moved_to, cache_floor }) => {
+            let next = now + next_after_success(feed, cache_floor, None);
+            store::feeds::record_poll(
+                &db.writer,
+                &PollRecord {
+                    id: feed.id,
+                    now,
+                    success: true,
+                    next_fetch_at: next,
+                    error: None,
+                    etag: None,
+                    last_modified: None,
+                    moved_to: moved_to.as_ref().map(Url::as_str),
+                    title: None,
+                    ingested: 0,
+                },
+            )
+            .await?;
+            Ok(PollReport {
+                status: "not_modified",
+                next_fetch_at: from_unix(next).to_rfc3339(),
+                ..Default::default()
+            })
+        }
+        Ok(Fetched::Body {
+            bytes,
+            etag,
+            last_modified,
+            final_url,
+            moved_to,
+            cache_floor,
+            ..
+        }) => match parse::parse(&bytes, &final_url) {
+            Ok(parsed) => {
+                ingest_and_record(
+                    db,
+                    feed,
+                    &final_url,
+                    parsed,
+                    (etag, last_modified, cache_floor),
+                    moved_to,
+                    now,
+                )
+                .await
+            }
+            Err(problem) => record_failure(db, feed, &FetchError::Network(problem), now).await,
+        },
+        Err(err) => record_failure(db, feed, &err, now).await,
+    }
+}
+
+fn next_after_success(feed: &Feed, cache_floor: Option<Duration>, ttl: Option<Duration>) -> i64 {
+    let interval = Duration::from_secs(feed.interval_secs.max(1) as u64);
+    schedule::after_success(interval, &[cache_floor, ttl], rand::random::<f64>()).as_secs() as i64
+}
+
+async fn record_failure(db: &Db, feed: &Feed, err: &FetchError, now: i64) -> Result<PollReport, AppError> {
+    let interval = Duration::from_secs(feed.interval_secs.max(1) as u64);
+    let next = now + schedule::after_failure(interval, feed.error_count + 1, err.retry_after()).as_secs() as i64;
+    let message = err.to_string();
+    tracing::warn!(feed = feed.id, url = %feed.url, error = %message, "feed poll failed");
+    store::feeds::record_poll(
+        &db.writer,
+        &PollRecord {
+            id: feed.id,
+            now,
+            success: false,
+            next_fetch_at: next,
+            error: Some(&message),
+            etag: None,
+            last_modified: None,
+            moved_to: None,
+            title: None,
+            ingested: 0,
+        },
+    )
+    .await?;
+    metrics::counter!("gazette_feed_polls_total", "status" => "error").increment(1);
+    Ok(PollReport {
+        status: "error",
+        error: Some(message),
+        next_fetch_at: from_unix(next).to_rfc3339(),
+        ..Default::default()
+    })
+}
+
+/// Stores a parsed feed's entries through the write path (one
+/// transaction) and records the poll.
+async fn ingest_and_record(
+    db: &Db,
+    feed: &Feed,
+    url: &Url,
+    parsed: ParsedFeed,
+    (etag, last_modified, cache_floor): Validators,
+    moved_to: Option<Url>,
+    now: i64,
+) -> Result<PollReport, AppError> {
+    let items: Vec<_> = parsed
+        .entries
+        .iter()
+        .map(|entry| parse::to_article(entry, feed.id, url, &feed.section).map_err(AppError::from))
+        .collect();
+    let mut report = PollReport {
+        status: "ok",
+        ..Default::default()
+    };
+    if !items.is_empty() {
+        for item in ingest::save_batch(db, items).await? {
+            match item {
+                BatchItem::Saved { saved, .. } => match saved.status {
+                    SaveStatus::Created => report.created += 1,
+                    SaveStatus::Updated => report.updated += 1,
+                    SaveStatus::Unchanged => report.unchanged += 1,
+                },
+                BatchItem::Failed { .. } => report.skipped += 1,
+            }
+        }
+    }
+    let next = now + next_after_success(feed, cache_floor, parsed.ttl);
+    let moved = moved_to.as_ref().map(Url::as_str);
+    let record = PollRecord {
+        id: feed.id,
+        now,
+        success: true,
+        next_fetch_at: next,
+        error: None,
+        etag: etag.as_deref(),
+        last_modified: last_modified.as_deref(),
+        moved_to: moved,
+        title: parsed.title.as_deref(),
+        ingested: report.created as i64,
+    };
+    if let Err(err) = store::feeds::record_poll(&db.writer, &record).await {
+        // The new URL may already be another subscription: keep the old one.
+        let sqlx::Error::Database(e) = &err else {
+            return Err(err.into());
+        };
+        if !e.is_unique_violation() {
+            return Err(err.into());
+        }
+        store::feeds::record_poll(
+            &db.writer,
+            &PollRecord {
+                moved_to: None,
+                ..record
+            },
+        )
+        .await?;
+    }
+    metrics::counter!("gazette_feed_polls_total", "status" => "ok").increment(1);
+    report.next_fetch_at = from_unix(next).to_rfc3339();
+    Ok(report)
+}
+
+pub async fn list(db: &Db) -> Result<Vec<FeedView>, AppError> {
+    Ok(store::feeds::list(&db.reader)
+        .await?
+        .into_iter()
+        .map(FeedView::from)
+        .collect())
+}
+
+/// Changes a subscription's section, title or interval.
+pub async fn update(
+    db: &Db,
+    id: i64,
+    section: Option<&str>,
+    title: Option<Option<&str>>,
+    interval: Option<Duration>,
+) -> Result<FeedView, AppError> {
+    let feed = store::feeds::get(&db.reader, id)
+        .await?
+        .ok_or(AppError::NotFound("feed"))?;
+    let section = match section {
+        Some(s) => check_section(s)?,
+        None => feed.section.clone(),
+    };
+    let interval_secs = match interval {
+        Some(i) if i < MIN_INTERVAL => {
+            return Err(AppError::invalid(
+                "interval_minutes",
+                "the poll interval is at least one minute",
+            ));
+        }
+        Some(i) => i.as_secs() as i64,
+        None => feed.interval_secs,
+    };
+    let title = title.unwrap_or(feed.title.as_deref());
+    store::feeds::update_settings(&db.writer, id, &section, title, interval_secs).await?;
+    Ok(store::feeds::get(&db.reader, id)
+        .await?
+        .ok_or(AppError::NotFound("feed"))?
+        .into())
+}
+
+/// Removes a subscription; its articles stay.
+pub async fn remove(db: &Db, id: i64) -> Result<(), AppError> {
+    if !store::feeds::delete(&db.writer, id).await? {
+        return Err(AppError::NotFound("feed"));
+    }
+    Ok(())
+}
+
+/// All subscriptions as OPML 2.0, one outline per section.
+pub async fn export_opml(db: &Db, site_name: &str) -> Result<String, AppError> {
+    let mut document = opml::OPML {
+        version: "2.0".to_owned(),
+        ..Default::default()
+    };
+    document.head = Some(opml::Head {
+        title: Some(format!("{site_name} subscriptions")),
+        ..Default::default()
+    });
+    for feed in store::feeds::list(&db.reader).await? {
+        let outline = opml::Outline {
+            text: feed.title.clone().unwrap_or_else(|| feed.url.clone()),
+            title: feed.title.clone(),
+            r#type: Some("rss".to_owned()),
+            xml_url: Some(feed.url.clone()),
+            ..Default::default()
+        };
+        match document.body.outlines.iter_mut().find(|o| o.text == feed.section) {
+            Some(category) => category.outlines.push(outline),
+            None => document.body.outlines.push(opml::Outline {
+                text: feed.section.clone(),
+                title: Some(feed.section.clone()),
+                outlines: vec![outline],
+                ..Default::default()
+            }),
+        }
+    }
+    document
+        .to_string()
+        .map_err(|err| AppError::Internal(anyhow::anyhow!("cannot write OPML: {err}")))
+}
+
+/// One line of an OPML import's answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportResult {
+    pub url: String,
+    pub section: String,
+    /// "subscribed", "exists" or "error".
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Subscribes to every feed of an OPML document. A feed's section is its
+/// category: the outline it sits in, else its `category` attribute, else
+/// `default_section`.
+pub async fn import_opml(
+    db: &Db,
+    fetcher: &Fetcher,
+    xml: &str,
+    default_section: &str,
+) -> Result<Vec<ImportResult>, AppError> {
+    let document = opml::OPML::from_str(xml).map_err(|err| AppError::MalformedJson(format!("not OPML: {err}")))?;
+    let mut wanted = Vec::new();
+    collect(&document.body.outlines, None, default_section, &mut wanted);
+    let mut results = Vec::with_capacity(wanted.len());
+    for (url, section, title) in wanted {
+        let sub = Subscription {
+            url: &url,
+            section: &section,
+            title: title.as_deref(),
+            interval: None,
+        };
+        let (status, error) = match subscribe(db, fetcher, sub).await {
+            Ok(_) => ("subscribed", None),
+            Err(AppError::Conflict(_)) => ("exists", None),
+            Err(err) => ("error", Some(err.to_string())),
+        };
+        results.push(ImportResult {
+            url,
+            section,
+            status,
+            error,
+        });
+    }
+    Ok(results)
+}
+
+fn collect(
+    outlines: &[opml::Outline],
+    category: Option<&str>,
+    default: &str,
+    out: &mut Vec<(String, String, Option<String>)>,
+) {
+    for outline in outlines {
+        match &outline.xml_url {
+            Some(url) => {
+                let section = category
+                    .map(str::to_owned)
+                    .or_else(|| {
+                        outline
+                            .category
+                            .as_deref()
+                            .and_then(|c| c.split(',').next())
+                            .map(|c| c.trim_matches('/').to_owned())
+                    })
+                    .filter(|s| !s.trim().is_empty())
+                    .unwrap_or_else(|| default.to_owned());
+                let title = outline
+                    .title
+                    .clone()
+                    .or_else(|| Some(outline.text.clone()))
+                    .filter(|t| !t.is_empty());
+                out.push((url.clone(), section, title));
+            }
+            None => {
+                let name = outline.title.as_deref().unwrap_or(&outline.text);
+                collect(
+                    &outline.outlines,
+                    Some(name).filter(|n| !n.is_empty()).or(category),
+                    default,
+                    out,
+                );
+            }
+        }
+    }
+}

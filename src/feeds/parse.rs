@@ -1,0 +1,160 @@
+//! RSS 0.9x/1.0/2.0, Atom and JSON Feed (through feed-rs) to articles, and
+//! feed discovery in HTML pages.
+
+use feed_rs::model::{Entry, Feed};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::domain::article::MAX_SHORT_FIELD_CHARS;
+use crate::domain::body::{plain_text, sanitize};
+use crate::domain::{ArticleInput, FieldError, NewArticle};
+
+/// A parsed feed: its title, its RSS `<ttl>`, and its entries.
+pub struct ParsedFeed {
+    pub title: Option<String>,
+    pub ttl: Option<std::time::Duration>,
+    pub entries: Vec<Entry>,
+}
+
+pub fn parse(bytes: &[u8], url: &Url) -> Result<ParsedFeed, String> {
+    let feed: Feed = feed_rs::parser::Builder::new()
+        .base_uri(Some(url.as_str()))
+        .build()
+        .parse(bytes)
+        .map_err(|err| format!("not a feed: {err}"))?;
+    Ok(ParsedFeed {
+        title: feed.title.map(|t| text_of(&t.content)).filter(|t| !t.is_empty()),
+        ttl: feed
+            .ttl
+            .map(|minutes| std::time::Duration::from_secs(u64::from(minutes) * 60)),
+        entries: feed.entries,
+    })
+}
+
+/// Whether a document that is not a feed looks like a web page.
+pub fn looks_like_html(bytes: &[u8], content_type: Option<&str>) -> bool {
+    if content_type.is_some_and(|t| t.to_ascii_lowercase().starts_with("text/html")) {
+        return true;
+    }
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
+    head.contains("<!doctype html") || head.contains("<html")
+}
+
+/// The feeds a page announces with `<link rel="alternate">`, absolute.
+pub fn discover(html: &[u8], page: &Url) -> Vec<Url> {
+    let doc = scraper::Html::parse_document(&String::from_utf8_lossy(html));
+    let Ok(selector) = scraper::Selector::parse("link[rel~=alternate][href]") else {
+        return Vec::new();
+    };
+    doc.select(&selector)
+        .filter(|link| {
+            let kind = link.value().attr("type").unwrap_or_default().to_ascii_lowercase();
+            matches!(
+                kind.as_str(),
+                "application/rss+xml" | "application/atom+xml" | "application/feed+json" | "application/json"
+            )
+        })
+        .filter_map(|link| page.join(link.value().attr("href")?).ok())
+        .collect()
+}
+
+/// The readable text of a title or summary that may hold HTML.
+fn text_of(html: &str) -> String {
+    plain_text(&sanitize(html))
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// An entry's stable id within its feed: its own id (or feed-rs's, made
+/// from its link and title when it has none), prefixed with the feed so two
+/// feeds' "1" never collide; hashed when too long to be an external id.
+fn external_id(feed_id: i64, entry: &Entry) -> String {
+    let id = format!("feed:{feed_id}:{}", entry.id);
+    if id.chars().count() <= MAX_SHORT_FIELD_CHARS {
+        return id;
+    }
+    format!(
+        "feed:{feed_id}:sha256:{}",
+        hex::encode(Sha256::digest(entry.id.as_bytes()))
+    )
+}
+
+/// Turns a feed entry into an article for `section`, through the same
+/// validation as the API.
+pub fn to_article(entry: &Entry, feed_id: i64, feed_url: &Url, section: &str) -> Result<NewArticle, FieldError> {
+    let link = entry
+        .links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|rel| rel == "alternate"))
+        .and_then(|l| feed_url.join(&l.href).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"));
+    let content = entry
+        .content
+        .as_ref()
+        .and_then(|c| c.body.clone())
+        .filter(|b| !b.trim().is_empty());
+    let summary = entry
+        .summary
+        .as_ref()
+        .map(|s| s.content.clone())
+        .filter(|s| !s.trim().is_empty());
+    let title = entry
+        .title
+        .as_ref()
+        .map(|t| text_of(&t.content))
+        .filter(|t| !t.is_empty());
+    let body = content
+        .clone()
+        .or_else(|| summary.clone())
+        .or_else(|| title.clone())
+        .unwrap_or_default();
+    let title = title.unwrap_or_else(|| {
+        let words: Vec<String> = text_of(&body).split_whitespace().take(12).map(str::to_owned).collect();
+        if words.is_empty() {
+            "Untitled".to_owned()
+        } else {
+            words.join(" ")
+        }
+    });
+    let standfirst = content
+        .is_some()
+        .then_some(summary)
+        .flatten()
+        .map(|s| text_of(&s))
+        .filter(|s| !s.is_empty());
+    let mut tags: Vec<String> = entry
+        .categories
+        .iter()
+        .map(|c| c.label.clone().unwrap_or_else(|| c.term.clone()))
+        .collect();
+    tags.truncate(crate::domain::article::MAX_TAGS);
+    let input = ArticleInput {
+        title: Some(title.chars().take(crate::domain::article::MAX_TITLE_CHARS).collect()),
+        section: Some(section.to_owned()),
+        body: Some(body),
+        body_format: Some("html".to_owned()),
+        summary: standfirst.map(|s| s.chars().take(crate::domain::article::MAX_SUMMARY_CHARS).collect()),
+        author: entry
+            .authors
+            .first()
+            .and_then(|a| a.name.clone())
+            .filter(|n| !n.trim().is_empty()),
+        source: None,
+        url: link.as_ref().map(Url::to_string),
+        external_id: Some(external_id(feed_id, entry)),
+        image_url: None,
+        image_caption: None,
+        tags: Some(
+            tags.into_iter()
+                .filter(|t| t.chars().count() <= crate::domain::article::MAX_TAG_CHARS)
+                .collect(),
+        ),
+        // An entry without a date gets the time it was first seen: the
+        // write path's default for new articles, kept on later updates.
+        published_at: entry.published.or(entry.updated).map(|t| t.to_rfc3339()),
+    };
+    let mut article = NewArticle::parse(input)?;
+    article.base_url = Some(link.unwrap_or_else(|| feed_url.clone()));
+    Ok(article)
+}

@@ -1,0 +1,163 @@
+//! Feed subscriptions and their polling state.
+
+use sqlx::SqlitePool;
+
+/// A subscription as stored, with what an admin needs to see of its health.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Feed {
+    pub id: i64,
+    pub url: String,
+    pub section: String,
+    pub title: Option<String>,
+    pub interval_secs: i64,
+    #[serde(skip)]
+    pub etag: Option<String>,
+    #[serde(skip)]
+    pub last_modified: Option<String>,
+    pub created_at: i64,
+    pub last_fetch_at: Option<i64>,
+    pub last_success_at: Option<i64>,
+    pub next_fetch_at: i64,
+    pub error_count: i64,
+    pub last_error: Option<String>,
+    pub articles_ingested: i64,
+}
+
+pub struct NewFeed<'a> {
+    pub url: &'a str,
+    pub section: &'a str,
+    pub title: Option<&'a str>,
+    pub interval_secs: i64,
+    pub now: i64,
+}
+
+pub async fn insert(db: &SqlitePool, feed: &NewFeed<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"INSERT INTO feeds (url, section, title, interval_secs, created_at, next_fetch_at)
+           VALUES (?, ?, ?, ?, ?, ?) RETURNING id AS "id!""#,
+        feed.url,
+        feed.section,
+        feed.title,
+        feed.interval_secs,
+        feed.now,
+        feed.now
+    )
+    .fetch_one(db)
+    .await
+}
+
+pub async fn list(db: &SqlitePool) -> sqlx::Result<Vec<Feed>> {
+    sqlx::query_as!(
+        Feed,
+        r#"SELECT id AS "id!", url, section, title, interval_secs, etag, last_modified, created_at, last_fetch_at,
+                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested
+           FROM feeds ORDER BY id"#
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn get(db: &SqlitePool, id: i64) -> sqlx::Result<Option<Feed>> {
+    sqlx::query_as!(
+        Feed,
+        r#"SELECT id AS "id!", url, section, title, interval_secs, etag, last_modified, created_at, last_fetch_at,
+                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested
+           FROM feeds WHERE id = ?"#,
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Feeds due for a poll, soonest first.
+pub async fn due(db: &SqlitePool, now: i64, limit: i64) -> sqlx::Result<Vec<Feed>> {
+    sqlx::query_as!(
+        Feed,
+        r#"SELECT id AS "id!", url, section, title, interval_secs, etag, last_modified, created_at, last_fetch_at,
+                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested
+           FROM feeds WHERE next_fetch_at <= ? ORDER BY next_fetch_at LIMIT ?"#,
+        now,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// When the next feed is due, if any.
+pub async fn next_due_at(db: &SqlitePool) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!(r#"SELECT MIN(next_fetch_at) AS "at: i64" FROM feeds"#)
+        .fetch_one(db)
+        .await
+}
+
+pub async fn update_settings(
+    db: &SqlitePool,
+    id: i64,
+    section: &str,
+    title: Option<&str>,
+    interval_secs: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "UPDATE feeds SET section = ?, title = ?, interval_secs = ? WHERE id = ?",
+        section,
+        title,
+        interval_secs,
+        id
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub async fn delete(db: &SqlitePool, id: i64) -> sqlx::Result<bool> {
+    Ok(sqlx::query!("DELETE FROM feeds WHERE id = ?", id)
+        .execute(db)
+        .await?
+        .rows_affected()
+        > 0)
+}
+
+/// The outcome of one poll, written back in one statement.
+pub struct PollRecord<'a> {
+    pub id: i64,
+    pub now: i64,
+    pub success: bool,
+    pub next_fetch_at: i64,
+    pub error: Option<&'a str>,
+    pub etag: Option<&'a str>,
+    pub last_modified: Option<&'a str>,
+    /// A permanent redirect's target, which replaces the stored URL.
+    pub moved_to: Option<&'a str>,
+    pub title: Option<&'a str>,
+    pub ingested: i64,
+}
+
+pub async fn record_poll(db: &SqlitePool, poll: &PollRecord<'_>) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"UPDATE feeds SET
+               last_fetch_at = ?1,
+               last_success_at = CASE WHEN ?2 THEN ?1 ELSE last_success_at END,
+               next_fetch_at = ?3,
+               error_count = CASE WHEN ?2 THEN 0 ELSE error_count + 1 END,
+               last_error = CASE WHEN ?2 THEN NULL ELSE ?4 END,
+               etag = CASE WHEN ?2 THEN COALESCE(?5, etag) ELSE etag END,
+               last_modified = CASE WHEN ?2 THEN COALESCE(?6, last_modified) ELSE last_modified END,
+               url = COALESCE(?7, url),
+               title = COALESCE(title, ?8),
+               articles_ingested = articles_ingested + ?9
+           WHERE id = ?10"#,
+        poll.now,
+        poll.success,
+        poll.next_fetch_at,
+        poll.error,
+        poll.etag,
+        poll.last_modified,
+        poll.moved_to,
+        poll.title,
+        poll.ingested,
+        poll.id
+    )
+    .execute(db)
+    .await
+    .map(|_| ())
+}
