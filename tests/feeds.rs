@@ -64,6 +64,14 @@ async fn serve(State(state): State<Shared>, Path(name): Path<String>, headers: H
             .concat(),
             "<ttl>90</ttl>",
         )),
+        "rss-copy.xml" => xml(rss(
+            &[
+                item("copy-1", "Cranes return to the harbour", &format!("{base}/stories/cranes#top"), "<p>Syndicated copy.</p>"),
+                item("copy-2", "Ferry timetable unified", &format!("{base}/stories/ferry?fbclid=1"), "<p>Syndicated copy.</p>"),
+            ]
+            .concat(),
+            "",
+        )),
         "atom.xml" => (
             [(header::CONTENT_TYPE, "application/atom+xml")],
             r#"<?xml version="1.0" encoding="utf-8"?>
@@ -544,6 +552,21 @@ async fn the_same_story_by_url_is_one_article_and_deleted_stays_deleted() {
             .contains(&"Night market reopens".to_owned())
     );
     let _ = posted;
+
+    // A second feed carrying the same stories adds nothing, and polling
+    // either never moves them between sections.
+    let (_, copy) = subscribe(&app, &format!("{feeds}/rss-copy.xml"), "Syndicated").await;
+    assert_eq!(
+        (copy["poll"]["created"].as_u64(), copy["poll"]["unchanged"].as_u64()),
+        (Some(0), Some(2)),
+        "{copy}"
+    );
+    for id in [&rss["feed"]["id"], &copy["feed"]["id"]] {
+        let report = poll(&app, id).await;
+        assert_eq!(report["updated"], 0, "{report}");
+    }
+    assert!(section_titles(&app, "syndicated").await.is_empty());
+    assert_eq!(section_titles(&app, "harbour").await.len(), 2);
 }
 
 #[tokio::test]

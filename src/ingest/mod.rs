@@ -141,14 +141,22 @@ async fn save(conn: &mut SqliteConnection, article: &NewArticle, now: i64) -> Re
         }
     }
     // Its own key first; else the same story known by its URL.
-    let mut existing = match &key {
+    let existing = match &key {
         Some(key) => store::articles::find_by_key(conn, key).await?,
         None => None,
     };
     if existing.is_none()
         && let Some(url_key) = &url_key
+        && let Some(same_story) = store::articles::find_by_url_key(conn, url_key).await?
     {
-        existing = store::articles::find_by_url_key(conn, url_key).await?;
+        // The same story from another sender (a second feed, or a feed and
+        // the API): the first version stands. Updating it would make two
+        // feeds move it back and forth between their sections on every poll.
+        return Ok(Saved {
+            id: same_story.id,
+            status: SaveStatus::Unchanged,
+            url: article_path(same_story.id, &same_story.slug),
+        });
     }
     if let Some(existing) = &existing
         && existing.content_hash == hash
