@@ -27,6 +27,8 @@ enum Command {
     Token(TokenCommand),
     /// Ask the running server whether it is ready; exit 0 if so, 1 if not.
     Healthcheck,
+    /// Import articles from a JSON array or NDJSON file ("-" for standard input).
+    Import { file: PathBuf },
     /// Manage feed subscriptions.
     #[command(subcommand)]
     Feed(FeedCommand),
@@ -92,6 +94,7 @@ async fn main() -> ExitCode {
         Command::Token(command) => token(&cli.config, command).await,
         Command::Healthcheck => return healthcheck(&cli.config).await,
         Command::Feed(command) => feed(&cli.config, command).await,
+        Command::Import { file } => import(&cli.config, &file).await,
         Command::Backup { file } => backup(&cli.config, &file).await,
         Command::Restore { file } => restore(&cli.config, &file).await,
     };
@@ -277,5 +280,40 @@ async fn feed(config: &Config, command: FeedCommand) -> anyhow::Result<()> {
         FeedCommand::Export => print!("{}", feeds::export_opml(&db, &config.site_name).await?),
     }
     db.close().await;
+    Ok(())
+}
+
+async fn import(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::BufReader;
+    let db = Db::open(&config.database).await?;
+    let summary = if file.as_os_str() == "-" {
+        gazette::ingest::import::import(&db, BufReader::new(std::io::stdin().lock()), None).await?
+    } else {
+        let handle =
+            std::fs::File::open(file).map_err(|err| anyhow::anyhow!("cannot read {}: {err}", file.display()))?;
+        let size = handle.metadata().ok().map(|m| m.len());
+        gazette::ingest::import::import(&db, BufReader::with_capacity(1 << 20, handle), size).await?
+    };
+    db.close().await;
+    for (line, problem) in summary.errors.iter().take(100) {
+        eprintln!("line {line}: {problem}");
+    }
+    if summary.errors.len() > 100 {
+        eprintln!("… and {} more errors", summary.errors.len() - 100);
+    }
+    let rate = summary.total() as f64 / summary.seconds.max(1e-9);
+    eprintln!(
+        "Imported {} articles in {:.1} s ({rate:.0}/s): {} created, {} updated, {} unchanged, {} errors.",
+        summary.total(),
+        summary.seconds,
+        summary.created,
+        summary.updated,
+        summary.unchanged,
+        summary.errors.len()
+    );
+    anyhow::ensure!(
+        summary.errors.is_empty() || summary.total() > summary.errors.len() as u64,
+        "nothing could be imported"
+    );
     Ok(())
 }

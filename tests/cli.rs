@@ -135,3 +135,65 @@ async fn healthcheck_reports_the_server_state() {
         .unwrap();
     assert_eq!(down.code(), Some(1));
 }
+
+#[tokio::test]
+async fn import_loads_ndjson_and_arrays_through_the_write_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("gazette.db");
+    let mut lines: Vec<String> = (0..2500)
+        .map(|i| serde_json::json!({"title": format!("Archive story {i}"), "section": format!("Desk {}", i % 5), "body": "Text.", "external_id": format!("arc-{i}")}).to_string())
+        .collect();
+    lines.insert(
+        10,
+        "{\"title\": \"\", \"section\": \"Desk\", \"body\": \"x\"}".to_owned(),
+    );
+    lines.insert(20, "not json at all".to_owned());
+    let file = dir.path().join("archive.jsonl");
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let out = gazette(&db, &["import", file.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("line 11: invalid_field (title)"), "{stderr}");
+    assert!(stderr.contains("line 21: malformed_json"), "{stderr}");
+    assert!(
+        stderr.contains("2500 created, 0 updated, 0 unchanged, 2 errors"),
+        "{stderr}"
+    );
+
+    // The same file again: de-duplicated by the same rules as the API.
+    let again = String::from_utf8_lossy(&gazette(&db, &["import", file.to_str().unwrap()]).stderr).to_string();
+    assert!(again.contains("0 created, 0 updated, 2500 unchanged"), "{again}");
+
+    // A JSON array from standard input.
+    let array = serde_json::json!([{"title": "From stdin", "section": "Desk 0", "body": "x"}]).to_string();
+    let mut child = command(&db)
+        .args(["import", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(array.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("1 created"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let log = dir.path().join("server.log");
+    let server = start_server(&db, &log, &[("GAZETTE_INGEST_TOKEN", "t")]).await;
+    let sections: serde_json::Value = reqwest::get(format!("{}/api/v1/sections", server.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let total: i64 = sections["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["article_count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 2501);
+}

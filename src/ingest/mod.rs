@@ -3,6 +3,7 @@
 //! de-duplication and tombstones live in one place.
 
 pub mod decode;
+pub mod import;
 
 use serde::Serialize;
 use sqlx::SqliteConnection;
