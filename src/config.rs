@@ -68,6 +68,10 @@ pub struct Config {
     #[arg(long, global = true, env = "GAZETTE_SECTION_RETENTION", value_delimiter = ',', value_parser = parse_section_retention)]
     pub section_retention: Vec<(String, u32)>,
 
+    /// Keep rendered pages and feeds until the next write or the next minute.
+    #[arg(long, global = true, env = "GAZETTE_PAGE_CACHE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub page_cache: bool,
+
     /// Let feeds live on loopback, private and link-local addresses (refused by default).
     #[arg(long, global = true, env = "GAZETTE_ALLOW_PRIVATE_FEEDS", default_value_t = false)]
     pub allow_private_feeds: bool,
@@ -125,6 +129,7 @@ impl Config {
             retention_days: None,
             section_retention: Vec::new(),
             retention_interval_secs: 3600,
+            page_cache: true,
             allow_private_feeds: false,
             feed_concurrency: 8,
             feed_timeout_secs: 20,

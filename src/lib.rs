@@ -34,6 +34,8 @@ pub struct AppState {
     /// Per-token ingest limits, keyed by the token's digest; None when off.
     pub ingest_limiter: Option<Arc<DefaultKeyedRateLimiter<[u8; 32]>>>,
     pub fetcher: Arc<feeds::fetch::Fetcher>,
+    /// Rendered pages and feeds; None when switched off (--page-cache false).
+    pub page_cache: Option<Arc<web::cache::PageCache>>,
 }
 
 /// Settings the pages and the API read on every request, resolved once.
@@ -114,6 +116,7 @@ impl Application {
                 site: Arc::new(site),
                 ingest_limiter,
                 fetcher: Arc::new(feeds::fetch::Fetcher::new(config.fetch_settings())?),
+                page_cache: config.page_cache.then(Arc::default),
             },
             feed_concurrency: config.feed_concurrency,
             retention: retention::Policy {

@@ -46,6 +46,7 @@ pub async fn sweep(db: &Db, policy: &Policy, now: i64) -> anyhow::Result<u64> {
                 store::articles::delete(&mut tx, *id, now).await?;
             }
             tx.commit().await?;
+            db.changed();
             deleted += ids.len() as u64;
             if ids.len() < SWEEP_BATCH as usize {
                 break;

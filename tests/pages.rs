@@ -403,3 +403,40 @@ async fn probes_answer() {
     assert_eq!(app.get_text("/healthz").await, (200, "ok".to_owned()));
     assert_eq!(app.get_text("/readyz").await, (200, "ready".to_owned()));
 }
+
+#[tokio::test]
+async fn cached_pages_follow_every_write_and_the_cache_can_be_off() {
+    for cache in [true, false] {
+        let app = support::spawn_with(|c| c.page_cache = cache).await;
+        let (_, html) = app.get_text("/").await;
+        assert!(html.contains("No stories yet"));
+        let created = app.create(&article("Fresh off the wire", "World")).await;
+        for path in ["/", "/sections/world", "/feed.atom"] {
+            let (_, html) = app.get_text(path).await;
+            assert!(html.contains("Fresh off the wire"), "cache={cache} {path}");
+        }
+        let mut corrected = article("Corrected off the wire", "World");
+        corrected["external_id"] = json!("fresh");
+        let c = app.create(&corrected).await;
+        let _ = app.get_text("/sections/world").await;
+        corrected["title"] = json!("Corrected twice");
+        app.create(&corrected).await;
+        let (_, html) = app.get_text("/sections/world").await;
+        assert!(
+            html.contains("Corrected twice") && !html.contains("Corrected off the wire"),
+            "cache={cache}"
+        );
+        app.client
+            .delete(app.url(&format!("/api/v1/articles/{}", created["id"])))
+            .bearer_auth(support::TOKEN)
+            .send()
+            .await
+            .unwrap();
+        let (_, html) = app.get_text("/").await;
+        assert!(
+            !html.contains("Fresh off the wire"),
+            "cache={cache}: a delete shows at once"
+        );
+        let _ = c;
+    }
+}

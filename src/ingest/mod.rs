@@ -88,6 +88,9 @@ pub async fn save_one(db: &Db, article: &NewArticle) -> Result<Saved, AppError> 
     let mut tx = db.writer.begin().await?;
     let saved = save(&mut tx, article, store::now_unix()).await?;
     tx.commit().await?;
+    if saved.status != SaveStatus::Unchanged {
+        db.changed();
+    }
     Ok(saved)
 }
 
@@ -116,6 +119,7 @@ pub async fn save_batch(db: &Db, items: Vec<Result<NewArticle, AppError>>) -> Re
         });
     }
     tx.commit().await?;
+    db.changed();
     Ok(results)
 }
 
@@ -126,6 +130,7 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
         return Err(AppError::NotFound("article"));
     }
     tx.commit().await?;
+    db.changed();
     Ok(())
 }
 

@@ -36,6 +36,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Db {
     pub reader: SqlitePool,
     pub writer: SqlitePool,
+    /// Bumped after every committed change to what the site shows, so
+    /// caches of rendered pages know they are stale.
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Db {
@@ -68,7 +71,21 @@ impl Db {
             .max_connections(READ_CONNECTIONS)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Db { reader, writer })
+        Ok(Db {
+            reader,
+            writer,
+            generation: Default::default(),
+        })
+    }
+
+    /// Records that articles changed; called by the write path after commit.
+    pub fn changed(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
+    /// The current change count: equal values mean nothing was written.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Whether the database answers a query: the readiness probe.

@@ -6,7 +6,7 @@
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
 use axum::http::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::DateTime;
@@ -33,20 +33,36 @@ pub async fn conditional_get(request: Request, next: Next) -> Response {
     if let Ok(value) = HeaderValue::from_str(&etag) {
         parts.headers.insert(ETAG, value);
     }
-    let not_modified = match (&if_none_match, &if_modified_since) {
-        (Some(tags), _) => tags.to_str().is_ok_and(|tags| {
-            tags.split(',')
-                .any(|t| t.trim() == "*" || t.trim().trim_start_matches("W/") == etag)
-        }),
-        (None, Some(since)) => modified_since(parts.headers.get(LAST_MODIFIED), since),
-        (None, None) => false,
-    };
+    let not_modified = is_fresh(if_none_match.as_ref(), if_modified_since.as_ref(), &parts.headers);
     if not_modified {
         parts.status = StatusCode::NOT_MODIFIED;
         parts.headers.remove(axum::http::header::CONTENT_LENGTH);
         return Response::from_parts(parts, Body::empty());
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Whether the client's copy (named by its validators) is still the one
+/// in `headers` (the response's ETag and Last-Modified). If-None-Match,
+/// when sent, decides alone, as RFC 9110 says.
+pub fn is_fresh(
+    if_none_match: Option<&HeaderValue>,
+    if_modified_since: Option<&HeaderValue>,
+    headers: &HeaderMap,
+) -> bool {
+    match (if_none_match, if_modified_since) {
+        (Some(tags), _) => {
+            let Some(etag) = headers.get(ETAG).and_then(|e| e.to_str().ok()) else {
+                return false;
+            };
+            tags.to_str().is_ok_and(|tags| {
+                tags.split(',')
+                    .any(|t| t.trim() == "*" || t.trim().trim_start_matches("W/") == etag)
+            })
+        }
+        (None, Some(since)) => modified_since(headers.get(LAST_MODIFIED), since),
+        (None, None) => false,
+    }
 }
 
 /// Whether the content is unchanged since the client's copy.

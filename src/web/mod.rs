@@ -5,6 +5,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod body;
+pub mod cache;
 pub mod conditional;
 pub mod feeds;
 pub mod metrics;
@@ -79,10 +80,11 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::render))
         .nest("/api/v1", api)
         .fallback(pages::not_found)
-        .with_state(state)
-        .layer(middleware::from_fn(metrics::track_requests))
+        .with_state(state.clone())
         .layer(middleware::from_fn(log_server_errors))
         .layer(middleware::from_fn(conditional::conditional_get))
+        .layer(middleware::from_fn_with_state(state, cache::serve_cached))
+        .layer(middleware::from_fn(metrics::track_requests))
         .layer(CompressionLayer::new())
         .layer(security_header(CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_VALUE))
         .layer(security_header(X_CONTENT_TYPE_OPTIONS, "nosniff"))

@@ -1,0 +1,451 @@
+#!/usr/bin/env python3
+"""Gazette's benchmark harness: one command, figures as ratios against the
+ceilings measured in the same run (raw SQLite for ingest, nginx serving the
+same bytes for reads). See docs/BENCHMARKS.md.
+
+    benches/harness.py                 full run: 10,000 and 1,000,000 articles
+    benches/harness.py --smoke         a few hundred articles, a few seconds (CI)
+    benches/harness.py --counts 50000  other sizes
+
+Needs: a release build (made if missing), wrk, nginx, python3. Standard
+library only.
+"""
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "bench-token-0123456789"
+
+# ---------------------------------------------------------------- corpus
+
+SECTIONS = ["Football", "Boxing", "Volleyball and Handball", "Athletics", "Rugby", "World",
+            "Politics", "Business", "Technology", "Health", "Science", "Culture"]
+WORDS = ("harbour ferry league council budget season transfer stadium ceasefire agreement market "
+         "festival bridge election tariff inquiry reform programme merger vaccine satellite tournament "
+         "coast river valley station museum library school hospital factory port airport highway").split()
+NAMES = ["Ada Quill", "Ben Ahenda", "Cy Writer", "Dana Oyelaran", "Emil Varga", "Farah Nasser", None]
+
+
+def sentence(r):
+    words = [r.choice(WORDS) for _ in range(r.randint(8, 16))]
+    return " ".join(words).capitalize() + "."
+
+
+def write_corpus(path, count, seed=7):
+    """Deterministic NDJSON in the ingest API's format (same shape as
+    ../shared/bench/gen_corpus.py writes), about 1.5 KB per article."""
+    r = random.Random(seed)
+    start = 1_700_000_000
+    with open(path, "w") as out:
+        for i in range(count):
+            paragraphs = ["  ".join(sentence(r) for _ in range(r.randint(2, 4))) for _ in range(r.randint(3, 6))]
+            article = {
+                "title": f"{sentence(r)[:-1]} {i}",
+                "section": r.choice(SECTIONS),
+                "body": "\n\n".join(paragraphs),
+                "summary": sentence(r),
+                "external_id": f"bench-{i}",
+                "url": f"https://news.example.org/{i}",
+                "tags": r.sample(WORDS, 2),
+                "published_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start + i * 60)),
+            }
+            author = r.choice(NAMES)
+            if author:
+                article["author"] = author
+            out.write(json.dumps(article) + "\n")
+
+
+# ---------------------------------------------------------------- processes
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(port, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            c.request("GET", "/readyz")
+            if c.getresponse().status == 200:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.01)
+    raise RuntimeError("server did not become ready")
+
+
+class Gazette:
+    def __init__(self, binary, db, extra_env=None):
+        self.port = free_port()
+        env = dict(os.environ, GAZETTE_DATABASE=str(db), GAZETTE_BIND=f"127.0.0.1:{self.port}",
+                   GAZETTE_INGEST_TOKEN=TOKEN, GAZETTE_INGEST_RATE_LIMIT="0",
+                   GAZETTE_MAX_CONCURRENT_REQUESTS="4096", RUST_LOG="gazette=warn")
+        env.update(extra_env or {})
+        started = time.time()
+        self.proc = subprocess.Popen([str(binary), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_ready(self.port)
+        self.startup_seconds = time.time() - started
+
+    def rss_mb(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)
+
+
+# ---------------------------------------------------------------- ingest
+
+def ingest_batches(port, corpus, clients=2, batch=1000):
+    """POSTs the whole corpus as NDJSON batches of 1,000 from `clients`
+    keep-alive connections; returns articles per second."""
+    with open(corpus) as f:
+        lines = f.readlines()
+    chunks = ["".join(lines[i:i + batch]) for i in range(0, len(lines), batch)]
+    errors = []
+
+    def worker(mine):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        for body in mine:
+            conn.request("POST", "/api/v1/articles/batch", body=body.encode(),
+                         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/x-ndjson"})
+            response = conn.getresponse()
+            data = response.read()
+            if response.status != 200 or b'"error"' in data:
+                errors.append((response.status, data[:200]))
+
+    started = time.time()
+    threads = [threading.Thread(target=worker, args=(chunks[i::clients],)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.time() - started
+    if errors:
+        raise RuntimeError(f"batch ingest failed: {errors[:3]}")
+    return len(lines) / elapsed
+
+
+def raw_ceiling(source_db, workdir):
+    """The same rows written straight into the same schema (FTS and
+    triggers included) by one prepared statement in one transaction."""
+    target = Path(workdir) / "raw.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(target) + suffix).unlink(missing_ok=True)
+    dst = sqlite3.connect(target, isolation_level=None)
+    dst.execute("PRAGMA journal_mode = WAL")
+    dst.execute("PRAGMA synchronous = FULL")
+    for migration in sorted((ROOT / "migrations").glob("*.sql")):
+        dst.executescript(migration.read_text())
+    src = sqlite3.connect(f"file:{source_db}?mode=ro", uri=True)
+    columns = [row[1] for row in src.execute("PRAGMA table_info(articles)")]
+    dst.executemany("INSERT INTO sections (id, name, slug, created_at) VALUES (?, ?, ?, ?)",
+                    src.execute("SELECT id, name, slug, created_at FROM sections"))
+    count = src.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+    insert = f"INSERT INTO articles ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    rows = src.execute(f"SELECT {', '.join(columns)} FROM articles ORDER BY id")
+    started = time.time()
+    dst.execute("BEGIN")
+    dst.executemany(insert, rows)
+    dst.execute("COMMIT")
+    elapsed = time.time() - started
+    dst.close()
+    src.close()
+    return count / elapsed
+
+
+POST_SCRIPT = r"""
+local counter = 0
+local thread_id = 0
+local words = {"harbour","ferry","league","council","budget","season","transfer","stadium","market","bridge"}
+function setup(thread) thread:set("tid", tostring(math.random(1, 1e9))) end
+function init(args) math.randomseed(os.time()) end
+function request()
+  counter = counter + 1
+  local body = {}
+  for p = 1, 4 do
+    local s = {}
+    for w = 1, 60 do s[w] = words[math.random(#words)] end
+    body[p] = table.concat(s, " ")
+  end
+  local json = string.format('{"title":"Bench post %s-%d","section":"Bench","external_id":"post-%s-%d","body":"%s"}',
+    tid, counter, tid, counter, table.concat(body, "\\n\\n"))
+  return wrk.format("POST", "/api/v1/articles", {["Authorization"]="Bearer TOKEN", ["Content-Type"]="application/json"}, json)
+end
+""".replace("TOKEN", TOKEN)
+
+PATHS_SCRIPT = r"""
+local paths = {}
+function init(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+end
+function request()
+  return wrk.format("GET", paths[math.random(#paths)])
+end
+"""
+
+
+def run_wrk(url, connections, duration, script, script_args=()):
+    threads = 1 if connections == 1 else 2
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script, url]
+    if script_args:
+        cmd += ["--", *script_args]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    def latency(pct):
+        m = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)\b", out)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50_ms": latency(50), "p99_ms": latency(99), "non_2xx": int(errors.group(1)) if errors else 0}
+
+
+# ---------------------------------------------------------------- reads
+
+def fetch(port, path):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("GET", path)
+    r = c.getresponse()
+    return r.status, r.read()
+
+
+def page_sets(port, db, samples):
+    """Paths of each page kind, spread over many articles and sections."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    max_id = conn.execute("SELECT MAX(id) FROM articles").fetchone()[0]
+    r = random.Random(1)
+    ids = sorted({r.randint(1, max_id) for _ in range(samples * 2)})
+    articles = [f"/articles/{i}/{slug}" for i, slug in conn.execute(
+        f"SELECT id, slug FROM articles WHERE id IN ({','.join(map(str, ids))})")][:samples]
+    sections = [f"/sections/{s}" for (s,) in conn.execute("SELECT slug FROM sections")]
+    conn.close()
+    return {
+        "front": ["/"],
+        "section": sections,
+        "article": articles,
+        "atom": ["/feed.atom"],
+        "search": [f"/search?q={w}" for w in WORDS[:20]],
+    }
+
+
+NGINX_CONF = """
+worker_processes 2;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 100000;
+  gzip off;
+  default_type text/html;
+  server {{
+    listen 127.0.0.1:{port};
+    root {dir}/www;
+    location / {{ try_files $uri =404; }}
+  }}
+}}
+"""
+
+
+def start_nginx(workdir, kinds, gazette_port):
+    """nginx serving the identical bytes of every sampled page."""
+    www = Path(workdir) / "www"
+    shutil.rmtree(www, ignore_errors=True)
+    static_paths = {}
+    for kind, paths in kinds.items():
+        static_paths[kind] = []
+        for n, path in enumerate(paths):
+            status, body = fetch(gazette_port, path)
+            assert status == 200, (path, status)
+            target = www / kind / f"{n}.html"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(body)
+            static_paths[kind].append(f"/{kind}/{n}.html")
+    port = free_port()
+    conf = Path(workdir) / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(dir=workdir, port=port))
+    proc = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            break
+        except OSError:
+            time.sleep(0.02)
+    return proc, port, static_paths
+
+
+def write_lines(path, lines):
+    Path(path).write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+# ---------------------------------------------------------------- one size
+
+def bench_size(binary, count, args, workdir):
+    work = Path(workdir) / f"n{count}"
+    work.mkdir(parents=True, exist_ok=True)
+    corpus = work / "articles.jsonl"
+    if not corpus.exists():
+        print(f"[{count}] writing corpus", flush=True)
+        write_corpus(corpus, count)
+    db = work / "gazette.db"
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    result = {"articles": count, "json_bytes": corpus.stat().st_size}
+
+    server = Gazette(binary, db)
+    print(f"[{count}] batch ingest", flush=True)
+    result["batch_ingest_per_s"] = ingest_batches(server.port, corpus)
+    server.stop()
+
+    print(f"[{count}] raw SQLite ceiling", flush=True)
+    result["raw_ceiling_per_s"] = raw_ceiling(db, work)
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(work / "raw.db") + suffix).unlink(missing_ok=True)
+
+    # Reads: Gazette with its page cache, without it, and nginx serving the
+    # same bytes, each over the same spread of pages.
+    server = Gazette(binary, db)
+    result["startup_s"] = server.startup_seconds
+    result["db_bytes"] = sum(Path(str(db) + s).stat().st_size for s in ("", "-wal") if Path(str(db) + s).exists())
+    result["rss_idle_mb"] = server.rss_mb()
+    kinds = page_sets(server.port, db, args.samples)
+    nginx, nginx_port, static_paths = start_nginx(work, kinds, server.port)
+    script = write_lines(work / "paths.lua", [PATHS_SCRIPT])
+    result["reads"] = {}
+    peak_rss = [0.0]
+
+    def measured(port, connections, paths_file):
+        stop = threading.Event()
+        def sample():
+            while not stop.is_set():
+                peak_rss[0] = max(peak_rss[0], server.rss_mb())
+                time.sleep(0.2)
+        t = threading.Thread(target=sample)
+        t.start()
+        try:
+            return run_wrk(f"http://127.0.0.1:{port}", connections, args.duration, script, [paths_file])
+        finally:
+            stop.set()
+            t.join()
+
+    try:
+        for kind, paths in kinds.items():
+            g_list = write_lines(work / f"{kind}.paths", paths)
+            n_list = write_lines(work / f"{kind}.static", static_paths[kind])
+            for c in args.read_connections:
+                print(f"[{count}] {kind} c={c}", flush=True)
+                g = measured(server.port, c, g_list)
+                n = run_wrk(f"http://127.0.0.1:{nginx_port}", c, args.duration, script, [n_list])
+                result["reads"].setdefault(kind, {})[c] = {"gazette": g, "nginx": n, "ratio": g["rps"] / n["rps"]}
+        result["rss_under_load_mb"] = peak_rss[0]
+        server.stop()
+        server = Gazette(binary, db, {"GAZETTE_PAGE_CACHE": "false"})
+        for kind, by_c in result["reads"].items():
+            g_list = str(work / f"{kind}.paths")
+            for c, x in by_c.items():
+                print(f"[{count}] {kind} c={c} (no page cache)", flush=True)
+                u = measured(server.port, c, g_list)
+                x["uncached"] = u
+                x["uncached_ratio"] = u["rps"] / x["nginx"]["rps"]
+    finally:
+        nginx.send_signal(signal.SIGQUIT)
+        nginx.wait(timeout=30)
+
+    # Single posts last: they add articles the figures above should not see.
+    print(f"[{count}] single posts", flush=True)
+    post_script = write_lines(work / "post.lua", [POST_SCRIPT])
+    result["single_posts"] = {c: run_wrk(f"http://127.0.0.1:{server.port}", c, args.duration, post_script)
+                              for c in args.post_connections}
+    server.stop()
+    return result
+
+
+def report(results, args):
+    lines = [f"Command: `{' '.join(['benches/harness.py', *sys.argv[1:]])}`", ""]
+    for r in results:
+        n = r["articles"]
+        lines += [f"### {n:,} articles", "",
+                  "| Ingest | articles/s | ratio |", "|---|---|---|",
+                  f"| Raw SQLite ceiling (one statement, one transaction) | {r['raw_ceiling_per_s']:,.0f} | 1.00 |",
+                  f"| Batch endpoint (NDJSON, 1,000 per request, 2 clients) | {r['batch_ingest_per_s']:,.0f} | {r['batch_ingest_per_s'] / r['raw_ceiling_per_s']:.2f} of ceiling |"]
+        for c, s in r["single_posts"].items():
+            lines.append(f"| Single POSTs, {c} client(s) | {s['rps']:,.0f} | {s['rps'] / r['batch_ingest_per_s']:.2f} of batch (p99 {s['p99_ms']:.1f} ms) |")
+        lines += ["", "| Page | conns | nginx req/s | Gazette req/s | p50 ms | p99 ms | ratio | no cache req/s | p99 ms | ratio |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for kind, by_c in r["reads"].items():
+            for c, x in by_c.items():
+                g, ng, u = x["gazette"], x["nginx"], x["uncached"]
+                bad = f" ({g['non_2xx']} non-2xx)" if g["non_2xx"] else ""
+                lines.append(f"| {kind} | {c} | {ng['rps']:,.0f} | {g['rps']:,.0f}{bad} | {g['p50_ms']:.2f} | {g['p99_ms']:.2f} | "
+                             f"{x['ratio']:.2f} | {u['rps']:,.0f} | {u['p99_ms']:.2f} | {x['uncached_ratio']:.2f} |")
+        lines += ["",
+                  f"Resources: start-up {r['startup_s'] * 1000:.0f} ms; RSS {r['rss_idle_mb']:.0f} MB idle, "
+                  f"{r['rss_under_load_mb']:.0f} MB peak under load; database {r['db_bytes'] / n:,.0f} bytes per article "
+                  f"vs {r['json_bytes'] / n:,.0f} bytes of JSON ({r['db_bytes'] / r['json_bytes']:.2f}x).", ""]
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="a few hundred articles, short runs (CI)")
+    parser.add_argument("--counts", type=int, nargs="+", default=[10_000, 1_000_000])
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--samples", type=int, default=500, help="distinct article pages spread over")
+    parser.add_argument("--workdir", default=None, help="where corpora and databases go (default: a temp dir)")
+    parser.add_argument("--binary", default=str(ROOT / "target/release/gazette"))
+    parser.add_argument("--out", default=None, help="write the JSON results here")
+    args = parser.parse_args()
+    args.read_connections = [1, 32, 128]
+    args.post_connections = [1, 16, 64]
+    if args.smoke:
+        args.counts, args.duration, args.samples = [300], 1, 50
+        args.read_connections, args.post_connections = [1, 8], [1, 4]
+    for tool in ("wrk", "nginx"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is missing: apt-get install wrk nginx")
+    if not Path(args.binary).exists() or args.binary == str(ROOT / "target/release/gazette"):
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    workdir = args.workdir or tempfile.mkdtemp(prefix="gazette-bench-")
+    results = [bench_size(args.binary, n, args, workdir) for n in args.counts]
+    text = report(results, args)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=2))
+    if args.smoke:
+        for r in results:
+            assert r["batch_ingest_per_s"] > 0 and r["raw_ceiling_per_s"] > 0
+            for by_c in r["reads"].values():
+                for x in by_c.values():
+                    assert x["gazette"]["non_2xx"] == 0 and x["uncached"]["non_2xx"] == 0, "a page failed under load"
+        print("smoke run: the harness works (figures are not asserted)")
+    if not args.workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
