@@ -47,9 +47,30 @@ pub struct SitemapEntry {
     pub updated_at: DateTime<Utc>,
 }
 
+struct SitemapRow {
+    id: i64,
+    slug: String,
+    title: String,
+    published_at: i64,
+    updated_at: i64,
+}
+
+impl From<SitemapRow> for SitemapEntry {
+    fn from(r: SitemapRow) -> Self {
+        SitemapEntry {
+            id: r.id,
+            slug: r.slug,
+            title: r.title,
+            published_at: from_unix(r.published_at),
+            updated_at: from_unix(r.updated_at),
+        }
+    }
+}
+
 pub async fn published_since(db: &SqlitePool, since: i64, limit: u32) -> sqlx::Result<Vec<SitemapEntry>> {
     let limit = i64::from(limit);
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        SitemapRow,
         r#"SELECT id AS "id!", slug, title, published_at, updated_at FROM articles
            WHERE published_at >= ? ORDER BY published_at DESC, id DESC LIMIT ?"#,
         since,
@@ -57,20 +78,12 @@ pub async fn published_since(db: &SqlitePool, since: i64, limit: u32) -> sqlx::R
     )
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| SitemapEntry {
-            id: r.id,
-            slug: r.slug,
-            title: r.title,
-            published_at: from_unix(r.published_at),
-            updated_at: from_unix(r.updated_at),
-        })
-        .collect())
+    Ok(rows.into_iter().map(SitemapEntry::from).collect())
 }
 
 pub async fn articles_in_id_range(db: &SqlitePool, first: i64, last: i64) -> sqlx::Result<Vec<SitemapEntry>> {
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        SitemapRow,
         r#"SELECT id AS "id!", slug, title, published_at, updated_at FROM articles
            WHERE id BETWEEN ? AND ? ORDER BY id"#,
         first,
@@ -78,14 +91,5 @@ pub async fn articles_in_id_range(db: &SqlitePool, first: i64, last: i64) -> sql
     )
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| SitemapEntry {
-            id: r.id,
-            slug: r.slug,
-            title: r.title,
-            published_at: from_unix(r.published_at),
-            updated_at: from_unix(r.updated_at),
-        })
-        .collect())
+    Ok(rows.into_iter().map(SitemapEntry::from).collect())
 }
