@@ -11,6 +11,10 @@ RUN cargo build --release --locked && cp target/release/gazette /gazette
 
 # Run: a small image with the binary, templates and static files compiled in.
 FROM debian:bookworm-slim
+# CA certificates: feed subscriptions fetch over HTTPS.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin gazette \
     && mkdir -p /data && chown gazette:gazette /data
 COPY --from=build /gazette /usr/local/bin/gazette
