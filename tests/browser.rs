@@ -4,9 +4,9 @@
 //! would, runs axe-core on every kind of page in light and dark modes,
 //! and keeps screenshots in target/browser-artifacts/.
 //!
-//! Needs node, `npm ci --prefix tests/browser` and chromium (`.ci/run`
-//! installs them). Skipped only when GAZETTE_SKIP_BROWSER_TESTS=1, and then
-//! it says so loudly; CI never sets it.
+//! Needs Node.js and chromium (`.ci/run` installs both); it runs `npm ci`
+//! in tests/browser on first use. Skipped only when
+//! GAZETTE_SKIP_BROWSER_TESTS=1, and then it says so loudly; CI never sets it.
 
 mod support;
 
@@ -26,10 +26,20 @@ async fn the_site_works_and_is_accessible_in_a_real_browser() {
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let browser_dir = root.join("tests/browser");
-    assert!(
-        browser_dir.join("node_modules/playwright-core").exists(),
-        "browser test dependencies are missing: run `npm ci --prefix tests/browser` (or set GAZETTE_SKIP_BROWSER_TESTS=1 to skip, loudly)"
-    );
+    if !browser_dir.join("node_modules/playwright-core").exists() {
+        // First run on a new machine: fetch playwright-core and axe-core
+        // (pinned by package-lock.json) so `cargo test` alone works.
+        let installed = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&browser_dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            installed,
+            "browser test dependencies are missing and `npm ci --prefix tests/browser` failed (is Node.js installed?); \
+             set GAZETTE_SKIP_BROWSER_TESTS=1 to skip, loudly"
+        );
+    }
     let chromium = std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
     assert!(
         std::path::Path::new(&chromium).exists(),
