@@ -300,16 +300,18 @@ impl From<ArticleDbRow> for Article {
     }
 }
 
-struct CardRow {
-    id: i64,
-    slug: String,
-    title: String,
-    summary: Option<String>,
-    author: Option<String>,
-    image_url: Option<String>,
-    section_name: String,
-    section_slug: String,
-    published_at: i64,
+/// A listing row as SQL returns it; the one place it becomes an
+/// [`ArticleCard`].
+pub(crate) struct CardRow {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub summary: Option<String>,
+    pub author: Option<String>,
+    pub image_url: Option<String>,
+    pub section_name: String,
+    pub section_slug: String,
+    pub published_at: i64,
 }
 
 impl From<CardRow> for ArticleCard {

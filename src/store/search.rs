@@ -3,8 +3,8 @@
 use sqlx::SqlitePool;
 
 use crate::domain::ArticleCard;
-use crate::domain::listing::from_unix;
 use crate::domain::search::SearchQuery;
+use crate::store::articles::CardRow;
 
 /// Snippets quote the body (column 2): the headline is shown anyway, and
 /// the body is where a match has context.
@@ -52,18 +52,19 @@ struct HitRow {
 
 impl From<HitRow> for Hit {
     fn from(r: HitRow) -> Self {
+        let card = CardRow {
+            id: r.id,
+            slug: r.slug,
+            title: r.title,
+            summary: r.summary,
+            author: r.author,
+            image_url: r.image_url,
+            section_name: r.section_name,
+            section_slug: r.section_slug,
+            published_at: r.published_at,
+        };
         Hit {
-            card: ArticleCard {
-                id: r.id,
-                slug: r.slug,
-                title: r.title,
-                summary: r.summary,
-                author: r.author,
-                image_url: r.image_url,
-                section_name: r.section_name,
-                section_slug: r.section_slug,
-                published_at: from_unix(r.published_at),
-            },
+            card: card.into(),
             snippet: r.snippet,
         }
     }

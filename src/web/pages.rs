@@ -203,30 +203,36 @@ pub async fn author(State(state): State<AppState>, Path(slug): Path<String>, Raw
     let name = store::articles::author_name(&state.db.reader, &slug)
         .await?
         .ok_or(AppError::NotFound("author"))?;
-    let sections = store::sections::list(&state.db.reader).await?;
-    let listing = Listing {
-        scope: Scope::Author(&slug),
-        kicker: "Stories by",
-        name,
-        href: format!("/authors/{slug}"),
-        current_section: None,
-    };
-    show_listing(&state, listing, &sections, query.as_deref()).await
+    let href = format!("/authors/{slug}");
+    show_named_listing(&state, Scope::Author(&slug), "Stories by", name, href, query.as_deref()).await
 }
 
 pub async fn tag(State(state): State<AppState>, Path(slug): Path<String>, RawQuery(query): RawQuery) -> PageResult {
     let name = store::articles::tag_name(&state.db.reader, &slug)
         .await?
         .ok_or(AppError::NotFound("tag"))?;
+    let href = format!("/tags/{slug}");
+    show_named_listing(&state, Scope::Tag(&slug), "Tagged", name, href, query.as_deref()).await
+}
+
+/// An author's or a tag's listing: no section is current.
+async fn show_named_listing(
+    state: &AppState,
+    scope: Scope<'_>,
+    kicker: &'static str,
+    name: String,
+    href: String,
+    query: Option<&str>,
+) -> PageResult {
     let sections = store::sections::list(&state.db.reader).await?;
     let listing = Listing {
-        scope: Scope::Tag(&slug),
-        kicker: "Tagged",
+        scope,
+        kicker,
         name,
-        href: format!("/tags/{slug}"),
+        href,
         current_section: None,
     };
-    show_listing(&state, listing, &sections, query.as_deref()).await
+    show_listing(state, listing, &sections, query).await
 }
 
 #[derive(Template)]
