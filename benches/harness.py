@@ -7,8 +7,9 @@ same bytes for reads). See docs/BENCHMARKS.md.
     benches/harness.py --smoke         a few hundred articles, a few seconds (CI)
     benches/harness.py --counts 50000  other sizes
 
-Needs: a release build (made if missing), wrk, nginx, python3. Standard
-library only.
+Needs: a release build (made if missing), wrk, nginx, python3 and, for
+the raw SQLite ceiling, sqlean.py (pip install sqlean.py): a recent SQLite
+for Python, as Gazette's schema needs 3.43 or later.
 """
 import argparse
 import http.client
@@ -25,7 +26,18 @@ import sys
 import tempfile
 import threading
 import time
+import zlib
 from pathlib import Path
+
+try:
+    # Gazette's schema needs SQLite 3.43 or later (contentless FTS5 with
+    # deletes); sqlean.py (PyPI) bundles a recent one, as Gazette does.
+    import sqlean as sqlite
+except ImportError:
+    sqlite = sqlite3
+    if sqlite3.sqlite_version_info < (3, 43):
+        sys.exit(f"the harness needs SQLite 3.43 or later for Python (this one is {sqlite3.sqlite_version}): "
+                 "pip install sqlean.py")
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-token-0123456789"
@@ -148,26 +160,34 @@ def ingest_batches(port, corpus, clients=2, batch=1000):
 
 
 def raw_ceiling(source_db, workdir):
-    """The same rows written straight into the same schema (FTS and
-    triggers included) by one prepared statement in one transaction."""
+    """The same rows written straight into the same schema (search index
+    and triggers included) by two prepared statements, the article and its
+    index entry, in one transaction."""
     target = Path(workdir) / "raw.db"
     for suffix in ("", "-wal", "-shm"):
         Path(str(target) + suffix).unlink(missing_ok=True)
-    dst = sqlite3.connect(target, isolation_level=None)
+    dst = sqlite.connect(target, isolation_level=None)
+    dst.execute("PRAGMA page_size = 8192")
     dst.execute("PRAGMA journal_mode = WAL")
     dst.execute("PRAGMA synchronous = FULL")
     for migration in sorted((ROOT / "migrations").glob("*.sql")):
         dst.executescript(migration.read_text())
-    src = sqlite3.connect(f"file:{source_db}?mode=ro", uri=True)
+    src = sqlite.connect(f"file:{source_db}?mode=ro", uri=True)
     columns = [row[1] for row in src.execute("PRAGMA table_info(articles)")]
     dst.executemany("INSERT INTO sections (id, name, slug, created_at) VALUES (?, ?, ?, ?)",
                     src.execute("SELECT id, name, slug, created_at FROM sections"))
     count = src.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
     insert = f"INSERT INTO articles ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-    rows = src.execute(f"SELECT {', '.join(columns)} FROM articles ORDER BY id")
+    rows = src.execute(f"SELECT {', '.join(columns)} FROM articles ORDER BY id").fetchall()
+    # The index's body text: the corpus bodies are plain text, stored
+    # compressed by Gazette.
+    search = [(r[0], r[1], r[2], zlib.decompress(r[3]).decode(), r[4], r[5]) for r in src.execute(
+        "SELECT id, title, summary, body_deflated, author, tags FROM articles ORDER BY id")]
     started = time.time()
     dst.execute("BEGIN")
     dst.executemany(insert, rows)
+    dst.executemany("INSERT INTO articles_fts (rowid, title, summary, body_text, author, tags) VALUES (?, ?, ?, ?, ?, ?)",
+                    search)
     dst.execute("COMMIT")
     elapsed = time.time() - started
     dst.close()
@@ -232,7 +252,7 @@ def fetch(port, path):
 
 def page_sets(port, db, samples):
     """Paths of each page kind, spread over many articles and sections."""
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    conn = sqlite.connect(f"file:{db}?mode=ro", uri=True)
     max_id = conn.execute("SELECT MAX(id) FROM articles").fetchone()[0]
     r = random.Random(1)
     ids = sorted({r.randint(1, max_id) for _ in range(samples * 2)})

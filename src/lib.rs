@@ -36,6 +36,8 @@ pub struct AppState {
     pub fetcher: Arc<feeds::fetch::Fetcher>,
     /// Rendered pages and feeds; None when switched off (--page-cache false).
     pub page_cache: Option<Arc<web::cache::PageCache>>,
+    /// Where single articles queue to be committed together.
+    pub commits: Arc<ingest::GroupCommit>,
 }
 
 /// Settings the pages and the API read on every request, resolved once.
@@ -109,6 +111,10 @@ impl Application {
         let ingest_limiter = NonZeroU32::new(config.ingest_rate_limit)
             .map(|per_second| Arc::new(RateLimiter::keyed(Quota::per_second(per_second))));
         web::metrics::handle();
+        let commits = ingest::GroupCommit::new(db.clone());
+        let page_cache = config
+            .page_cache
+            .then(|| Arc::new(web::cache::PageCache::new(db.clone())));
         Ok(Application {
             listener,
             state: AppState {
@@ -116,7 +122,8 @@ impl Application {
                 site: Arc::new(site),
                 ingest_limiter,
                 fetcher: Arc::new(feeds::fetch::Fetcher::new(config.fetch_settings())?),
-                page_cache: config.page_cache.then(Arc::default),
+                page_cache,
+                commits,
             },
             feed_concurrency: config.feed_concurrency,
             retention: retention::Policy {

@@ -77,6 +77,12 @@ enum TokenCommand {
     Revoke { name: String },
 }
 
+/// mimalloc rather than the system allocator: rendering and ingest make
+/// many short-lived strings, and glibc's per-thread arenas grew the
+/// resident size under load (docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

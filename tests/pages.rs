@@ -440,3 +440,80 @@ async fn cached_pages_follow_every_write_and_the_cache_can_be_off() {
         let _ = c;
     }
 }
+
+/// A page served from the cache is the page served fresh: same headers
+/// (security headers included), same bytes in every encoding, and a 304
+/// for a client that has it.
+#[tokio::test]
+async fn cached_pages_carry_every_header_and_each_encoding() {
+    use std::io::Read;
+    for cache in [true, false] {
+        let app = support::spawn_with(|c| c.page_cache = cache).await;
+        app.create(&article("Served twice over", "Football")).await;
+        let raw = reqwest::Client::builder().no_gzip().no_brotli().build().unwrap();
+        let fetch = |encoding: &'static str| {
+            let request = raw
+                .get(app.url("/sections/football"))
+                .header("accept-encoding", encoding);
+            async move {
+                let response = request.send().await.unwrap();
+                let headers = response.headers().clone();
+                (headers, response.bytes().await.unwrap().to_vec())
+            }
+        };
+        let (first, identity) = fetch("identity").await;
+        let (second, again) = fetch("identity").await;
+        assert_eq!(identity, again, "cache={cache}");
+        for name in [
+            "content-type",
+            "content-security-policy",
+            "x-frame-options",
+            "x-content-type-options",
+            "referrer-policy",
+            "etag",
+        ] {
+            assert_eq!(first.get(name), second.get(name), "cache={cache}: {name}");
+            assert!(second.contains_key(name), "cache={cache}: {name} missing");
+        }
+        assert!(!second.contains_key("content-encoding"));
+        let html = String::from_utf8(identity.clone()).unwrap();
+        assert!(html.contains("Served twice over"));
+
+        for _ in 0..2 {
+            let (headers, body) = fetch("gzip, deflate, br").await;
+            assert_eq!(headers["content-encoding"], "br", "cache={cache}");
+            let mut decoded = Vec::new();
+            brotli::Decompressor::new(&body[..], 4096)
+                .read_to_end(&mut decoded)
+                .unwrap();
+            assert_eq!(decoded, identity, "cache={cache}: brotli body");
+            let (headers, body) = fetch("gzip").await;
+            assert_eq!(headers["content-encoding"], "gzip", "cache={cache}");
+            let mut decoded = Vec::new();
+            flate2::read::GzDecoder::new(&body[..])
+                .read_to_end(&mut decoded)
+                .unwrap();
+            assert_eq!(decoded, identity, "cache={cache}: gzip body");
+            assert!(
+                headers["content-security-policy"]
+                    .to_str()
+                    .unwrap()
+                    .contains("frame-ancestors")
+            );
+        }
+        let (headers, _) = fetch("br;q=0, gzip;q=0").await;
+        assert!(
+            !headers.contains_key("content-encoding"),
+            "cache={cache}: refused encodings"
+        );
+
+        let not_modified = raw
+            .get(app.url("/sections/football"))
+            .header("if-none-match", first["etag"].clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(not_modified.status(), 304, "cache={cache}");
+        assert!(not_modified.headers().contains_key("content-security-policy"));
+    }
+}

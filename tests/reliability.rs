@@ -100,11 +100,15 @@ async fn every_acknowledged_article_survives_repeated_kill_9() {
         .await
         .unwrap();
     assert_eq!(integrity, "ok");
-    let stored: Vec<(String, String, String)> = sqlx::query_as("SELECT external_id, title, body FROM articles")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-    let stored: HashMap<String, (String, String)> = stored.into_iter().map(|(id, t, b)| (id, (t, b))).collect();
+    let stored: Vec<(String, String, Vec<u8>)> =
+        sqlx::query_as("SELECT external_id, title, body_deflated FROM articles")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    let stored: HashMap<String, (String, String)> = stored
+        .into_iter()
+        .map(|(id, t, deflated)| (id, (t, support::inflate(&deflated))))
+        .collect();
     let mut missing = Vec::new();
     for (id, title) in &acked {
         match stored.get(id) {

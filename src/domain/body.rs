@@ -62,7 +62,22 @@ pub fn plain_text(html: &str) -> String {
     }
     spaced = spaced.replace("<br>", "\n");
     let stripped = TEXT_ONLY.clean(&spaced).to_string();
-    let text = unescape(&stripped);
+    tidy_paragraphs(&unescape(&stripped))
+}
+
+/// The readable text of a body: a plain-text body is its own (tidied as
+/// [`plain_text`] tidies), sparing the HTML round trip; others are read
+/// from their rendered HTML.
+pub fn plain_text_of(format: BodyFormat, body: &str, html: &str) -> String {
+    match format {
+        BodyFormat::Text => tidy_paragraphs(body),
+        BodyFormat::Markdown | BodyFormat::Html => plain_text(html),
+    }
+}
+
+/// Paragraphs separated by one blank line, each on one line with single
+/// spaces.
+fn tidy_paragraphs(text: &str) -> String {
     split_paragraphs(&text.replace("\r\n", "\n"))
         .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
         .collect::<Vec<_>>()
@@ -161,6 +176,27 @@ fn escape_into(out: &mut String, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The index sees the same words either way (a line break inside a
+    /// paragraph stays inside it here, where the HTML round trip made it a
+    /// paragraph break).
+    #[test]
+    fn plain_text_bodies_read_as_their_rendered_html_reads() {
+        for text in [
+            "One line.",
+            "First paragraph\nwith a break.\n\n\n  Second   paragraph.  ",
+            "Tom & Jerry <b>not bold</b> &lt;kept&gt; \"quoted\"\r\n\r\nWindows ends.",
+            "Tabs\tand\u{a0}spaces, ümlauts, Ağdam, 🦀.",
+        ] {
+            let html = render(BodyFormat::Text, text);
+            let words = |t: String| t.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+            assert_eq!(
+                words(plain_text_of(BodyFormat::Text, text, &html)),
+                words(plain_text(&html)),
+                "{text:?}"
+            );
+        }
+    }
 
     #[test]
     fn text_becomes_escaped_paragraphs() {

@@ -16,6 +16,9 @@ const MAX_TERMS: usize = 16;
 pub struct SearchQuery {
     /// The FTS5 expression.
     pub fts: String,
+    /// The words to mark in snippets, folded as the index folds them, and
+    /// whether each is a prefix.
+    marks: Vec<(String, bool)>,
 }
 
 /// Why a search cannot run, in words a reader understands.
@@ -54,8 +57,79 @@ impl SearchQuery {
             })
             .collect::<Vec<_>>()
             .join(" ");
-        Ok(SearchQuery { fts })
+        let marks = terms
+            .iter()
+            .flat_map(|term| match term {
+                Term::Word(text) | Term::Phrase(text) => tokens(text).map(|(_, w)| (fold(w), false)).collect(),
+                Term::Prefix(text) => tokens(text).map(|(_, w)| (fold(w), true)).collect(),
+                Term::Or => Vec::new(),
+            })
+            .collect();
+        Ok(SearchQuery { fts, marks })
     }
+
+    /// About [`SNIPPET_WORDS`] words of `text` around its first match, the
+    /// matched words between [`MATCH_START`] and [`MATCH_END`], with "…"
+    /// where text was cut. Text without a match (the hit was in the title,
+    /// say) gives its opening words.
+    pub fn snippet(&self, text: &str) -> String {
+        let words: Vec<(usize, &str)> = tokens(text).collect();
+        let matches = |word: &str| {
+            let word = fold(word);
+            self.marks.iter().any(|(mark, prefix)| {
+                if *prefix {
+                    word.starts_with(mark.as_str())
+                } else {
+                    word == *mark
+                }
+            })
+        };
+        let first = words.iter().position(|(_, w)| matches(w)).unwrap_or(0);
+        let start = first.saturating_sub(SNIPPET_WORDS / 4);
+        let end = (start + SNIPPET_WORDS).min(words.len());
+        let mut out = String::new();
+        if start > 0 {
+            out.push('…');
+        }
+        let Some(&(mut copied, _)) = words.get(start) else {
+            return out;
+        };
+        for &(at, word) in &words[start..end] {
+            out.push_str(&text[copied..at]);
+            if matches(word) {
+                out.extend([MATCH_START]);
+                out.push_str(word);
+                out.extend([MATCH_END]);
+            } else {
+                out.push_str(word);
+            }
+            copied = at + word.len();
+        }
+        if end < words.len() {
+            out.push('…');
+        }
+        out
+    }
+}
+
+/// Words in a snippet: FTS5's default of about a line and a half.
+pub const SNIPPET_WORDS: usize = 24;
+/// Marks around matched words in snippets: private-use characters that
+/// cannot occur in stored text, swapped for `<mark>` after escaping.
+pub const MATCH_START: char = '\u{E000}';
+pub const MATCH_END: char = '\u{E001}';
+
+/// The words of `text` with their byte offsets, split as the index's
+/// tokenizer (unicode61) splits them: runs of letters and digits.
+fn tokens(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(move |w| (w.as_ptr() as usize - text.as_ptr() as usize, w))
+}
+
+/// A word as the index compares it: lower case, diacritics removed.
+fn fold(word: &str) -> String {
+    deunicode::deunicode(word).to_lowercase()
 }
 
 fn quote(text: &str) -> String {
@@ -144,6 +218,28 @@ mod tests {
         assert_eq!(fts(r#""single ferry" coast"#), r#""single ferry" "coast""#);
         assert_eq!(fts("ceasefi*"), r#""ceasefi"*"#);
         assert_eq!(fts("boxing OR football"), r#""boxing" OR "football""#);
+    }
+
+    #[test]
+    fn snippets_mark_words_phrases_and_prefixes_around_the_first_match() {
+        let text = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen \
+                    sixteen seventeen eighteen nineteen twenty Qarabağ ceasefires agreed twenty-four twenty-five \
+                    twenty-six twenty-seven twenty-eight twenty-nine thirty thirty-one thirty-two";
+        let marked = |q: &str| {
+            SearchQuery::parse(q)
+                .unwrap()
+                .snippet(text)
+                .replace(MATCH_START, "[")
+                .replace(MATCH_END, "]")
+        };
+        let s = marked("qarabag ceasefi*");
+        assert!(s.starts_with("…fifteen sixteen"), "{s}");
+        assert!(s.contains("[Qarabağ] [ceasefires] agreed"), "{s}");
+        assert!(s.ends_with('…'), "{s}");
+        assert!(marked(r#""three four""#).contains("[three] [four] five"));
+        let none = marked("absent");
+        assert!(none.starts_with("one two") && !none.contains('['), "{none}");
+        assert_eq!(SearchQuery::parse("x").unwrap().snippet(""), "");
     }
 
     #[test]

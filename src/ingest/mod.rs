@@ -5,15 +5,21 @@
 pub mod decode;
 pub mod import;
 
+use std::collections::HashSet;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
 use serde::Serialize;
 use sqlx::SqliteConnection;
+use tokio::sync::oneshot;
 
 use crate::domain::article::url_ingest_key;
 use crate::domain::listing::article_path;
 use crate::domain::slug::slugify_or;
 use crate::domain::{NewArticle, body};
 use crate::error::{AppError, ErrorBody};
-use crate::store::{self, Db, articles::ArticleRow};
+use crate::store::articles::{ArticleRow, Derived, Existing};
+use crate::store::{self, Db};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -67,10 +73,11 @@ fn count(outcome: &Result<Saved, AppError>) {
     metrics::counter!("gazette_ingest_articles_total", "status" => label).increment(1);
 }
 
-/// Decodes, validates and stores one JSON article.
-pub async fn ingest_one(db: &Db, json: &[u8]) -> Result<Saved, AppError> {
+/// Decodes, validates and stores one JSON article, committed together
+/// with any others sent at the same moment (see [`GroupCommit`]).
+pub async fn ingest_one(commits: &Arc<GroupCommit>, json: &[u8]) -> Result<Saved, AppError> {
     let outcome = match decode::article(json) {
-        Ok(article) => save_one(db, &article).await,
+        Ok(article) => commits.save(Prepared::new(article)?).await,
         Err(err) => Err(err),
     };
     count(&outcome);
@@ -83,43 +90,59 @@ pub async fn ingest_batch(db: &Db, body: &[u8], ndjson: bool) -> Result<Vec<Batc
     save_batch(db, items).await
 }
 
-/// Stores one article in its own transaction.
-pub async fn save_one(db: &Db, article: &NewArticle) -> Result<Saved, AppError> {
-    let mut tx = db.writer.begin().await?;
-    let saved = save(&mut tx, article, store::now_unix()).await?;
-    tx.commit().await?;
-    if saved.status != SaveStatus::Unchanged {
-        db.changed();
-    }
-    Ok(saved)
-}
-
 /// Stores every valid article of a batch in one transaction; invalid or
 /// refused items are reported in place and store nothing.
 pub async fn save_batch(db: &Db, items: Vec<Result<NewArticle, AppError>>) -> Result<Vec<BatchItem>, AppError> {
-    let now = store::now_unix();
+    // Rendering and sanitising is the costly part of a batch: done on a
+    // blocking thread before the writer is taken, so it runs beside
+    // another request's writes instead of holding them up.
+    let prepared = tokio::task::spawn_blocking(move || {
+        items
+            .into_iter()
+            .map(|item| item.and_then(Prepared::new))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(anyhow::Error::from)?;
+    // The valid articles go to the writer; each item keeps its place.
+    let mut valid = Vec::with_capacity(prepared.len());
+    let places: Vec<Result<usize, AppError>> = prepared
+        .into_iter()
+        .map(|item| {
+            item.map(|article| {
+                valid.push(article);
+                valid.len() - 1
+            })
+        })
+        .collect();
+
     let mut tx = db.writer.begin().await?;
-    let mut results = Vec::with_capacity(items.len());
-    for (index, item) in items.into_iter().enumerate() {
-        let outcome = match item {
-            Ok(article) => save(&mut tx, &article, now).await,
-            Err(err) => Err(err),
-        };
-        count(&outcome);
-        results.push(match outcome {
-            Ok(saved) => BatchItem::Saved { index, saved },
-            // A storage failure is not the item's fault: abandon the whole
-            // transaction rather than report a half-stored batch.
-            Err(err @ (AppError::Database(_) | AppError::Internal(_))) => return Err(err),
-            Err(err) => BatchItem::Failed {
-                index,
-                status: "error",
-                error: err.body(),
-            },
-        });
-    }
+    let outcomes = write_group(&mut tx, &valid).await?;
     tx.commit().await?;
     db.changed();
+
+    let mut outcomes: Vec<Option<Result<Saved, AppError>>> = outcomes.into_iter().map(Some).collect();
+    let results = places
+        .into_iter()
+        .enumerate()
+        .map(|(index, place)| {
+            let outcome = place.and_then(|at| {
+                outcomes
+                    .get_mut(at)
+                    .and_then(Option::take)
+                    .unwrap_or_else(|| Err(AppError::Internal(anyhow::anyhow!("article {index} has no outcome"))))
+            });
+            count(&outcome);
+            match outcome {
+                Ok(saved) => BatchItem::Saved { index, saved },
+                Err(err) => BatchItem::Failed {
+                    index,
+                    status: "error",
+                    error: err.body(),
+                },
+            }
+        })
+        .collect();
     Ok(results)
 }
 
@@ -134,91 +157,312 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Identity rules: a key seen before is updated in place (or reported
-/// unchanged); a tombstoned key is refused; no key means a new article.
-async fn save(conn: &mut SqliteConnection, article: &NewArticle, now: i64) -> Result<Saved, AppError> {
-    let key = article.ingest_key();
-    let url_key = article.url_key();
-    let hash = article.content_hash();
-    let url_tombstone = url_key.as_deref().map(url_ingest_key);
-    for tombstone in [&key, &url_tombstone].into_iter().flatten() {
-        if store::articles::is_tombstoned(conn, tombstone).await? {
-            return Err(AppError::Deleted);
-        }
-    }
-    // Its own key first; else the same story known by its URL.
-    let existing = match &key {
-        Some(key) => store::articles::find_by_key(conn, key).await?,
-        None => None,
-    };
-    if existing.is_none()
-        && let Some(url_key) = &url_key
-        && let Some(same_story) = store::articles::find_by_url_key(conn, url_key).await?
-    {
-        // The same story from another sender (a second feed, or a feed and
-        // the API): the first version stands. Updating it would make two
-        // feeds move it back and forth between their sections on every poll.
-        return Ok(Saved {
-            id: same_story.id,
-            status: SaveStatus::Unchanged,
-            url: article_path(same_story.id, &same_story.slug),
-        });
-    }
-    if let Some(existing) = &existing
-        && existing.content_hash == hash
-    {
-        return Ok(Saved {
-            id: existing.id,
-            status: SaveStatus::Unchanged,
-            url: article_path(existing.id, &existing.slug),
-        });
+/// An article made ready to store: everything derived from it that needs
+/// no database (identity, digest, rendering, sanitising, compression, and
+/// the JSON the store writes), so the writer is held only to write.
+#[derive(Debug)]
+pub struct Prepared {
+    article: NewArticle,
+    key: Option<String>,
+    url_key: Option<String>,
+    /// The tombstone a deletion by URL would have left.
+    url_tombstone: Option<String>,
+    hash: String,
+    section_slug: String,
+    slug: String,
+    body_html: String,
+    body_text: String,
+    body_deflated: Vec<u8>,
+    author_slug: Option<String>,
+    tags: Vec<(String, String)>,
+    tags_json: String,
+    /// When it was received: its "now" for created and updated times.
+    now: i64,
+    /// [`ArticleRow`] as JSON.
+    row_json: String,
+    /// [`Derived`] as JSON.
+    derived_json: String,
+}
+
+impl Prepared {
+    pub fn new(article: NewArticle) -> Result<Self, AppError> {
+        let url_key = article.url_key();
+        let body_html = article.body_html();
+        let mut deflater = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        deflater
+            .write_all(article.body.as_bytes())
+            .map_err(anyhow::Error::from)?;
+        let mut prepared = Prepared {
+            key: article.ingest_key(),
+            url_tombstone: url_key.as_deref().map(url_ingest_key),
+            url_key,
+            hash: article.content_hash(),
+            section_slug: slugify_or(&article.section, "section"),
+            slug: slugify_or(&article.title, "article"),
+            body_text: body::plain_text_of(article.body_format, &article.body, &body_html),
+            body_html,
+            body_deflated: deflater.finish().map_err(anyhow::Error::from)?,
+            author_slug: article.author.as_deref().map(|a| slugify_or(a, "author")),
+            tags: tag_slugs(&article.tags),
+            tags_json: serde_json::to_string(&article.tags).map_err(anyhow::Error::from)?,
+            now: store::now_unix(),
+            article,
+            row_json: String::new(),
+            derived_json: String::new(),
+        };
+        prepared.row_json = serde_json::to_string(&prepared.row()).map_err(anyhow::Error::from)?;
+        prepared.derived_json = serde_json::to_string(&Derived {
+            tags: &prepared.tags,
+            body_text: &prepared.body_text,
+        })
+        .map_err(anyhow::Error::from)?;
+        Ok(prepared)
     }
 
-    let section_slug = slugify_or(&article.section, "section");
-    let section_id = store::sections::ensure(conn, &article.section, &section_slug, now).await?;
-    let slug = slugify_or(&article.title, "article");
-    let body_html = article.body_html();
-    let body_text = body::plain_text(&body_html);
-    let author_slug = article.author.as_deref().map(|a| slugify_or(a, "author"));
-    let tags = tag_slugs(&article.tags);
-    let tags_json = serde_json::to_string(&article.tags).map_err(anyhow::Error::from)?;
-    let row = ArticleRow {
-        section_id,
-        ingest_key: key.as_deref(),
-        url_key: url_key.as_deref(),
-        external_id: article.external_id.as_deref(),
-        url: article.url.as_deref(),
-        slug: &slug,
-        title: &article.title,
-        summary: article.summary.as_deref(),
-        author: article.author.as_deref(),
-        source: article.source.as_deref(),
-        body_format: article.body_format.as_str(),
-        body: &article.body,
-        body_html: &body_html,
-        body_text: &body_text,
-        word_count: body::word_count(&body_text) as i64,
-        author_slug: author_slug.as_deref(),
-        tags: &tags,
-        image_url: article.image_url.as_deref(),
-        image_caption: article.image_caption.as_deref(),
-        tags_json: &tags_json,
-        published_at: article.published_at.map(|t| t.timestamp()),
-        content_hash: &hash,
-        now,
-    };
-    let (id, status) = match existing {
-        Some(existing) => {
-            store::articles::update(conn, existing.id, &row).await?;
-            (existing.id, SaveStatus::Updated)
+    /// The keys by which this article may already be known.
+    fn identities(&self) -> impl Iterator<Item = &str> {
+        [&self.key, &self.url_key].into_iter().flatten().map(String::as_str)
+    }
+
+    fn row(&self) -> ArticleRow<'_> {
+        let article = &self.article;
+        ArticleRow {
+            section_slug: &self.section_slug,
+            ingest_key: self.key.as_deref(),
+            url_key: self.url_key.as_deref(),
+            external_id: article.external_id.as_deref(),
+            url: article.url.as_deref(),
+            slug: &self.slug,
+            title: &article.title,
+            summary: article.summary.as_deref(),
+            author: article.author.as_deref(),
+            source: article.source.as_deref(),
+            body_format: article.body_format.as_str(),
+            body_deflated: &self.body_deflated,
+            body_html: &self.body_html,
+            word_count: body::word_count(&self.body_text) as i64,
+            author_slug: self.author_slug.as_deref(),
+            image_url: article.image_url.as_deref(),
+            image_caption: article.image_caption.as_deref(),
+            tags_json: &self.tags_json,
+            published_at: article.published_at.map(|t| t.timestamp()),
+            content_hash: &self.hash,
+            now: self.now,
         }
-        None => (store::articles::insert(conn, &row).await?, SaveStatus::Created),
-    };
-    Ok(Saved {
-        id,
-        status,
-        url: article_path(id, &slug),
-    })
+    }
+}
+
+/// Stores articles in the open transaction with the outcome of storing
+/// them one by one, in order, but in a few statements for the whole group.
+///
+/// Identity rules: a key seen before is updated in place (or reported
+/// unchanged); a tombstoned key is refused; a URL already stored by
+/// another sender is the same story, left as first stored; no key means a
+/// new article. The group is written in runs: a run ends before an article
+/// whose key or URL an earlier one of the run shares, so every article is
+/// judged against what the articles before it wrote.
+///
+/// `Err` means storage failed and the transaction must be abandoned.
+async fn write_group(
+    conn: &mut SqliteConnection,
+    items: &[Prepared],
+) -> Result<Vec<Result<Saved, AppError>>, AppError> {
+    let mut outcomes = Vec::with_capacity(items.len());
+    let mut start = 0;
+    while start < items.len() {
+        let mut seen = HashSet::new();
+        let end = start
+            + items[start..]
+                .iter()
+                .take_while(|item| item.identities().all(|id| seen.insert(id)))
+                .count()
+                .max(1);
+        outcomes.extend(write_run(conn, &items[start..end]).await?);
+        start = end;
+    }
+    Ok(outcomes)
+}
+
+/// Stores a run of articles none of which shares a key or URL.
+async fn write_run(conn: &mut SqliteConnection, run: &[Prepared]) -> Result<Vec<Result<Saved, AppError>>, AppError> {
+    let sections: Vec<(&str, &str)> = run
+        .iter()
+        .map(|p| (p.article.section.as_str(), p.section_slug.as_str()))
+        .collect();
+    let now = run.first().map_or_else(store::now_unix, |p| p.now);
+    store::sections::ensure_many(conn, &sections, now).await?;
+    let keys: Vec<&str> = run
+        .iter()
+        .flat_map(|p| [&p.key, &p.url_tombstone])
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    let url_keys: Vec<&str> = run.iter().filter_map(|p| p.url_key.as_deref()).collect();
+    let known = store::articles::identities(conn, &keys, &url_keys).await?;
+
+    enum Plan<'a> {
+        Done(Result<Saved, AppError>),
+        Insert(&'a Prepared),
+        Update(i64, &'a Prepared),
+    }
+    let plans: Vec<Plan> = run
+        .iter()
+        .map(|item| {
+            let refused = [&item.key, &item.url_tombstone]
+                .into_iter()
+                .flatten()
+                .any(|key| known.tombstoned.contains(key));
+            let existing = item.key.as_ref().and_then(|key| known.by_key.get(key));
+            let same_story = item.url_key.as_ref().and_then(|url| known.by_url.get(url));
+            let unchanged = |found: &Existing| {
+                Plan::Done(Ok(Saved {
+                    id: found.id,
+                    status: SaveStatus::Unchanged,
+                    url: article_path(found.id, &found.slug),
+                }))
+            };
+            match (existing, same_story) {
+                _ if refused => Plan::Done(Err(AppError::Deleted)),
+                // The same story from another sender (a second feed, or a
+                // feed and the API): the first version stands. Updating it
+                // would make two feeds move it back and forth between their
+                // sections on every poll.
+                (None, Some(first)) => unchanged(first),
+                (Some(existing), _) if existing.content_hash == item.hash => unchanged(existing),
+                (Some(existing), _) => Plan::Update(existing.id, item),
+                (None, None) => Plan::Insert(item),
+            }
+        })
+        .collect();
+
+    let inserts: Vec<&Prepared> = plans
+        .iter()
+        .filter_map(|plan| match plan {
+            Plan::Insert(item) => Some(*item),
+            _ => None,
+        })
+        .collect();
+    let rows: Vec<&str> = inserts.iter().map(|item| item.row_json.as_str()).collect();
+    let new_ids = store::articles::insert_many(conn, &rows).await?;
+    let derived: Vec<(i64, &str)> = new_ids
+        .iter()
+        .zip(&inserts)
+        .map(|(&id, item)| (id, item.derived_json.as_str()))
+        .collect();
+    store::articles::write_derived(conn, &derived, false).await?;
+    let mut updated = Vec::new();
+    for plan in &plans {
+        if let Plan::Update(id, item) = plan {
+            store::articles::update(conn, *id, &item.row()).await?;
+            updated.push((*id, item.derived_json.as_str()));
+        }
+    }
+    store::articles::write_derived(conn, &updated, true).await?;
+
+    let mut new_ids = new_ids.into_iter();
+    Ok(plans
+        .into_iter()
+        .map(|plan| match plan {
+            Plan::Done(outcome) => outcome,
+            Plan::Insert(item) => {
+                let id = new_ids.next().unwrap_or_default();
+                Ok(Saved {
+                    id,
+                    status: SaveStatus::Created,
+                    url: article_path(id, &item.slug),
+                })
+            }
+            Plan::Update(id, item) => Ok(Saved {
+                id,
+                status: SaveStatus::Updated,
+                url: article_path(id, &item.slug),
+            }),
+        })
+        .collect())
+}
+
+/// Single articles posted at the same moment share one transaction, so
+/// 64 clients pay for one fsync between them rather than one each.
+///
+/// Each request queues its article, then waits for the writer; whoever
+/// gets it writes everything queued by then (its own article, or nothing
+/// if an earlier writer took it along) and answers every request of the
+/// group. Each article is acknowledged only after the commit that holds it.
+pub struct GroupCommit {
+    db: Db,
+    queue: Mutex<Vec<Queued>>,
+}
+
+struct Queued {
+    article: Prepared,
+    reply: oneshot::Sender<Result<Saved, AppError>>,
+}
+
+impl GroupCommit {
+    pub fn new(db: Db) -> Arc<Self> {
+        Arc::new(GroupCommit {
+            db,
+            queue: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub async fn save(self: &Arc<Self>, article: Prepared) -> Result<Saved, AppError> {
+        let (reply, answer) = oneshot::channel();
+        self.lock().push(Queued { article, reply });
+        // In its own task: a client that hangs up must not cancel a commit
+        // that carries other clients' articles.
+        tokio::spawn(Arc::clone(self).write_queued());
+        answer.await.unwrap_or_else(|_| {
+            Err(AppError::Internal(anyhow::anyhow!(
+                "the writer stopped before answering"
+            )))
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Queued>> {
+        self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    async fn write_queued(self: Arc<Self>) {
+        let writer = self.db.writer.acquire().await;
+        let group = std::mem::take(&mut *self.lock());
+        if group.is_empty() {
+            return;
+        }
+        let (articles, replies): (Vec<Prepared>, Vec<_>) = group.into_iter().map(|q| (q.article, q.reply)).unzip();
+        let outcomes = match writer {
+            Ok(mut conn) => commit(&mut conn, &articles).await,
+            Err(err) => Err(AppError::Database(err)),
+        };
+        match outcomes {
+            Ok(outcomes) => {
+                metrics::counter!("gazette_ingest_commits_total").increment(1);
+                if outcomes
+                    .iter()
+                    .any(|o| o.as_ref().is_ok_and(|s| s.status != SaveStatus::Unchanged))
+                {
+                    self.db.changed();
+                }
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(outcome);
+                }
+            }
+            Err(err) => {
+                // Nothing of the group was stored; each request says so.
+                let detail = err.to_string();
+                for reply in replies {
+                    let _ = reply.send(Err(AppError::Internal(anyhow::anyhow!("{detail}"))));
+                }
+            }
+        }
+    }
+}
+
+async fn commit(conn: &mut SqliteConnection, articles: &[Prepared]) -> Result<Vec<Result<Saved, AppError>>, AppError> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let outcomes = write_group(&mut tx, articles).await?;
+    tx.commit().await?;
+    Ok(outcomes)
 }
 
 /// Each tag with its slug; tags that slugify alike are one tag, named as

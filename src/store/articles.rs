@@ -5,10 +5,13 @@ use sqlx::{SqliteConnection, SqlitePool};
 use crate::domain::listing::from_unix;
 use crate::domain::{Article, ArticleCard, Cursor, Page};
 
-/// What the write path stores for one article.
-#[derive(Debug)]
+/// What the write path stores for one article. The write path serialises
+/// it to JSON before it takes the writer, and a group of them is inserted
+/// by one statement over the JSON array (see [`insert_many`]).
+#[derive(Debug, serde::Serialize)]
 pub struct ArticleRow<'a> {
-    pub section_id: i64,
+    /// The section is named by slug; it exists by the time the row is written.
+    pub section_slug: &'a str,
     pub ingest_key: Option<&'a str>,
     pub url_key: Option<&'a str>,
     pub external_id: Option<&'a str>,
@@ -19,13 +22,12 @@ pub struct ArticleRow<'a> {
     pub author: Option<&'a str>,
     pub source: Option<&'a str>,
     pub body_format: &'a str,
-    pub body: &'a str,
+    /// The sender's body, zlib-compressed (hex in the JSON).
+    #[serde(serialize_with = "hex_bytes")]
+    pub body_deflated: &'a [u8],
     pub body_html: &'a str,
-    pub body_text: &'a str,
     pub word_count: i64,
     pub author_slug: Option<&'a str>,
-    /// (slug, display name) of each tag.
-    pub tags: &'a [(String, String)],
     pub image_url: Option<&'a str>,
     pub image_caption: Option<&'a str>,
     pub tags_json: &'a str,
@@ -35,110 +37,128 @@ pub struct ArticleRow<'a> {
     pub now: i64,
 }
 
-/// An article already stored under an ingest key.
-#[derive(Debug)]
+/// What an article adds beside its row: its tags, and the body text the
+/// search index is given (and does not store). Serialised like the row.
+#[derive(Debug, serde::Serialize)]
+pub struct Derived<'a> {
+    /// (slug, display name) of each tag.
+    pub tags: &'a [(String, String)],
+    pub body_text: &'a str,
+}
+
+/// An article already stored, as the identity rules need it.
+#[derive(Debug, Clone)]
 pub struct Existing {
     pub id: i64,
     pub slug: String,
     pub content_hash: String,
 }
 
-pub async fn find_by_key(conn: &mut SqliteConnection, key: &str) -> sqlx::Result<Option<Existing>> {
-    sqlx::query_as!(
-        Existing,
-        r#"SELECT id AS "id!", slug, content_hash FROM articles WHERE ingest_key = ?"#,
-        key
-    )
-    .fetch_optional(conn)
-    .await
+/// What the database knows of a group's identities (see [`identities`]).
+#[derive(Debug, Default)]
+pub struct Known {
+    /// Tombstoned keys among those asked for.
+    pub tombstoned: std::collections::HashSet<String>,
+    /// Live articles by ingest key.
+    pub by_key: std::collections::HashMap<String, Existing>,
+    /// The first stored article with each URL key.
+    pub by_url: std::collections::HashMap<String, Existing>,
 }
 
-pub async fn find_by_url_key(conn: &mut SqliteConnection, url_key: &str) -> sqlx::Result<Option<Existing>> {
-    sqlx::query_as!(
-        Existing,
-        r#"SELECT id AS "id!", slug, content_hash FROM articles WHERE url_key = ? ORDER BY id LIMIT 1"#,
-        url_key
+/// Looks up, in one query, which of `keys` are tombstoned or held by a
+/// live article, and which articles hold each of `url_keys`.
+pub async fn identities(conn: &mut SqliteConnection, keys: &[&str], url_keys: &[&str]) -> sqlx::Result<Known> {
+    let keys = serde_json::to_string(keys).unwrap_or_default();
+    let url_keys = serde_json::to_string(url_keys).unwrap_or_default();
+    let rows = sqlx::query!(
+        r#"SELECT 0 AS "kind!: i64", ingest_key AS "key!: String", 0 AS "id!: i64", '' AS "slug!: String",
+                  '' AS "content_hash!: String"
+           FROM tombstones WHERE ingest_key IN (SELECT value FROM json_each(?1))
+           UNION ALL
+           SELECT 1, ingest_key, id, slug, content_hash
+           FROM articles WHERE ingest_key IN (SELECT value FROM json_each(?1))
+           UNION ALL
+           SELECT 2, url_key, id, slug, content_hash
+           FROM articles WHERE url_key IN (SELECT value FROM json_each(?2))"#,
+        keys,
+        url_keys
     )
-    .fetch_optional(conn)
-    .await
-}
-
-pub async fn is_tombstoned(conn: &mut SqliteConnection, key: &str) -> sqlx::Result<bool> {
-    let found = sqlx::query_scalar!(r#"SELECT 1 AS "one!: i64" FROM tombstones WHERE ingest_key = ?"#, key)
-        .fetch_optional(conn)
-        .await?;
-    Ok(found.is_some())
-}
-
-pub async fn insert(conn: &mut SqliteConnection, row: &ArticleRow<'_>) -> sqlx::Result<i64> {
-    let published_at = row.published_at.unwrap_or(row.now);
-    let id = sqlx::query_scalar!(
-        r#"INSERT INTO articles (section_id, ingest_key, url_key, external_id, url, slug, title, summary, author,
-                                 source, body_format, body, body_html, body_text, word_count, author_slug,
-                                 image_url, image_caption, tags, published_at, created_at, updated_at, content_hash)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           RETURNING id AS "id!""#,
-        row.section_id,
-        row.ingest_key,
-        row.url_key,
-        row.external_id,
-        row.url,
-        row.slug,
-        row.title,
-        row.summary,
-        row.author,
-        row.source,
-        row.body_format,
-        row.body,
-        row.body_html,
-        row.body_text,
-        row.word_count,
-        row.author_slug,
-        row.image_url,
-        row.image_caption,
-        row.tags_json,
-        published_at,
-        row.now,
-        row.now,
-        row.content_hash,
-    )
-    .fetch_one(&mut *conn)
+    .fetch_all(conn)
     .await?;
-    write_tags(conn, id, row.tags).await?;
-    Ok(id)
+    let mut known = Known::default();
+    for row in rows {
+        let existing = Existing {
+            id: row.id,
+            slug: row.slug,
+            content_hash: row.content_hash,
+        };
+        match row.kind {
+            0 => {
+                known.tombstoned.insert(row.key);
+            }
+            1 => {
+                known.by_key.insert(row.key, existing);
+            }
+            _ => {
+                let first = known.by_url.entry(row.key).or_insert_with(|| existing.clone());
+                if existing.id < first.id {
+                    *first = existing;
+                }
+            }
+        }
+    }
+    Ok(known)
 }
 
-/// Replaces an article's tag rows, copying its publication time so tag
-/// pages page on their own index.
-async fn write_tags(conn: &mut SqliteConnection, id: i64, tags: &[(String, String)]) -> sqlx::Result<()> {
-    sqlx::query!("DELETE FROM article_tags WHERE article_id = ?", id)
-        .execute(&mut *conn)
-        .await?;
-    for (slug, name) in tags {
-        sqlx::query!(
-            "INSERT OR IGNORE INTO article_tags (tag_slug, published_at, article_id, tag_name)
-             SELECT ?, published_at, id, ? FROM articles WHERE id = ?",
-            slug,
-            name,
-            id
-        )
-        .execute(&mut *conn)
-        .await?;
+/// Inserts new articles, given as JSON objects of [`ArticleRow`],
+/// returning their ids in the order given.
+///
+/// One statement for the group: the rows travel as one JSON array and are
+/// inserted in its order. A new rowid is one more than the largest before
+/// it, so the returned ids, sorted, follow the order of the rows.
+pub async fn insert_many(conn: &mut SqliteConnection, rows_json: &[&str]) -> sqlx::Result<Vec<i64>> {
+    if rows_json.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(())
+    let json = format!("[{}]", rows_json.join(","));
+    let mut ids = sqlx::query_scalar!(
+        r#"INSERT INTO articles (section_id, ingest_key, url_key, external_id, url, slug, title, summary, author,
+                                 source, body_format, body, body_deflated, body_html, word_count, author_slug,
+                                 image_url, image_caption, tags, published_at, created_at, updated_at, content_hash)
+           SELECT s.id, r.value ->> 'ingest_key', r.value ->> 'url_key', r.value ->> 'external_id',
+                  r.value ->> 'url', r.value ->> 'slug', r.value ->> 'title', r.value ->> 'summary',
+                  r.value ->> 'author', r.value ->> 'source', r.value ->> 'body_format', '',
+                  unhex(r.value ->> 'body_deflated'), r.value ->> 'body_html', r.value ->> 'word_count',
+                  r.value ->> 'author_slug', r.value ->> 'image_url', r.value ->> 'image_caption',
+                  r.value ->> 'tags_json', COALESCE(r.value ->> 'published_at', r.value ->> 'now'),
+                  r.value ->> 'now', r.value ->> 'now', r.value ->> 'content_hash'
+           FROM jsonb_each(?) r JOIN sections s ON s.slug = r.value ->> 'section_slug'
+           ORDER BY r.key
+           RETURNING id AS "id!: i64""#,
+        json
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    ids.sort_unstable();
+    if ids.len() != rows_json.len() {
+        return Err(sqlx::Error::Protocol(
+            "the database stored a different number of articles than it was given".into(),
+        ));
+    }
+    Ok(ids)
 }
 
 /// Replaces a stored article's content in place, keeping its id (and so
 /// its URL) and, unless a new one is given, its publication time.
 pub async fn update(conn: &mut SqliteConnection, id: i64, row: &ArticleRow<'_>) -> sqlx::Result<()> {
     sqlx::query!(
-        r#"UPDATE articles SET section_id = ?, url_key = ?, external_id = ?, url = ?, slug = ?, title = ?, summary = ?,
-                  author = ?, source = ?, body_format = ?, body = ?, body_html = ?, body_text = ?,
-                  word_count = ?, author_slug = ?, image_url = ?,
+        r#"UPDATE articles SET section_id = (SELECT id FROM sections WHERE slug = ?), url_key = ?, external_id = ?,
+                  url = ?, slug = ?, title = ?, summary = ?, author = ?, source = ?, body_format = ?, body = '',
+                  body_deflated = ?, body_html = ?, word_count = ?, author_slug = ?, image_url = ?,
                   image_caption = ?, tags = ?, published_at = COALESCE(?, published_at),
                   updated_at = ?, content_hash = ?
            WHERE id = ?"#,
-        row.section_id,
+        row.section_slug,
         row.url_key,
         row.external_id,
         row.url,
@@ -148,9 +168,8 @@ pub async fn update(conn: &mut SqliteConnection, id: i64, row: &ArticleRow<'_>) 
         row.author,
         row.source,
         row.body_format,
-        row.body,
+        row.body_deflated,
         row.body_html,
-        row.body_text,
         row.word_count,
         row.author_slug,
         row.image_url,
@@ -163,7 +182,59 @@ pub async fn update(conn: &mut SqliteConnection, id: i64, row: &ArticleRow<'_>) 
     )
     .execute(&mut *conn)
     .await?;
-    write_tags(conn, id, row.tags).await
+    Ok(())
+}
+
+/// Writes the tag rows and search entries of articles just inserted or
+/// updated: (id, JSON of its [`Derived`]) pairs, replacing any they had.
+/// Tag rows copy the publication time so tag pages page on their own index.
+pub async fn write_derived(conn: &mut SqliteConnection, derived: &[(i64, &str)], replacing: bool) -> sqlx::Result<()> {
+    if derived.is_empty() {
+        return Ok(());
+    }
+    let mut json = String::from("[");
+    for (n, (id, fields)) in derived.iter().enumerate() {
+        if n > 0 {
+            json.push(',');
+        }
+        json.push_str(&format!("[{id},{fields}]"));
+    }
+    json.push(']');
+    if replacing {
+        sqlx::query!(
+            "DELETE FROM article_tags WHERE article_id IN (SELECT value ->> 0 FROM jsonb_each(?))",
+            json
+        )
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query!(
+            "DELETE FROM articles_fts WHERE rowid IN (SELECT value ->> 0 FROM jsonb_each(?))",
+            json
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query!(
+        "INSERT OR IGNORE INTO article_tags (tag_slug, published_at, article_id, tag_name)
+         SELECT t.value ->> 0, a.published_at, a.id, t.value ->> 1
+         FROM jsonb_each(?) d, jsonb_each(d.value -> '$[1].tags') t JOIN articles a ON a.id = d.value ->> 0",
+        json
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO articles_fts (rowid, title, summary, body_text, author, tags)
+         SELECT a.id, a.title, a.summary, d.value ->> '$[1].body_text', a.author, a.tags
+         FROM jsonb_each(?) d JOIN articles a ON a.id = d.value ->> 0",
+        json
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn hex_bytes<S: serde::Serializer>(bytes: &&[u8], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&hex::encode(bytes))
 }
 
 /// Deletes an article, leaving a tombstone of its ingest key so that a

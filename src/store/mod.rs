@@ -52,6 +52,10 @@ impl Db {
         let options = SqliteConnectOptions::from_str("sqlite:")?
             .filename(path)
             .create_if_missing(true)
+            // Takes effect when the file is created. Articles are a couple
+            // of kilobytes: 8 KiB pages hold several, where 4 KiB pages
+            // would hold one and leave the rest of the page empty.
+            .page_size(8192)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)

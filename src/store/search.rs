@@ -6,14 +6,6 @@ use crate::domain::ArticleCard;
 use crate::domain::search::SearchQuery;
 use crate::store::articles::CardRow;
 
-/// Snippets quote the body (column 2): the headline is shown anyway, and
-/// the body is where a match has context.
-///
-/// Marks around matched words in snippets: private-use characters that
-/// cannot occur in stored text, swapped for `<mark>` after escaping.
-pub const MATCH_START: char = '\u{E000}';
-pub const MATCH_END: char = '\u{E001}';
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Order {
     /// bm25, the title weighted highest.
@@ -33,7 +25,7 @@ pub struct Filters {
 #[derive(Debug, Clone)]
 pub struct Hit {
     pub card: ArticleCard,
-    /// Text around the match, with [`MATCH_START`]/[`MATCH_END`] marks.
+    /// Text around the match, with the marks of [`crate::domain::search::MATCH_START`].
     pub snippet: String,
 }
 
@@ -47,11 +39,14 @@ struct HitRow {
     section_name: String,
     section_slug: String,
     published_at: i64,
-    snippet: String,
+    body_html: String,
 }
 
-impl From<HitRow> for Hit {
-    fn from(r: HitRow) -> Self {
+impl HitRow {
+    /// Snippets quote the body: the headline is shown anyway, and the body
+    /// is where a match has context.
+    fn into_hit(self, query: &SearchQuery) -> Hit {
+        let r = self;
         let card = CardRow {
             id: r.id,
             slug: r.slug,
@@ -65,7 +60,7 @@ impl From<HitRow> for Hit {
         };
         Hit {
             card: card.into(),
-            snippet: r.snippet,
+            snippet: query.snippet(&crate::domain::body::plain_text(&r.body_html)),
         }
     }
 }
@@ -116,12 +111,10 @@ pub async fn search(
            )
            SELECT a.id AS "id!", a.slug, a.title, a.summary, a.author, a.image_url,
                   s.name AS section_name, s.slug AS section_slug, a.published_at,
-                  snippet(articles_fts, 2, char(57344), char(57345), '…', 24) AS "snippet!: String"
+                  a.body_html
            FROM page
-           JOIN articles_fts ON articles_fts.rowid = page.id
            JOIN articles a ON a.id = page.id
            JOIN sections s ON s.id = a.section_id
-           WHERE articles_fts MATCH ?1
            ORDER BY page.sort_key, page.published_at DESC, page.id DESC"#,
         query.fts,
         CANDIDATES,
@@ -134,5 +127,5 @@ pub async fn search(
     )
     .fetch_all(db)
     .await?;
-    Ok(rows.into_iter().map(Hit::from).collect())
+    Ok(rows.into_iter().map(|row| row.into_hit(query)).collect())
 }

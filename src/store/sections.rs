@@ -48,22 +48,18 @@ pub async fn by_slug(db: &SqlitePool, slug: &str) -> sqlx::Result<Option<Section
     }))
 }
 
-/// The id of the section with this slug, created with `name` on first use.
+/// Creates the sections named by (name, slug) that do not exist yet.
 /// Names that slugify alike ("Football" and "football!") are one section,
 /// named as it was first sent.
-pub async fn ensure(conn: &mut SqliteConnection, name: &str, slug: &str, now: i64) -> sqlx::Result<i64> {
-    if let Some(id) = sqlx::query_scalar!(r#"SELECT id AS "id!" FROM sections WHERE slug = ?"#, slug)
-        .fetch_optional(&mut *conn)
-        .await?
-    {
-        return Ok(id);
-    }
-    sqlx::query_scalar!(
-        r#"INSERT INTO sections (name, slug, created_at) VALUES (?, ?, ?) RETURNING id AS "id!""#,
-        name,
-        slug,
-        now
+pub async fn ensure_many(conn: &mut SqliteConnection, sections: &[(&str, &str)], now: i64) -> sqlx::Result<()> {
+    let json = serde_json::to_string(sections).map_err(|err| sqlx::Error::Encode(err.into()))?;
+    sqlx::query!(
+        "INSERT OR IGNORE INTO sections (name, slug, created_at)
+         SELECT value ->> 0, value ->> 1, ? FROM json_each(?) ORDER BY key",
+        now,
+        json
     )
-    .fetch_one(&mut *conn)
-    .await
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -83,7 +83,6 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone())
         .layer(middleware::from_fn(log_server_errors))
         .layer(middleware::from_fn(conditional::conditional_get))
-        .layer(middleware::from_fn_with_state(state, cache::serve_cached))
         .layer(middleware::from_fn(metrics::track_requests))
         .layer(CompressionLayer::new())
         .layer(security_header(CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_VALUE))
@@ -101,6 +100,8 @@ pub fn router(state: AppState) -> Router {
                 .concurrency_limit(max_concurrent),
         )
         .layer(TraceLayer::new_for_http())
+        // Outermost, so a hit costs none of the layers above.
+        .layer(cache::PageCacheLayer(state.page_cache.clone()))
 }
 
 /// Files at the root of the site: feeds, the sitemap index, robots.txt.

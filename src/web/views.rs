@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 use crate::Site;
 use crate::domain::body::escape;
 use crate::domain::reltime::relative_time;
+use crate::domain::search::{MATCH_END, MATCH_START};
 use crate::domain::slug::slugify_or;
 use crate::domain::{Article, ArticleCard, Section};
-use crate::store::search::{Hit, MATCH_END, MATCH_START};
+use crate::store::search::Hit;
 use crate::web::assets;
 
 /// Average adult reading speed, words per minute, for "4 min read".

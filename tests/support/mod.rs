@@ -226,3 +226,13 @@ pub fn assert_no_script(html: &str, context: &str) {
         }
     }
 }
+
+/// The sender's body as stored (zlib-compressed), read back as text.
+pub fn inflate(deflated: &[u8]) -> String {
+    use std::io::Read;
+    let mut text = String::new();
+    flate2::read::ZlibDecoder::new(deflated)
+        .read_to_string(&mut text)
+        .expect("a stored body inflates");
+    text
+}
