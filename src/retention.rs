@@ -34,7 +34,7 @@ impl Policy {
 /// Deletes every article older than its section's limit; returns how many.
 pub async fn sweep(db: &Db, policy: &Policy, now: i64) -> anyhow::Result<u64> {
     let mut deleted = 0u64;
-    for section in store::sections::list(&db.reader).await? {
+    for section in store::sections::list(db).await?.iter() {
         let Some(days) = policy.days_for(&section.slug) else {
             continue;
         };

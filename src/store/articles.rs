@@ -373,6 +373,7 @@ impl From<ArticleDbRow> for Article {
 
 /// A listing row as SQL returns it; the one place it becomes an
 /// [`ArticleCard`].
+#[derive(serde::Deserialize)]
 pub(crate) struct CardRow {
     pub id: i64,
     pub slug: String,
@@ -497,7 +498,33 @@ pub async fn page(db: &SqlitePool, scope: Scope<'_>, before: Cursor, limit: u32)
     Ok(Page { items, next })
 }
 
-/// The byline of an author slug, as most recently written.
+/// The newest `per_section` articles of every section, for the front
+/// page's blocks, newest first within each section: one query, an index
+/// seek per section.
+pub async fn newest_by_section(db: &SqlitePool, per_section: u32) -> sqlx::Result<Vec<ArticleCard>> {
+    let per_section = i64::from(per_section);
+    // One row, the cards as a JSON array: rows cross from the connection's
+    // thread one message (and one wake-up) each, and this query has dozens.
+    let json = sqlx::query_scalar!(
+        r#"SELECT json_group_array(json_object(
+                      'id', id, 'slug', slug, 'title', title, 'summary', summary, 'author', author,
+                      'image_url', image_url, 'section_name', section_name, 'section_slug', section_slug,
+                      'published_at', published_at)) AS "cards!: String"
+           FROM (SELECT a.id, a.slug, a.title, a.summary, a.author, a.image_url,
+                        s.name AS section_name, s.slug AS section_slug, a.published_at
+                 FROM sections s
+                 JOIN articles a ON a.id IN (SELECT b.id FROM articles b WHERE b.section_id = s.id
+                                             ORDER BY b.published_at DESC, b.id DESC LIMIT ?)
+                 WHERE s.article_count > 0
+                 ORDER BY s.id, a.published_at DESC, a.id DESC)"#,
+        per_section
+    )
+    .fetch_one(db)
+    .await?;
+    let rows: Vec<CardRow> = serde_json::from_str(&json).map_err(|err| sqlx::Error::Decode(err.into()))?;
+    Ok(rows.into_iter().map(ArticleCard::from).collect())
+}
+
 pub async fn author_name(db: &SqlitePool, author_slug: &str) -> sqlx::Result<Option<String>> {
     let name = sqlx::query_scalar!(
         "SELECT author FROM articles WHERE author_slug = ? ORDER BY published_at DESC, id DESC LIMIT 1",

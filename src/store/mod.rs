@@ -28,7 +28,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 /// Readers are cheap in WAL mode; a few cover two cores with room for
 /// requests that wait on the network.
-const READ_CONNECTIONS: u32 = 8;
+const READ_CONNECTIONS: u32 = 4;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The database: a pool of read-only connections and the single write path.
@@ -39,6 +39,8 @@ pub struct Db {
     /// Bumped after every committed change to what the site shows, so
     /// caches of rendered pages know they are stale.
     generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The section list every page shows, read once per change.
+    sections: std::sync::Arc<sections::ListCache>,
 }
 
 impl Db {
@@ -73,12 +75,16 @@ impl Db {
 
         let reader = SqlitePoolOptions::new()
             .max_connections(READ_CONNECTIONS)
+            // A local file needs no liveness check: it saves a round trip
+            // to the connection's thread on every query.
+            .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await?;
         Ok(Db {
             reader,
             writer,
             generation: Default::default(),
+            sections: Default::default(),
         })
     }
 

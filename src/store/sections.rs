@@ -1,13 +1,30 @@
 //! The sections table.
 
+use std::sync::Arc;
+
 use sqlx::{SqliteConnection, SqlitePool};
+
+use super::Db;
 
 use crate::domain::{Section, listing::from_unix};
 
 /// Every section holding at least one article, the most recently active
-/// first. `latest_at` comes from the (section_id, published_at) index: one
-/// seek per section, never a scan.
-pub async fn list(db: &SqlitePool) -> sqlx::Result<Vec<Section>> {
+/// first. Every page shows this list, and it changes only with a write, so
+/// it is read from the database once per write (and per minute, for
+/// writes by another process such as `gazette import`).
+pub async fn list(db: &Db) -> sqlx::Result<Arc<[Section]>> {
+    let version = (db.generation(), chrono::Utc::now().timestamp().div_euclid(60));
+    if let Some(sections) = db.sections.get(version) {
+        return Ok(sections);
+    }
+    let sections: Arc<[Section]> = read_list(&db.reader).await?.into();
+    db.sections.put(version, Arc::clone(&sections));
+    Ok(sections)
+}
+
+/// `latest_at` comes from the (section_id, published_at) index: one seek
+/// per section, never a scan.
+async fn read_list(db: &SqlitePool) -> sqlx::Result<Vec<Section>> {
     let rows = sqlx::query!(
         r#"SELECT s.id AS "id!", s.name, s.slug, s.article_count,
                   (SELECT MAX(a.published_at) FROM articles a WHERE a.section_id = s.id) AS "latest_at: i64"
@@ -62,4 +79,25 @@ pub async fn ensure_many(conn: &mut SqliteConnection, sections: &[(&str, &str)],
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// What a cached list is good for: the database's change count and the minute.
+type Version = (u64, i64);
+
+/// The last section list read, and the version it is good for.
+#[derive(Default)]
+pub struct ListCache(std::sync::Mutex<Option<(Version, Arc<[Section]>)>>);
+
+impl ListCache {
+    fn get(&self, version: Version) -> Option<Arc<[Section]>> {
+        let cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        cached
+            .as_ref()
+            .filter(|(at, _)| *at == version)
+            .map(|(_, sections)| Arc::clone(sections))
+    }
+
+    fn put(&self, version: Version, sections: Arc<[Section]>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((version, sections));
+    }
 }

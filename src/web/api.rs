@@ -227,14 +227,14 @@ pub struct SectionList {
 }
 
 pub async fn list_sections(State(state): State<AppState>) -> AppResult<Json<SectionList>> {
-    let sections = store::sections::list(&state.db.reader).await?;
+    let sections = store::sections::list(&state.db).await?;
     Ok(Json(SectionList {
         sections: sections
-            .into_iter()
+            .iter()
             .map(|s| SectionJson {
                 page_url: format!("{}/sections/{}", state.site.base_url, s.slug),
-                name: s.name,
-                slug: s.slug,
+                name: s.name.clone(),
+                slug: s.slug.clone(),
                 article_count: s.article_count,
                 latest_at: s.latest_at.map(|t| t.to_rfc3339()),
             })
@@ -283,7 +283,7 @@ pub struct SearchResults {
 /// `GET /api/v1/search?q=&section=&from=&to=&sort=newest&page=`.
 pub async fn search(State(state): State<AppState>, RawQuery(query): RawQuery) -> AppResult<Json<SearchResults>> {
     let form = SearchForm::from_query(query.as_deref());
-    let sections = store::sections::list(&state.db.reader).await?;
+    let sections = store::sections::list(&state.db).await?;
     let search = form.validate(&sections)?;
     let (hits, more) = crate::web::search::hits(&state, &search).await?;
     Ok(Json(SearchResults {

@@ -333,7 +333,7 @@ pub async fn sitemap_file(State(state): State<AppState>, Path(file): Path<String
     if file == "pages.xml" {
         out.push_str("<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
         url(&mut out, "/", None);
-        for section in store::sections::list(&state.db.reader).await? {
+        for section in store::sections::list(&state.db).await?.iter() {
             url(&mut out, &section_href(&section.slug), section.latest_at);
         }
         for author in store::site::author_slugs(&state.db.reader).await? {

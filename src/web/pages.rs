@@ -98,19 +98,18 @@ struct SectionBlock {
 pub async fn front(State(state): State<AppState>) -> PageResult {
     let now = Utc::now();
     let db = &state.db.reader;
-    let sections = store::sections::list(db).await?;
+    let sections = store::sections::list(&state.db).await?;
     let lead = store::articles::page(db, Scope::All, Cursor::START, 1)
         .await?
         .items
         .into_iter()
         .next();
     let lead_id = lead.as_ref().map(|l| l.id);
+    let mut newest = store::articles::newest_by_section(db, FRONT_PER_SECTION + 1).await?;
     let mut blocks = Vec::with_capacity(sections.len());
-    for section in &sections {
-        let page = store::articles::page(db, Scope::Section(section.id), Cursor::START, FRONT_PER_SECTION + 1).await?;
-        let items: Vec<_> = page
-            .items
-            .into_iter()
+    for section in sections.iter() {
+        let items: Vec<_> = newest
+            .extract_if(.., |c| c.section_slug == section.slug)
             .filter(|c| Some(c.id) != lead_id)
             .take(FRONT_PER_SECTION as usize)
             .collect();
@@ -182,7 +181,7 @@ async fn show_listing(state: &AppState, listing: Listing<'_>, sections: &[Sectio
 }
 
 pub async fn section(State(state): State<AppState>, Path(slug): Path<String>, RawQuery(query): RawQuery) -> PageResult {
-    let sections = store::sections::list(&state.db.reader).await?;
+    let sections = store::sections::list(&state.db).await?;
     let section: Section = match sections.iter().find(|s| s.slug == slug) {
         Some(s) => s.clone(),
         None => store::sections::by_slug(&state.db.reader, &slug)
@@ -224,7 +223,7 @@ async fn show_named_listing(
     href: String,
     query: Option<&str>,
 ) -> PageResult {
-    let sections = store::sections::list(&state.db.reader).await?;
+    let sections = store::sections::list(&state.db).await?;
     let listing = Listing {
         scope,
         kicker,
@@ -262,7 +261,7 @@ async fn show_article(state: AppState, id: &str, slug: Option<&str>) -> PageResu
         return Ok(Redirect::permanent(&article.path()).into_response());
     }
     let now = Utc::now();
-    let sections = store::sections::list(&state.db.reader).await?;
+    let sections = store::sections::list(&state.db).await?;
     let sidebar = store::articles::latest_outside_section(&state.db.reader, article.section_id, SIDEBAR_ITEMS).await?;
     let mut layout = Layout::new(&state.site, &sections, &article.title, Some(&article.section_slug))
         .with_canonical(&state.site, &article.path());
@@ -294,7 +293,7 @@ struct SectionOption {
 
 pub async fn search_page(State(state): State<AppState>, RawQuery(query): RawQuery) -> PageResult {
     let form = SearchForm::from_query(query.as_deref());
-    let sections = store::sections::list(&state.db.reader).await?;
+    let sections = store::sections::list(&state.db).await?;
     let outcome = search::run(&state, &sections, &form).await?;
     let mut layout = Layout::new(&state.site, &sections, "Search", None);
     layout.query = form.q.clone();
