@@ -164,7 +164,7 @@ impl Application {
             shutdown.await;
             let _ = stop_tx.send(true);
         };
-        let app = web::router(self.state);
+        let app = web::app(self.state);
         let server = axum::serve(self.listener, app).with_graceful_shutdown(signal);
         let grace = self.shutdown_grace;
         let mut stopping = stop_rx;

@@ -70,7 +70,9 @@ impl HitRow {
 /// joined and sorted in every one of them (seconds per query); bounding
 /// the candidates answers in milliseconds, and on a news site what a reader
 /// searches for is among recent stories. Only searches for very common
-/// words are affected.
+/// words are affected. What the bound cannot remove: bm25 counts every
+/// match of each term once per query (for its IDF), which for a word in
+/// most of a million stories is a few hundred milliseconds.
 pub const CANDIDATES: i64 = 20_000;
 
 /// One page of hits. Paging is bounded (the caller caps `offset`), which

@@ -17,7 +17,7 @@ use std::future::Future;
 use std::io::Write;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::task::{Context, Poll};
 
 use axum::body::{Body, Bytes, to_bytes};
@@ -60,6 +60,10 @@ enum Encoding {
 pub struct PageCache {
     entries: RwLock<HashMap<String, Arc<Entry>>>,
     bytes: AtomicUsize,
+    /// One lock per page being rendered: requests that miss the same page
+    /// at once wait for one rendering instead of each starting their own
+    /// (at the turn of every minute, all hot pages expire together).
+    rendering: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     db: Db,
     hits: metrics::Counter,
     misses: metrics::Counter,
@@ -70,6 +74,7 @@ impl PageCache {
         PageCache {
             entries: RwLock::default(),
             bytes: AtomicUsize::new(0),
+            rendering: Mutex::default(),
             db,
             hits: metrics::counter!("gazette_page_cache_total", "result" => "hit"),
             misses: metrics::counter!("gazette_page_cache_total", "result" => "miss"),
@@ -80,6 +85,21 @@ impl PageCache {
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
         let entry = entries.get(key)?;
         (entry.generation == generation && entry.minute == minute).then(|| Arc::clone(entry))
+    }
+
+    /// Waits for the turn to render `key`; the turn ends when dropped.
+    async fn turn_to_render(self: &Arc<Self>, key: &str) -> RenderTurn {
+        let gate = {
+            let mut rendering = self.rendering.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(rendering.entry(key.to_owned()).or_default())
+        };
+        let guard = Arc::clone(&gate).lock_owned().await;
+        RenderTurn {
+            cache: Arc::clone(self),
+            key: key.to_owned(),
+            gate,
+            guard: Some(guard),
+        }
     }
 
     fn store(&self, key: String, entry: Arc<Entry>) {
@@ -93,6 +113,24 @@ impl PageCache {
             self.bytes.fetch_sub(old.body.len(), Ordering::Relaxed);
         }
         self.bytes.fetch_add(size, Ordering::Relaxed);
+    }
+}
+
+struct RenderTurn {
+    cache: Arc<PageCache>,
+    key: String,
+    gate: Arc<tokio::sync::Mutex<()>>,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for RenderTurn {
+    fn drop(&mut self) {
+        self.guard.take();
+        let mut rendering = self.cache.rendering.lock().unwrap_or_else(|p| p.into_inner());
+        // The map's handle and this one: nobody else is waiting.
+        if Arc::strong_count(&self.gate) <= 2 {
+            rendering.remove(&self.key);
+        }
     }
 }
 
@@ -135,9 +173,8 @@ where
     }
 
     fn call(&mut self, mut request: Request) -> BoxFuture {
-        let inner = self.inner.clone();
         let Some(cache) = self.cache.clone().filter(|_| cacheable(&request)) else {
-            return Box::pin(inner.oneshot(request));
+            return Box::pin(self.inner.clone().oneshot(request));
         };
         let key = request.uri().path_and_query().map_or("/", |p| p.as_str());
         let generation = cache.db.generation();
@@ -147,9 +184,18 @@ where
             let response = answer(&entry, request.headers());
             return Box::pin(std::future::ready(Ok(response)));
         }
-        cache.misses.increment(1);
         let key = key.to_owned();
+        let inner = self.inner.clone();
         Box::pin(async move {
+            let _turn = cache.turn_to_render(&key).await;
+            // Whoever had the turn before may have rendered it.
+            let generation = cache.db.generation();
+            let minute = current_minute();
+            if let Some(entry) = cache.lookup(&key, generation, minute) {
+                cache.hits.increment(1);
+                return Ok(answer(&entry, request.headers()));
+            }
+            cache.misses.increment(1);
             let client_headers = request.headers().clone();
             // Rendered once, uncompressed; each encoding is made from it.
             request.headers_mut().remove(header::ACCEPT_ENCODING);

@@ -15,8 +15,10 @@ pub mod subscriptions;
 pub mod views;
 
 use axum::BoxError;
+use axum::ServiceExt;
 use axum::error_handling::HandleErrorLayer;
-use tower::ServiceBuilder;
+use axum::routing::IntoMakeService;
+use tower::{Layer, ServiceBuilder};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -37,6 +39,13 @@ use crate::error::{AppError, LoggedError};
 /// come from the sources articles credit; nothing may frame the site.
 const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' https: http:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The whole site as one service: the page cache in front of the router,
+/// so a hit is answered before routing and before every other layer.
+pub fn app(state: AppState) -> IntoMakeService<cache::PageCacheService<Router>> {
+    let cache = cache::PageCacheLayer(state.page_cache.clone());
+    cache.layer(router(state)).into_make_service()
+}
 
 pub fn router(state: AppState) -> Router {
     let max_body = state.site.max_body_bytes;
@@ -100,8 +109,6 @@ pub fn router(state: AppState) -> Router {
                 .concurrency_limit(max_concurrent),
         )
         .layer(TraceLayer::new_for_http())
-        // Outermost, so a hit costs none of the layers above.
-        .layer(cache::PageCacheLayer(state.page_cache.clone()))
 }
 
 /// Files at the root of the site: feeds, the sitemap index, robots.txt.
