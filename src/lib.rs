@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod retention;
 pub mod store;
 pub mod tokens;
+pub mod upkeep;
 pub mod web;
 
 use std::fs::File;
@@ -154,6 +155,7 @@ impl Application {
                 stop_rx.clone(),
             ))
         });
+        let upkeep = tokio::spawn(upkeep::run(db.clone(), stop_rx.clone()));
         let poller = tokio::spawn(feeds::poller::run(
             db.clone(),
             self.state.fetcher.clone(),
@@ -180,6 +182,7 @@ impl Application {
             jobs.abort();
         }
         poller.abort();
+        upkeep.abort();
         db.close().await;
         Ok(())
     }

@@ -78,3 +78,27 @@ async fn commits(app: &support::TestApp) -> u64 {
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
 }
+
+/// Every commit adds a segment to the search index; the background upkeep
+/// merges them (FTS5's own merging during writes is off), so one-by-one
+/// ingest leaves a handful of segments, not one per article.
+#[tokio::test]
+async fn the_search_index_is_merged_in_the_background() {
+    let app = spawn_app().await;
+    for i in 0..24 {
+        let mut body = article(&format!("Lighthouse log {i}"), "Coast");
+        body["external_id"] = json!(format!("log-{i}"));
+        app.create(&body).await;
+    }
+    let mut segments = i64::MAX;
+    for _ in 0..100 {
+        segments = app.count("SELECT COUNT(DISTINCT segid) FROM articles_fts_idx").await;
+        if segments <= 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(segments <= 4, "{segments} index segments left after 24 single commits");
+    let (_, results) = app.get_json("/api/v1/search?q=lighthouse").await;
+    assert_eq!(results["results"].as_array().unwrap().len(), 20, "{results}");
+}
