@@ -107,6 +107,9 @@ impl SearchQuery {
         }
         if end < words.len() {
             out.push('…');
+        } else {
+            // The text's own ending: its last full stop, say.
+            out.push_str(text[copied..].trim_end());
         }
         out
     }
@@ -237,6 +240,10 @@ mod tests {
         assert!(s.contains("[Qarabağ] [ceasefires] agreed"), "{s}");
         assert!(s.ends_with('…'), "{s}");
         assert!(marked(r#""three four""#).contains("[three] [four] five"));
+        assert_eq!(
+            SearchQuery::parse("ferry").unwrap().snippet("The ferry sailed."),
+            "The \u{E000}ferry\u{E001} sailed."
+        );
         let none = marked("absent");
         assert!(none.starts_with("one two") && !none.contains('['), "{none}");
         assert_eq!(SearchQuery::parse("x").unwrap().snippet(""), "");
