@@ -3,15 +3,17 @@
 //! de-duplication and tombstones live in one place.
 
 pub mod decode;
+mod group_commit;
 pub mod import;
+
+pub use group_commit::GroupCommit;
 
 use std::collections::HashSet;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde::Serialize;
 use sqlx::SqliteConnection;
-use tokio::sync::oneshot;
 
 use crate::domain::article::url_ingest_key;
 use crate::domain::listing::article_path;
@@ -379,90 +381,6 @@ async fn write_run(conn: &mut SqliteConnection, run: &[Prepared]) -> Result<Vec<
             }),
         })
         .collect())
-}
-
-/// Single articles posted at the same moment share one transaction, so
-/// 64 clients pay for one fsync between them rather than one each.
-///
-/// Each request queues its article, then waits for the writer; whoever
-/// gets it writes everything queued by then (its own article, or nothing
-/// if an earlier writer took it along) and answers every request of the
-/// group. Each article is acknowledged only after the commit that holds it.
-pub struct GroupCommit {
-    db: Db,
-    queue: Mutex<Vec<Queued>>,
-}
-
-struct Queued {
-    article: Prepared,
-    reply: oneshot::Sender<Result<Saved, AppError>>,
-}
-
-impl GroupCommit {
-    pub fn new(db: Db) -> Arc<Self> {
-        Arc::new(GroupCommit {
-            db,
-            queue: Mutex::new(Vec::new()),
-        })
-    }
-
-    pub async fn save(self: &Arc<Self>, article: Prepared) -> Result<Saved, AppError> {
-        let (reply, answer) = oneshot::channel();
-        self.lock().push(Queued { article, reply });
-        // In its own task: a client that hangs up must not cancel a commit
-        // that carries other clients' articles.
-        tokio::spawn(Arc::clone(self).write_queued());
-        answer.await.unwrap_or_else(|_| {
-            Err(AppError::Internal(anyhow::anyhow!(
-                "the writer stopped before answering"
-            )))
-        })
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Queued>> {
-        self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    async fn write_queued(self: Arc<Self>) {
-        let writer = self.db.writer.acquire().await;
-        let group = std::mem::take(&mut *self.lock());
-        if group.is_empty() {
-            return;
-        }
-        let (articles, replies): (Vec<Prepared>, Vec<_>) = group.into_iter().map(|q| (q.article, q.reply)).unzip();
-        let outcomes = match writer {
-            Ok(mut conn) => commit(&mut conn, &articles).await,
-            Err(err) => Err(AppError::Database(err)),
-        };
-        match outcomes {
-            Ok(outcomes) => {
-                metrics::counter!("gazette_ingest_commits_total").increment(1);
-                if outcomes
-                    .iter()
-                    .any(|o| o.as_ref().is_ok_and(|s| s.status != SaveStatus::Unchanged))
-                {
-                    self.db.changed();
-                }
-                for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                    let _ = reply.send(outcome);
-                }
-            }
-            Err(err) => {
-                // Nothing of the group was stored; each request says so.
-                let detail = err.to_string();
-                for reply in replies {
-                    let _ = reply.send(Err(AppError::Internal(anyhow::anyhow!("{detail}"))));
-                }
-            }
-        }
-    }
-}
-
-async fn commit(conn: &mut SqliteConnection, articles: &[Prepared]) -> Result<Vec<Result<Saved, AppError>>, AppError> {
-    let mut tx = sqlx::Connection::begin(conn).await?;
-    let outcomes = write_group(&mut tx, articles).await?;
-    tx.commit().await?;
-    Ok(outcomes)
 }
 
 /// Each tag with its slug; tags that slugify alike are one tag, named as
