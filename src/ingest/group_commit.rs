@@ -3,10 +3,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use sqlx::SqliteConnection;
 use tokio::sync::oneshot;
 
-use super::{Prepared, SaveStatus, Saved, write_group};
+use super::{Prepared, Saved, commit_group};
 use crate::error::AppError;
 use crate::store::Db;
 
@@ -60,18 +59,11 @@ impl GroupCommit {
         }
         let (articles, replies): (Vec<Prepared>, Vec<_>) = group.into_iter().map(|q| (q.article, q.reply)).unzip();
         let outcomes = match writer {
-            Ok(mut conn) => commit(&mut conn, &articles).await,
+            Ok(mut conn) => commit_group(&mut conn, &self.db, &articles).await,
             Err(err) => Err(AppError::Database(err)),
         };
         match outcomes {
             Ok(outcomes) => {
-                metrics::counter!("gazette_ingest_commits_total").increment(1);
-                if outcomes
-                    .iter()
-                    .any(|o| o.as_ref().is_ok_and(|s| s.status != SaveStatus::Unchanged))
-                {
-                    self.db.changed();
-                }
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     let _ = reply.send(outcome);
                 }
@@ -85,11 +77,4 @@ impl GroupCommit {
             }
         }
     }
-}
-
-async fn commit(conn: &mut SqliteConnection, articles: &[Prepared]) -> Result<Vec<Result<Saved, AppError>>, AppError> {
-    let mut tx = sqlx::Connection::begin(conn).await?;
-    let outcomes = write_group(&mut tx, articles).await?;
-    tx.commit().await?;
-    Ok(outcomes)
 }

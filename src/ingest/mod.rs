@@ -118,10 +118,9 @@ pub async fn save_batch(db: &Db, items: Vec<Result<NewArticle, AppError>>) -> Re
         })
         .collect();
 
-    let mut tx = db.writer.begin().await?;
-    let outcomes = write_group(&mut tx, &valid).await?;
-    tx.commit().await?;
-    db.changed();
+    let mut writer = db.writer.acquire().await?;
+    let outcomes = commit_group(&mut writer, db, &valid).await?;
+    drop(writer);
 
     let mut outcomes: Vec<Option<Result<Saved, AppError>>> = outcomes.into_iter().map(Some).collect();
     let results = places
@@ -252,6 +251,30 @@ impl Prepared {
             now: self.now,
         }
     }
+}
+
+/// Stores a group of prepared articles in one transaction on the writer
+/// `conn`, and tells the caches when it changed anything.
+async fn commit_group(
+    conn: &mut SqliteConnection,
+    db: &Db,
+    items: &[Prepared],
+) -> Result<Vec<Result<Saved, AppError>>, AppError> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let outcomes = write_group(&mut tx, items).await?;
+    tx.commit().await?;
+    metrics::counter!("gazette_ingest_commits_total").increment(1);
+    if outcomes.iter().any(|outcome| {
+        outcome
+            .as_ref()
+            .is_ok_and(|saved| saved.status != SaveStatus::Unchanged)
+    }) {
+        db.changed();
+    }
+    Ok(outcomes)
 }
 
 /// Stores articles in the open transaction with the outcome of storing

@@ -120,3 +120,9 @@ impl Db {
 pub fn now_unix() -> i64 {
     chrono::Utc::now().timestamp()
 }
+
+/// The current minute since the epoch: what is rendered with relative
+/// times ("5 mins ago") stays right within it, so caches keep to it.
+pub fn current_minute() -> i64 {
+    now_unix().div_euclid(60)
+}

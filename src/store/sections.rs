@@ -13,7 +13,7 @@ use crate::domain::{Section, listing::from_unix};
 /// it is read from the database once per write (and per minute, for
 /// writes by another process such as `gazette import`).
 pub async fn list(db: &Db) -> sqlx::Result<Arc<[Section]>> {
-    let version = (db.generation(), chrono::Utc::now().timestamp().div_euclid(60));
+    let version = (db.generation(), super::current_minute());
     if let Some(sections) = db.sections.get(version) {
         return Ok(sections);
     }

@@ -27,10 +27,12 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service, ServiceExt};
 
-use crate::store::Db;
+use crate::store::{Db, current_minute};
 
 /// Bounds on what the cache holds: a busy site's hot pages, a bounded
-/// amount of memory. Past either, the cache starts over.
+/// amount of memory. Past either, the cache starts over. The byte bound
+/// counts the uncompressed pages; their compressed copies add a third at
+/// most.
 const MAX_ENTRIES: usize = 4_096;
 const MAX_BYTES: usize = 32 * 1024 * 1024;
 /// Larger answers (big sitemaps) are not worth keeping.
@@ -109,8 +111,9 @@ impl PageCache {
             entries.clear();
             self.bytes.store(0, Ordering::Relaxed);
         }
+        let key_len = key.len();
         if let Some(old) = entries.insert(key, entry) {
-            self.bytes.fetch_sub(old.body.len(), Ordering::Relaxed);
+            self.bytes.fetch_sub(old.body.len() + key_len, Ordering::Relaxed);
         }
         self.bytes.fetch_add(size, Ordering::Relaxed);
     }
@@ -231,10 +234,6 @@ fn cacheable(request: &Request) -> bool {
     }
     let path = request.uri().path();
     !(path.starts_with("/api/") || path.starts_with("/static/") || matches!(path, "/metrics" | "/healthz" | "/readyz"))
-}
-
-fn current_minute() -> i64 {
-    chrono::Utc::now().timestamp().div_euclid(60)
 }
 
 /// The entry as this client should get it: 304 if its copy is current,
@@ -370,6 +369,15 @@ mod tests {
             cache.store(format!("/{i}"), entry(1, 1));
         }
         assert!(cache.entries.read().unwrap().len() <= MAX_ENTRIES);
+    }
+
+    #[tokio::test]
+    async fn replacing_an_entry_keeps_the_byte_count() {
+        let cache = cache().await;
+        for _ in 0..3 {
+            cache.store("/".into(), entry(1, 1));
+        }
+        assert_eq!(cache.bytes.load(Ordering::Relaxed), "page".len() + "/".len());
     }
 
     #[test]
