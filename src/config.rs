@@ -88,6 +88,12 @@ pub struct Config {
     #[arg(long, global = true, env = "GAZETTE_FEED_MAX_BYTES", default_value_t = 10 * 1024 * 1024)]
     pub feed_max_bytes: usize,
 
+    /// Largest size the database may grow to, such as "2GiB" or "500MB"
+    /// (unset: until the disk is full). Past it, writes are refused with 507
+    /// as on a full disk, while reads go on.
+    #[arg(long, global = true, env = "GAZETTE_MAX_DATABASE_SIZE", value_parser = parse_size)]
+    pub max_database_size: Option<u64>,
+
     /// How often the retention sweep runs, in seconds.
     #[arg(long, global = true, env = "GAZETTE_RETENTION_INTERVAL_SECS", default_value_t = 3600)]
     pub retention_interval_secs: u64,
@@ -97,6 +103,14 @@ pub struct Config {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    let size: bytesize::ByteSize = text
+        .trim()
+        .parse()
+        .map_err(|err| format!("{text:?} is not a size such as 2GiB or 500MB: {err}"))?;
+    Ok(size.as_u64())
 }
 
 fn parse_section_retention(text: &str) -> Result<(String, u32), String> {
@@ -129,6 +143,7 @@ impl Config {
             retention_days: None,
             section_retention: Vec::new(),
             retention_interval_secs: 3600,
+            max_database_size: None,
             page_cache: true,
             allow_private_feeds: false,
             feed_concurrency: 8,

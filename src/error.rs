@@ -8,6 +8,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::domain::FieldError;
+use crate::store::health::Fault;
+use crate::store::writer::WriteError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -37,8 +39,15 @@ pub enum AppError {
     Conflict(String),
     #[error("{message}")]
     Feed { code: &'static str, message: String },
+    /// The storage refused to write (a full disk, an I/O error): nothing
+    /// of the request was stored, and retrying later may work.
+    #[error("storage failure ({}): {detail}", .fault.label())]
+    Storage { fault: Fault, detail: String },
+    /// /readyz while writes are failing.
+    #[error("writes are failing ({}) since {since}: new articles are refused until this clears; reads still work", .fault.label())]
+    WritesFailing { fault: Fault, since: String },
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
 }
@@ -77,6 +86,10 @@ impl AppError {
             AppError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Feed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Storage { fault: Fault::Full, .. } => StatusCode::INSUFFICIENT_STORAGE,
+            AppError::Storage { fault: Fault::Io, .. } | AppError::WritesFailing { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -96,19 +109,66 @@ impl AppError {
             AppError::Overloaded => ("overloaded", None),
             AppError::Conflict(_) => ("conflict", None),
             AppError::Feed { code, .. } => (*code, Some("url".to_owned())),
+            AppError::Storage { fault: Fault::Full, .. } => ("storage_full", None),
+            AppError::Storage { fault: Fault::Io, .. } => ("storage_error", None),
+            AppError::WritesFailing { .. } => ("writes_failing", None),
             AppError::Database(_) | AppError::Internal(_) => ("internal_error", None),
         };
         let message = match self {
             AppError::Database(_) | AppError::Internal(_) => "the server failed to handle this request".to_owned(),
+            AppError::Storage { fault: Fault::Full, .. } => "the server's disk is full (or the database reached its \
+                 configured size limit): nothing of this request was stored; retry later"
+                .to_owned(),
+            AppError::Storage { fault: Fault::Io, .. } => "the server's storage failed to write: nothing of this \
+                 request was stored; retry later"
+                .to_owned(),
             other => other.to_string(),
         };
         ErrorBody { code, message, field }
     }
 
     /// The server-side detail worth logging, for failures that are ours.
+    /// A full disk is logged once per episode by the write path
+    /// (store::health), not once per refused request; an I/O error is rare
+    /// and serious, and may come from a read, so each one is logged.
     pub fn log_detail(&self) -> Option<LoggedError> {
         match self {
-            AppError::Database(_) | AppError::Internal(_) => Some(LoggedError(self.to_string())),
+            AppError::Database(_) | AppError::Internal(_) | AppError::Storage { fault: Fault::Io, .. } => {
+                Some(LoggedError(self.to_string()))
+            }
+            _ => None,
+        }
+    }
+
+    /// This failure as told to another request that shared it (the
+    /// members of one group commit): the same status and code.
+    pub fn for_another_request(&self) -> AppError {
+        match self {
+            AppError::Storage { fault, detail } => AppError::Storage {
+                fault: *fault,
+                detail: detail.clone(),
+            },
+            other => AppError::Internal(anyhow::anyhow!("{other}")),
+        }
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(err: sqlx::Error) -> Self {
+        match Fault::of(&err) {
+            Some(fault) => AppError::Storage {
+                fault,
+                detail: err.to_string(),
+            },
+            None => AppError::Database(err),
+        }
+    }
+}
+
+impl WriteError for AppError {
+    fn fault(&self) -> Option<Fault> {
+        match self {
+            AppError::Storage { fault, .. } => Some(*fault),
             _ => None,
         }
     }
@@ -137,10 +197,17 @@ impl IntoResponse for AppError {
             AppError::Overloaded => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
+            AppError::Storage { .. } | AppError::WritesFailing { .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static(STORAGE_RETRY_AFTER_SECS));
+            }
             _ => {}
         }
         response
     }
 }
+
+/// A full disk is cleared by a person or a retention sweep, not in a
+/// second: clients are asked to come back in half a minute.
+const STORAGE_RETRY_AFTER_SECS: &str = "30";
 
 pub type AppResult<T> = Result<T, AppError>;

@@ -91,6 +91,7 @@ impl Application {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let lock = lock_database(&config.database)?;
         let db = Db::open(&config.database).await?;
+        db.writer.set_max_size(config.max_database_size).await?;
         let configured = config.configured_token()?;
         tokens::ensure_first_token(&db, configured.is_some(), &config.public_base_url()).await?;
         let listener = TcpListener::bind(config.bind)
@@ -137,14 +138,24 @@ impl Application {
         })
     }
 
+    /// The database it serves: what an embedding program (or a test)
+    /// reaches to change a setting at run time.
+    pub fn db(&self) -> &Db {
+        &self.state.db
+    }
+
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
 
     /// Serves until `shutdown` completes; then stops accepting, gives
     /// requests in flight the grace period to finish, stops background
-    /// jobs, and closes the database (checkpointing the WAL).
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    /// jobs, and closes the database (checkpointing the WAL), saying how
+    /// the final checkpoint went.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<crate::store::Checkpoint> {
         let db = self.state.db.clone();
         let (stop_tx, stop_rx) = watch::channel(false);
         let jobs = self.retention.is_active().then(|| {
@@ -183,7 +194,6 @@ impl Application {
         }
         poller.abort();
         upkeep.abort();
-        db.close().await;
-        Ok(())
+        Ok(db.close().await)
     }
 }

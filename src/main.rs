@@ -120,8 +120,13 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
         database = %config.database.display(),
         "Gazette is serving"
     );
-    app.run_until(shutdown_signal()).await?;
-    tracing::info!("stopped cleanly");
+    match app.run_until(shutdown_signal()).await? {
+        store::Checkpoint::Done => tracing::info!("stopped cleanly"),
+        store::Checkpoint::WalKept => tracing::warn!(
+            "stopped; the final WAL checkpoint failed, so the WAL file was kept beside the database: \
+             it holds every committed write and is replayed at the next start (this is safe)"
+        ),
+    }
     Ok(())
 }
 
@@ -168,7 +173,9 @@ async fn token(config: &Config, command: TokenCommand) -> anyhow::Result<()> {
         }
         TokenCommand::Revoke { name } => {
             anyhow::ensure!(
-                store::tokens::revoke(&db.writer, &name).await?,
+                db.writer
+                    .transaction(async |conn| store::tokens::revoke(conn, &name).await)
+                    .await?,
                 "no token named {name:?}"
             );
             eprintln!("Token {name:?} revoked.");

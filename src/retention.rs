@@ -40,12 +40,16 @@ pub async fn sweep(db: &Db, policy: &Policy, now: i64) -> anyhow::Result<u64> {
         };
         let before = now - i64::from(days) * 86_400;
         loop {
-            let mut tx = db.writer.begin().await?;
-            let ids = store::articles::ids_published_before(&mut tx, section.id, before, SWEEP_BATCH).await?;
-            for id in &ids {
-                store::articles::delete(&mut tx, *id, now).await?;
-            }
-            tx.commit().await?;
+            let ids = db
+                .writer
+                .transaction(async |conn| {
+                    let ids = store::articles::ids_published_before(conn, section.id, before, SWEEP_BATCH).await?;
+                    for id in &ids {
+                        store::articles::delete(conn, *id, now).await?;
+                    }
+                    Ok::<_, sqlx::Error>(ids)
+                })
+                .await?;
             db.changed();
             deleted += ids.len() as u64;
             if ids.len() < SWEEP_BATCH as usize {

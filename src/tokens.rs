@@ -23,7 +23,9 @@ pub fn digest(token: &str) -> [u8; 32] {
 /// ever visible).
 pub async fn create(db: &Db, name: &str) -> anyhow::Result<String> {
     let token = generate();
-    store::tokens::insert(&db.writer, name, &hex::encode(digest(&token)), store::now_unix())
+    let hash = hex::encode(digest(&token));
+    db.writer
+        .transaction(async |conn| store::tokens::insert(conn, name, &hash, store::now_unix()).await)
         .await
         .map_err(|err| match err {
             sqlx::Error::Database(db_err) if db_err.is_unique_violation() => {

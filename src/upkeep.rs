@@ -1,5 +1,7 @@
-//! Background upkeep of the search index: merging the segments that every
-//! commit adds, a small step at a time, so no ingest pays for a big merge.
+//! Background upkeep: merging the search index's segments that every
+//! commit adds, a small step at a time, so no ingest pays for a big merge;
+//! and, while writes are failing, probing every few seconds for when they
+//! work again, so /readyz and the log recover without waiting for a client.
 
 use std::time::Duration;
 
@@ -12,15 +14,23 @@ const IDLE_INTERVAL: Duration = Duration::from_secs(1);
 /// Between steps while there is work: the writer is free for ingests most
 /// of the time.
 const BUSY_INTERVAL: Duration = Duration::from_millis(20);
+/// Between write probes while writes are failing.
+const PROBE_INTERVAL: Duration = Duration::from_secs(5);
 
 pub async fn run(db: Db, mut shutdown: watch::Receiver<bool>) {
     let mut merged_at = None;
+    let mut probed_at = std::time::Instant::now();
     loop {
+        if db.writer.health().failing().is_some() && probed_at.elapsed() >= PROBE_INTERVAL {
+            probed_at = std::time::Instant::now();
+            // Its outcome is recorded by the writer's health; nothing to add.
+            let _ = db.writer.probe().await;
+        }
         let generation = db.generation();
         let busy = if merged_at == Some(generation) {
             false
         } else {
-            match store::search::merge_step(&db.writer).await {
+            match db.writer.transaction(store::search::merge_step).await {
                 Ok(true) => true,
                 Ok(false) => {
                     merged_at = Some(generation);

@@ -15,6 +15,7 @@ use crate::domain::listing::from_unix;
 use crate::error::AppError;
 use crate::ingest::{self, BatchItem, SaveStatus};
 use crate::store::feeds::{Feed, NewFeed, PollRecord};
+use crate::store::writer::WriteError;
 use crate::store::{self, Db};
 use fetch::{FetchError, Fetched, Fetcher};
 use parse::ParsedFeed;
@@ -109,23 +110,23 @@ pub async fn subscribe(db: &Db, fetcher: &Fetcher, sub: Subscription<'_>) -> Res
     let (feed_url, parsed, validators) = fetch_feed(fetcher, &url).await?;
     let now = store::now_unix();
     let title = sub.title.map(str::to_owned).or_else(|| parsed.title.clone());
-    let id = store::feeds::insert(
-        &db.writer,
-        &NewFeed {
-            url: feed_url.as_str(),
-            section: &section,
-            title: title.as_deref(),
-            interval_secs: interval.as_secs() as i64,
-            now,
-        },
-    )
-    .await
-    .map_err(|err| match err {
-        sqlx::Error::Database(e) if e.is_unique_violation() => {
-            AppError::Conflict(format!("already subscribed to {feed_url}"))
-        }
-        other => other.into(),
-    })?;
+    let new_feed = NewFeed {
+        url: feed_url.as_str(),
+        section: &section,
+        title: title.as_deref(),
+        interval_secs: interval.as_secs() as i64,
+        now,
+    };
+    let id = db
+        .writer
+        .transaction(async |conn| store::feeds::insert(conn, &new_feed).await)
+        .await
+        .map_err(|err| match err {
+            sqlx::Error::Database(e) if e.is_unique_violation() => {
+                AppError::Conflict(format!("already subscribed to {feed_url}"))
+            }
+            other => other.into(),
+        })?;
     let feed = store::feeds::get(&db.reader, id)
         .await?
         .ok_or(AppError::NotFound("feed"))?;
@@ -194,8 +195,8 @@ pub async fn poll(db: &Db, fetcher: &Fetcher, feed: &Feed) -> Result<PollReport,
     {
         Ok(Fetched::NotModified { moved_to, cache_floor }) => {
             let next = now + next_after_success(feed, cache_floor, None);
-            store::feeds::record_poll(
-                &db.writer,
+            save_poll(
+                db,
                 &PollRecord {
                     id: feed.id,
                     now,
@@ -226,21 +227,29 @@ pub async fn poll(db: &Db, fetcher: &Fetcher, feed: &Feed) -> Result<PollReport,
             ..
         }) => match parse::parse(&bytes, &final_url) {
             Ok(parsed) => {
-                ingest_and_record(
-                    db,
-                    feed,
-                    &final_url,
-                    parsed,
-                    (etag, last_modified, cache_floor),
-                    moved_to,
-                    now,
-                )
-                .await
+                let validators = (etag, last_modified, cache_floor);
+                match ingest_and_record(db, feed, &final_url, parsed, validators, moved_to, now).await {
+                    // Its entries were not stored (a full disk): the feed is
+                    // failing and backs off, rather than being fetched again
+                    // every second. The write path has logged the cause.
+                    Err(err) if err.fault().is_some() => {
+                        let _ = record_failed_poll(db, feed, err.body().message, None, now).await;
+                        Err(err)
+                    }
+                    outcome => outcome,
+                }
             }
             Err(problem) => record_failure(db, feed, &FetchError::Network(problem), now).await,
         },
         Err(err) => record_failure(db, feed, &err, now).await,
     }
+}
+
+/// Writes a poll's outcome back to its feed.
+async fn save_poll(db: &Db, record: &PollRecord<'_>) -> sqlx::Result<()> {
+    db.writer
+        .transaction(async |conn| store::feeds::record_poll(conn, record).await)
+        .await
 }
 
 fn next_after_success(feed: &Feed, cache_floor: Option<Duration>, ttl: Option<Duration>) -> i64 {
@@ -249,12 +258,24 @@ fn next_after_success(feed: &Feed, cache_floor: Option<Duration>, ttl: Option<Du
 }
 
 async fn record_failure(db: &Db, feed: &Feed, err: &FetchError, now: i64) -> Result<PollReport, AppError> {
-    let interval = Duration::from_secs(feed.interval_secs.max(1) as u64);
-    let next = now + schedule::after_failure(interval, feed.error_count + 1, err.retry_after()).as_secs() as i64;
     let message = err.to_string();
     tracing::warn!(feed = feed.id, url = %feed.url, error = %message, "feed poll failed");
-    store::feeds::record_poll(
-        &db.writer,
+    record_failed_poll(db, feed, message, err.retry_after(), now).await
+}
+
+/// Records a failed poll and backs the feed off, so a failing feed is
+/// retried politely and its owner sees why.
+async fn record_failed_poll(
+    db: &Db,
+    feed: &Feed,
+    message: String,
+    retry_after: Option<Duration>,
+    now: i64,
+) -> Result<PollReport, AppError> {
+    let interval = Duration::from_secs(feed.interval_secs.max(1) as u64);
+    let next = now + schedule::after_failure(interval, feed.error_count + 1, retry_after).as_secs() as i64;
+    save_poll(
+        db,
         &PollRecord {
             id: feed.id,
             now,
@@ -324,7 +345,7 @@ async fn ingest_and_record(
         title: parsed.title.as_deref(),
         ingested: report.created as i64,
     };
-    if let Err(err) = store::feeds::record_poll(&db.writer, &record).await {
+    if let Err(err) = save_poll(db, &record).await {
         // The new URL may already be another subscription: keep the old one.
         let sqlx::Error::Database(e) = &err else {
             return Err(err.into());
@@ -332,8 +353,8 @@ async fn ingest_and_record(
         if !e.is_unique_violation() {
             return Err(err.into());
         }
-        store::feeds::record_poll(
-            &db.writer,
+        save_poll(
+            db,
             &PollRecord {
                 moved_to: None,
                 ..record
@@ -380,7 +401,9 @@ pub async fn update(
         None => feed.interval_secs,
     };
     let title = title.unwrap_or(feed.title.as_deref());
-    store::feeds::update_settings(&db.writer, id, &section, title, interval_secs).await?;
+    db.writer
+        .transaction(async |conn| store::feeds::update_settings(conn, id, &section, title, interval_secs).await)
+        .await?;
     Ok(store::feeds::get(&db.reader, id)
         .await?
         .ok_or(AppError::NotFound("feed"))?
@@ -389,7 +412,11 @@ pub async fn update(
 
 /// Removes a subscription; its articles stay.
 pub async fn remove(db: &Db, id: i64) -> Result<(), AppError> {
-    if !store::feeds::delete(&db.writer, id).await? {
+    if !db
+        .writer
+        .transaction(async |conn| store::feeds::delete(conn, id).await)
+        .await?
+    {
         return Err(AppError::NotFound("feed"));
     }
     Ok(())

@@ -32,7 +32,7 @@ pub async fn run(db: Db, fetcher: Arc<Fetcher>, concurrency: usize, mut shutdown
                     let (db, fetcher, in_flight) = (db.clone(), fetcher.clone(), in_flight.clone());
                     tokio::spawn(async move {
                         if let Err(err) = super::poll(&db, &fetcher, &feed).await {
-                            tracing::error!(feed = feed.id, %err, "recording a feed poll failed");
+                            tracing::error!(feed = feed.id, %err, "feed poll failed");
                         }
                         in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&feed.id);
                         drop(permit);

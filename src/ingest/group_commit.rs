@@ -19,6 +19,9 @@ use crate::store::Db;
 pub struct GroupCommit {
     db: Db,
     queue: Mutex<Vec<Queued>>,
+    /// Held by the task writing a group, so the next group gathers
+    /// behind it.
+    turn: tokio::sync::Mutex<()>,
 }
 
 struct Queued {
@@ -31,6 +34,7 @@ impl GroupCommit {
         Arc::new(GroupCommit {
             db,
             queue: Mutex::new(Vec::new()),
+            turn: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -52,16 +56,15 @@ impl GroupCommit {
     }
 
     async fn write_queued(self: Arc<Self>) {
-        let writer = self.db.writer.acquire().await;
+        // Waiting for the writer is what lets a group form: everything
+        // queued while the previous group was committing goes together.
+        let _turn = self.turn.lock().await;
         let group = std::mem::take(&mut *self.lock());
         if group.is_empty() {
             return;
         }
         let (articles, replies): (Vec<Prepared>, Vec<_>) = group.into_iter().map(|q| (q.article, q.reply)).unzip();
-        let outcomes = match writer {
-            Ok(mut conn) => commit_group(&mut conn, &self.db, &articles).await,
-            Err(err) => Err(AppError::Database(err)),
-        };
+        let outcomes = commit_group(&self.db, &articles).await;
         match outcomes {
             Ok(outcomes) => {
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
@@ -70,9 +73,8 @@ impl GroupCommit {
             }
             Err(err) => {
                 // Nothing of the group was stored; each request says so.
-                let detail = err.to_string();
                 for reply in replies {
-                    let _ = reply.send(Err(AppError::Internal(anyhow::anyhow!("{detail}"))));
+                    let _ = reply.send(Err(err.for_another_request()));
                 }
             }
         }

@@ -118,9 +118,7 @@ pub async fn save_batch(db: &Db, items: Vec<Result<NewArticle, AppError>>) -> Re
         })
         .collect();
 
-    let mut writer = db.writer.acquire().await?;
-    let outcomes = commit_group(&mut writer, db, &valid).await?;
-    drop(writer);
+    let outcomes = commit_group(db, &valid).await?;
 
     let mut outcomes: Vec<Option<Result<Saved, AppError>>> = outcomes.into_iter().map(Some).collect();
     let results = places
@@ -149,11 +147,14 @@ pub async fn save_batch(db: &Db, items: Vec<Result<NewArticle, AppError>>) -> Re
 
 /// Deletes an article, leaving a tombstone of its key.
 pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
-    let mut tx = db.writer.begin().await?;
-    if !store::articles::delete(&mut tx, id, store::now_unix()).await? {
-        return Err(AppError::NotFound("article"));
-    }
-    tx.commit().await?;
+    db.writer
+        .transaction(
+            async |conn| match store::articles::delete(conn, id, store::now_unix()).await? {
+                true => Ok(()),
+                false => Err(AppError::NotFound("article")),
+            },
+        )
+        .await?;
     db.changed();
     Ok(())
 }
@@ -253,20 +254,30 @@ impl Prepared {
     }
 }
 
-/// Stores a group of prepared articles in one transaction on the writer
-/// `conn`, and tells the caches when it changed anything.
-async fn commit_group(
-    conn: &mut SqliteConnection,
-    db: &Db,
-    items: &[Prepared],
-) -> Result<Vec<Result<Saved, AppError>>, AppError> {
+/// Stores a group of prepared articles in one transaction, and tells the
+/// caches when it changed anything. Every outcome is returned only after
+/// the commit that holds it succeeded; `Err` means nothing was stored.
+async fn commit_group(db: &Db, items: &[Prepared]) -> Result<Vec<Result<Saved, AppError>>, AppError> {
     if items.is_empty() {
         return Ok(Vec::new());
     }
-    let mut tx = sqlx::Connection::begin(conn).await?;
-    let outcomes = write_group(&mut tx, items).await?;
-    tx.commit().await?;
+    let outcomes = db
+        .writer
+        .transaction(async |conn| write_group(conn, items).await)
+        .await?;
     metrics::counter!("gazette_ingest_commits_total").increment(1);
+    if outcomes.iter().any(|outcome| {
+        matches!(
+            outcome,
+            Ok(Saved {
+                status: SaveStatus::Created,
+                ..
+            })
+        )
+    }) {
+        // A new article took fresh space: whatever filled the disk is gone.
+        db.writer.health().succeeded();
+    }
     if outcomes.iter().any(|outcome| {
         outcome
             .as_ref()

@@ -1,6 +1,6 @@
 //! Feed subscriptions and their polling state.
 
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 
 /// A subscription as stored, with what an admin needs to see of its health.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -31,7 +31,7 @@ pub struct NewFeed<'a> {
     pub now: i64,
 }
 
-pub async fn insert(db: &SqlitePool, feed: &NewFeed<'_>) -> sqlx::Result<i64> {
+pub async fn insert(conn: &mut SqliteConnection, feed: &NewFeed<'_>) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
         r#"INSERT INTO feeds (url, section, title, interval_secs, created_at, next_fetch_at)
            VALUES (?, ?, ?, ?, ?, ?) RETURNING id AS "id!""#,
@@ -42,7 +42,7 @@ pub async fn insert(db: &SqlitePool, feed: &NewFeed<'_>) -> sqlx::Result<i64> {
         feed.now,
         feed.now
     )
-    .fetch_one(db)
+    .fetch_one(conn)
     .await
 }
 
@@ -91,7 +91,7 @@ pub async fn next_due_at(db: &SqlitePool) -> sqlx::Result<Option<i64>> {
 }
 
 pub async fn update_settings(
-    db: &SqlitePool,
+    conn: &mut SqliteConnection,
     id: i64,
     section: &str,
     title: Option<&str>,
@@ -104,14 +104,14 @@ pub async fn update_settings(
         interval_secs,
         id
     )
-    .execute(db)
+    .execute(conn)
     .await?;
     Ok(done.rows_affected() > 0)
 }
 
-pub async fn delete(db: &SqlitePool, id: i64) -> sqlx::Result<bool> {
+pub async fn delete(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<bool> {
     Ok(sqlx::query!("DELETE FROM feeds WHERE id = ?", id)
-        .execute(db)
+        .execute(conn)
         .await?
         .rows_affected()
         > 0)
@@ -132,7 +132,7 @@ pub struct PollRecord<'a> {
     pub ingested: i64,
 }
 
-pub async fn record_poll(db: &SqlitePool, poll: &PollRecord<'_>) -> sqlx::Result<()> {
+pub async fn record_poll(conn: &mut SqliteConnection, poll: &PollRecord<'_>) -> sqlx::Result<()> {
     sqlx::query!(
         r#"UPDATE feeds SET
                last_fetch_at = ?1,
@@ -157,7 +157,7 @@ pub async fn record_poll(db: &SqlitePool, poll: &PollRecord<'_>) -> sqlx::Result
         poll.ingested,
         poll.id
     )
-    .execute(db)
+    .execute(conn)
     .await
     .map(|_| ())
 }

@@ -8,16 +8,20 @@
 //!   loss (NORMAL would survive only the first). Batches amortise the cost.
 //! - One writer connection: all writes queue on it in order, so concurrent
 //!   ingests wait their turn instead of failing with "database is locked";
-//!   the busy timeout covers the rare checkpoint overlap with readers.
+//!   the busy timeout covers the rare checkpoint overlap with readers. Every
+//!   write is a transaction of [`Writer`], which acknowledges nothing that
+//!   SQLite did not report committed (see writer.rs for why).
 //! - Foreign keys on, so a section can never lose an article it holds.
 
 pub mod articles;
 pub mod backup;
 pub mod feeds;
+pub mod health;
 pub mod search;
 pub mod sections;
 pub mod site;
 pub mod tokens;
+pub mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -25,6 +29,8 @@ use std::time::Duration;
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+pub use writer::Writer;
 
 /// Readers are cheap in WAL mode; a few cover two cores with room for
 /// requests that wait on the network.
@@ -35,7 +41,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub struct Db {
     pub reader: SqlitePool,
-    pub writer: SqlitePool,
+    pub writer: Writer,
     /// Bumped after every committed change to what the site shows, so
     /// caches of rendered pages know they are stale.
     generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -64,14 +70,10 @@ impl Db {
             .busy_timeout(BUSY_TIMEOUT)
             .pragma("temp_store", "memory");
 
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
+        let writer = Writer::open(options.clone())
             .await
             .map_err(|err| anyhow::anyhow!("cannot open database {}: {err}", path.display()))?;
-        sqlx::migrate!("./migrations").run(&writer).await?;
+        sqlx::migrate!("./migrations").run(writer.pool()).await?;
 
         let reader = SqlitePoolOptions::new()
             .max_connections(READ_CONNECTIONS)
@@ -104,16 +106,34 @@ impl Db {
     }
 
     /// Checkpoints the WAL into the main file and closes every connection.
-    pub async fn close(&self) {
-        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.writer)
-            .await
-        {
-            tracing::warn!(%err, "WAL checkpoint on close failed");
-        }
+    /// Says whether the checkpoint succeeded: when it did not, the WAL file
+    /// stays beside the database holding the latest commits, and SQLite
+    /// replays it at the next start, so nothing committed is lost.
+    pub async fn close(&self) -> Checkpoint {
+        let outcome = match self.writer.execute_alone("PRAGMA wal_checkpoint(TRUNCATE)").await {
+            Ok(()) => Checkpoint::Done,
+            Err(err) => {
+                tracing::warn!(
+                    %err,
+                    "WAL checkpoint on close failed: the WAL file is kept beside the database and holds \
+                     every committed write; it is replayed at the next start (this is safe)"
+                );
+                Checkpoint::WalKept
+            }
+        };
         self.reader.close().await;
         self.writer.close().await;
+        outcome
     }
+}
+
+/// How closing the database went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checkpoint {
+    /// Every commit is in the main file; the WAL is empty.
+    Done,
+    /// The final checkpoint failed; the WAL keeps the latest commits.
+    WalKept,
 }
 
 /// The current time as stored: unix seconds.

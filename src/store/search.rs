@@ -1,6 +1,6 @@
 //! Full-text search over articles (FTS5, ranked with bm25).
 
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::domain::ArticleCard;
 use crate::domain::search::SearchQuery;
@@ -139,8 +139,7 @@ const MERGE_PAGES: i64 = 64;
 /// Merges some of the search index's segments, as FTS5's automerge would
 /// during a write (it is off: see migration 0004). Levels with fewer than
 /// four segments are left alone. True when there was work to do.
-pub async fn merge_step(db: &SqlitePool) -> sqlx::Result<bool> {
-    let mut conn = db.acquire().await?;
+pub async fn merge_step(conn: &mut SqliteConnection) -> sqlx::Result<bool> {
     let before = sqlx::query_scalar!(r#"SELECT total_changes() AS "n!: i64""#)
         .fetch_one(&mut *conn)
         .await?;

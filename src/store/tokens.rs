@@ -1,6 +1,6 @@
 //! Ingest tokens, stored only as SHA-256 digests.
 
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 
 /// A stored token as listed to its owner: never the token itself.
 #[derive(Debug, Clone)]
@@ -9,14 +9,14 @@ pub struct TokenInfo {
     pub created_at: i64,
 }
 
-pub async fn insert(db: &SqlitePool, name: &str, token_hash: &str, now: i64) -> sqlx::Result<()> {
+pub async fn insert(conn: &mut SqliteConnection, name: &str, token_hash: &str, now: i64) -> sqlx::Result<()> {
     sqlx::query!(
         "INSERT INTO tokens (name, token_hash, created_at) VALUES (?, ?, ?)",
         name,
         token_hash,
         now
     )
-    .execute(db)
+    .execute(conn)
     .await
     .map(|_| ())
 }
@@ -53,9 +53,9 @@ pub async fn list(db: &SqlitePool) -> sqlx::Result<Vec<TokenInfo>> {
 }
 
 /// Removes the named token; false when there was none.
-pub async fn revoke(db: &SqlitePool, name: &str) -> sqlx::Result<bool> {
+pub async fn revoke(conn: &mut SqliteConnection, name: &str) -> sqlx::Result<bool> {
     let done = sqlx::query!("DELETE FROM tokens WHERE name = ?", name)
-        .execute(db)
+        .execute(conn)
         .await?;
     Ok(done.rows_affected() > 0)
 }

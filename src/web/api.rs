@@ -259,8 +259,18 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Ready when the database answers and writes are not failing: a server
+/// whose disk is full still serves pages, but should not be sent articles.
 pub async fn readyz(State(state): State<AppState>) -> AppResult<&'static str> {
     state.db.ping().await?;
+    if let Some(failing) = state.db.writer.health().failing() {
+        return Err(AppError::WritesFailing {
+            fault: failing.fault,
+            since: chrono::DateTime::from_timestamp(failing.since, 0)
+                .unwrap_or_default()
+                .to_rfc3339(),
+        });
+    }
     Ok("ready")
 }
 

@@ -52,7 +52,7 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
 }
 
 pub async fn render(State(state): State<AppState>) -> Response {
-    for (name, pool) in [("reader", &state.db.reader), ("writer", &state.db.writer)] {
+    for (name, pool) in [("reader", &state.db.reader), ("writer", state.db.writer.pool())] {
         let size = pool.size() as f64;
         let idle = pool.num_idle() as f64;
         metrics::gauge!("gazette_db_pool_connections", "pool" => name, "state" => "open").set(size);

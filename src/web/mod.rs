@@ -108,7 +108,9 @@ pub fn router(state: AppState) -> Router {
                 .load_shed()
                 .concurrency_limit(max_concurrent),
         )
-        .layer(TraceLayer::new_for_http())
+        // Failures are logged once, with their detail, by `log_errors`;
+        // the trace layer would log every 5xx again, a full disk once per request.
+        .layer(TraceLayer::new_for_http().on_failure(()))
 }
 
 /// Files at the root of the site: feeds, the sitemap index, robots.txt.

@@ -18,6 +18,8 @@ pub const TOKEN: &str = "test-token-0123456789abcdef";
 
 pub struct TestApp {
     pub base: String,
+    /// The server's own database handle, for settings changed at run time.
+    pub db: gazette::store::Db,
     pub db_path: PathBuf,
     pub client: Client,
     dir: TempDir,
@@ -44,6 +46,7 @@ pub async fn spawn_in(dir: TempDir, tweak: impl FnOnce(&mut Config)) -> TestApp 
     tweak(&mut config);
     let app = Application::build(&config).await.expect("app builds");
     let addr = app.local_addr().unwrap();
+    let db = app.db().clone();
     let (tx, rx) = oneshot::channel::<()>();
     let (done_tx, done_rx) = oneshot::channel::<()>();
     tokio::spawn(async move {
@@ -56,6 +59,7 @@ pub async fn spawn_in(dir: TempDir, tweak: impl FnOnce(&mut Config)) -> TestApp 
     });
     TestApp {
         base: format!("http://{addr}"),
+        db,
         db_path,
         client: Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -235,4 +239,35 @@ pub fn inflate(deflated: &[u8]) -> String {
         .read_to_string(&mut text)
         .expect("a stored body inflates");
     text
+}
+
+/// An article of about 9 KB (a long news story) whose words differ from
+/// every other one's, so that storage is not saved by compression: what
+/// the full-disk tests fill a database with.
+pub fn sizeable_article(n: u64) -> Value {
+    const SYLLABLES: [&str; 16] = [
+        "ka", "lo", "mer", "sin", "tu", "vra", "en", "dol", "pi", "quo", "rat", "zu", "bel", "ost", "nim", "ha",
+    ];
+    let mut state = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut body = String::with_capacity(9_500);
+    while body.len() < 9_000 {
+        let bits = next();
+        let word: String = (0..2 + bits % 3)
+            .map(|i| SYLLABLES[((bits >> (4 + 4 * i)) & 15) as usize])
+            .collect();
+        body.push_str(&word);
+        body.push_str(if bits % 23 == 0 { ".\n\n" } else { " " });
+    }
+    json!({
+        "title": format!("Storage report number {n}"),
+        "section": "Reports",
+        "external_id": format!("storage-report-{n}"),
+        "body": body,
+    })
 }

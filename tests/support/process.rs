@@ -32,7 +32,20 @@ pub fn free_port() -> u16 {
 
 /// `gazette` with a clean environment: only what the test passes.
 pub fn command(db: &Path) -> Command {
-    let mut command = Command::new(BIN);
+    wrapped_command(&[], db)
+}
+
+/// `gazette` run by another program (`wrapper` then the binary's path),
+/// such as a fault injector, with a clean environment.
+pub fn wrapped_command(wrapper: &[&str], db: &Path) -> Command {
+    let mut command = match wrapper {
+        [program, args @ ..] => {
+            let mut command = Command::new(program);
+            command.args(args).arg(BIN);
+            command
+        }
+        [] => Command::new(BIN),
+    };
     command.env("GAZETTE_DATABASE", db);
     for (key, _) in std::env::vars() {
         if key.starts_with("GAZETTE_") && key != "GAZETTE_DATABASE" {
@@ -44,8 +57,14 @@ pub fn command(db: &Path) -> Command {
 
 /// Starts a server on `db` and waits until it answers.
 pub async fn start(db: &Path, log: &Path, envs: &[(&str, &str)]) -> ServerProcess {
+    start_wrapped(&[], db, log, envs).await
+}
+
+/// Starts a server run by `wrapper` (see [`wrapped_command`]) and waits
+/// until it answers.
+pub async fn start_wrapped(wrapper: &[&str], db: &Path, log: &Path, envs: &[(&str, &str)]) -> ServerProcess {
     let bind = format!("127.0.0.1:{}", free_port());
-    let child = command(db)
+    let child = wrapped_command(wrapper, db)
         .env("GAZETTE_BIND", &bind)
         .envs(envs.iter().copied())
         .stdout(Stdio::null())
