@@ -10,6 +10,10 @@ use clap::Args;
 /// runaway sender cannot make the server buffer much.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
+/// 32 MiB for batches (JSON or NDJSON) and OPML imports: 1,000 articles,
+/// the most a batch may hold, of 30 KB each, a long feature with markup.
+pub const DEFAULT_MAX_BATCH_BODY_BYTES: usize = 32 * 1024 * 1024;
+
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address and port to listen on.
@@ -36,9 +40,13 @@ pub struct Config {
     #[arg(long, global = true, env = "GAZETTE_SITE_NAME", default_value = "Gazette")]
     pub site_name: String,
 
-    /// Largest request body accepted, in bytes.
+    /// Largest request body accepted, in bytes (batches and OPML imports have their own).
     #[arg(long, global = true, env = "GAZETTE_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
+
+    /// Largest body of a batch (JSON or NDJSON) or an OPML import, in bytes.
+    #[arg(long, global = true, env = "GAZETTE_MAX_BATCH_BODY_BYTES", default_value_t = DEFAULT_MAX_BATCH_BODY_BYTES)]
+    pub max_batch_body_bytes: usize,
 
     /// Log format: "text" for people, "json" for log collectors.
     #[arg(long, global = true, env = "GAZETTE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -55,6 +63,18 @@ pub struct Config {
     /// Longest time one request may take, in seconds.
     #[arg(long, global = true, env = "GAZETTE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
+
+    /// Longest a client may take to send a request's header, in seconds; then it is disconnected.
+    #[arg(long, global = true, env = "GAZETTE_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+
+    /// How long an idle keep-alive connection is kept open, in seconds.
+    #[arg(long, global = true, env = "GAZETTE_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+
+    /// Connections open at once; past it, new ones wait until one closes (0: as many as the open-file limit allows).
+    #[arg(long, global = true, env = "GAZETTE_MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: usize,
 
     /// On SIGTERM or SIGINT, how long requests in flight may take to finish, in seconds.
     #[arg(long, global = true, env = "GAZETTE_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
@@ -135,10 +155,14 @@ impl Config {
             base_url: None,
             site_name: "Gazette".to_owned(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_batch_body_bytes: DEFAULT_MAX_BATCH_BODY_BYTES,
             log_format: LogFormat::Text,
             max_concurrent_requests: 512,
             ingest_rate_limit: 200,
             request_timeout_secs: 30,
+            header_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_connections: 0,
             shutdown_grace_secs: 20,
             retention_days: None,
             section_retention: Vec::new(),
@@ -198,6 +222,30 @@ impl Config {
 }
 
 impl Config {
+    /// The limits on client connections. The connection limit never
+    /// exceeds what the open-file limit allows: past that, accept() would
+    /// fail instead of new clients waiting their turn.
+    pub fn connection_limits(&self) -> crate::web::server::ConnectionLimits {
+        let budget = crate::web::server::connection_budget();
+        let max_connections = match self.max_connections {
+            0 => budget,
+            wanted if wanted > budget => {
+                tracing::warn!(
+                    wanted,
+                    allowed = budget,
+                    "--max-connections is more than the open-file limit allows; using the lower figure"
+                );
+                budget
+            }
+            wanted => wanted,
+        };
+        crate::web::server::ConnectionLimits {
+            header_timeout: std::time::Duration::from_secs(self.header_timeout_secs.max(1)),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_secs.max(1)),
+            max_connections,
+        }
+    }
+
     /// The feed fetcher's settings.
     pub fn fetch_settings(&self) -> crate::feeds::fetch::FetchSettings {
         crate::feeds::fetch::FetchSettings {

@@ -17,8 +17,8 @@ pub enum AppError {
     MalformedJson(String),
     #[error("missing or unknown token")]
     Unauthorized,
-    #[error("request body is larger than the limit of {limit} bytes")]
-    PayloadTooLarge { limit: usize },
+    #[error("request body is larger than this endpoint's limit of {limit} bytes (raise it with {setting})")]
+    PayloadTooLarge { limit: usize, setting: &'static str },
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{}", .0.message)]

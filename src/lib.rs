@@ -50,6 +50,8 @@ pub struct Site {
     /// SHA-256 of the token given in the configuration, if any.
     pub configured_token_hash: Option<[u8; 32]>,
     pub max_body_bytes: usize,
+    /// For batches and OPML imports.
+    pub max_batch_body_bytes: usize,
     pub max_concurrent_requests: usize,
     pub request_timeout: Duration,
 }
@@ -61,6 +63,7 @@ pub struct Application {
     retention: retention::Policy,
     retention_interval: Duration,
     shutdown_grace: Duration,
+    connection_limits: web::server::ConnectionLimits,
     feed_concurrency: usize,
     /// Held while serving: `gazette restore` refuses to replace a database
     /// a server is using.
@@ -107,6 +110,7 @@ impl Application {
             base_url,
             configured_token_hash: configured.as_deref().map(tokens::digest),
             max_body_bytes: config.max_body_bytes,
+            max_batch_body_bytes: config.max_batch_body_bytes,
             max_concurrent_requests: config.max_concurrent_requests.max(1),
             request_timeout: Duration::from_secs(config.request_timeout_secs.max(1)),
         };
@@ -134,6 +138,7 @@ impl Application {
             },
             retention_interval: Duration::from_secs(config.retention_interval_secs.max(1)),
             shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
+            connection_limits: config.connection_limits(),
             _lock: lock,
         })
     }
@@ -142,6 +147,11 @@ impl Application {
     /// reaches to change a setting at run time.
     pub fn db(&self) -> &Db {
         &self.state.db
+    }
+
+    /// The limits its server applies to client connections.
+    pub fn connection_limits(&self) -> web::server::ConnectionLimits {
+        self.connection_limits
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -178,7 +188,7 @@ impl Application {
             let _ = stop_tx.send(true);
         };
         let app = web::app(self.state);
-        let server = axum::serve(self.listener, app).with_graceful_shutdown(signal);
+        let server = web::server::serve(self.listener, app, self.connection_limits, signal);
         let grace = self.shutdown_grace;
         let mut stopping = stop_rx;
         let deadline = async move {
@@ -186,7 +196,7 @@ impl Application {
             tokio::time::sleep(grace).await;
         };
         tokio::select! {
-            result = server => result?,
+            () = server => {}
             () = deadline => tracing::warn!("requests still in flight after the shutdown grace period; closing anyway"),
         }
         if let Some(jobs) = jobs {

@@ -118,6 +118,7 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
     tracing::info!(
         address = %app.local_addr()?,
         database = %config.database.display(),
+        max_connections = app.connection_limits().max_connections,
         "Gazette is serving"
     );
     match app.run_until(shutdown_signal()).await? {

@@ -175,7 +175,11 @@ async fn missing_or_unknown_tokens_are_401() {
 
 #[tokio::test]
 async fn bodies_over_the_limit_are_413() {
-    let app = spawn_with(|config| config.max_body_bytes = 4096).await;
+    let app = spawn_with(|config| {
+        config.max_body_bytes = 4096;
+        config.max_batch_body_bytes = 8192;
+    })
+    .await;
     app.create(&article("Existing story", "Football")).await;
     let mut big = article("Big story", "Football");
     big["body"] = json!("word ".repeat(2000));
@@ -187,8 +191,13 @@ async fn bodies_over_the_limit_are_413() {
         None,
     )
     .await;
-    assert!(body["error"]["message"].as_str().unwrap().contains("4096"));
-    expect_error(
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("4096") && message.contains("--max-body-bytes"),
+        "{message}"
+    );
+    // A batch has its own, larger limit, and says so.
+    let body = expect_error(
         &app,
         post(&app, "/api/v1/articles/batch").json(&json!([big])),
         413,
@@ -196,6 +205,19 @@ async fn bodies_over_the_limit_are_413() {
         None,
     )
     .await;
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("8192") && message.contains("--max-batch-body-bytes"),
+        "{message}"
+    );
+    let mut medium = article("Medium story", "Football");
+    medium["body"] = json!("word ".repeat(1000));
+    let response = post(&app, "/api/v1/articles/batch")
+        .json(&json!([medium]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200, "a 5 KB batch fits the batch limit");
 }
 
 #[tokio::test]

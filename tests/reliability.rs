@@ -47,6 +47,15 @@ fn writers(
         .collect()
 }
 
+/// Waits until `count` articles have been acknowledged (at most 20 s).
+async fn wait_for_acks(acked: &Mutex<HashMap<String, String>>, count: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while acked.lock().unwrap().len() < count {
+        assert!(std::time::Instant::now() < deadline, "no acknowledgements in 20 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn open_db(path: &std::path::Path) -> SqliteConnection {
     SqliteConnection::connect(&format!("sqlite:{}", path.display()))
         .await
@@ -75,8 +84,12 @@ async fn every_acknowledged_article_survives_repeated_kill_9() {
             acked.clone(),
             stop.clone(),
         );
-        // Kill mid-stream, at a different moment each round.
-        tokio::time::sleep(Duration::from_millis(400 + 150 * round)).await;
+        // Kill mid-stream, at a different moment each round: once this
+        // round has had some acknowledgements (a loaded machine is slow to
+        // give them), then a little later each round.
+        let so_far = acked.lock().unwrap().len();
+        wait_for_acks(&acked, so_far + 30).await;
+        tokio::time::sleep(Duration::from_millis(100 + 150 * round)).await;
         server.signal_and_wait(Signal::SIGKILL);
         crashes += 1;
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -256,7 +269,7 @@ async fn backup_under_write_load_is_consistent_and_restores() {
     let acked = Arc::new(Mutex::new(HashMap::new()));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let tasks = writers(server.base.clone(), 8, "b".to_owned(), acked.clone(), stop.clone());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for_acks(&acked, 20).await;
     let before: Vec<String> = acked.lock().unwrap().keys().cloned().collect();
     let backup = dir.path().join("backup.db");
     let out = command(&db)

@@ -1,10 +1,14 @@
 //! The request body of the ingest routes: its content type checked and its
 //! size bounded, with failures in the API's own error format.
 
+use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
+
+use tower::ServiceBuilder;
+use tower::layer::util::{Identity, Stack};
 
 use crate::AppState;
 use crate::error::AppError;
@@ -16,6 +20,37 @@ pub enum BodyKind {
     NdJson,
     /// OPML for feed imports.
     Xml,
+}
+
+/// The body limit of a route, and the setting that raises it, so a 413
+/// can say which limit applied.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit {
+    pub bytes: usize,
+    pub setting: &'static str,
+}
+
+impl BodyLimit {
+    pub fn single(bytes: usize) -> Self {
+        BodyLimit {
+            bytes,
+            setting: "--max-body-bytes (GAZETTE_MAX_BODY_BYTES)",
+        }
+    }
+
+    pub fn batch(bytes: usize) -> Self {
+        BodyLimit {
+            bytes,
+            setting: "--max-batch-body-bytes (GAZETTE_MAX_BATCH_BODY_BYTES)",
+        }
+    }
+
+    /// Applies the limit to the routes it wraps (an inner one wins).
+    pub fn layer(self) -> ServiceBuilder<Stack<Extension<BodyLimit>, Stack<DefaultBodyLimit, Identity>>> {
+        ServiceBuilder::new()
+            .layer(DefaultBodyLimit::max(self.bytes))
+            .layer(Extension(self))
+    }
 }
 
 /// The raw bytes of an ingest request.
@@ -49,10 +84,17 @@ impl FromRequest<AppState> for IngestBody {
                 )));
             }
         };
-        let limit = state.site.max_body_bytes;
+        let limit = req
+            .extensions()
+            .get::<BodyLimit>()
+            .copied()
+            .unwrap_or_else(|| BodyLimit::single(state.site.max_body_bytes));
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::PayloadTooLarge { limit }
+                AppError::PayloadTooLarge {
+                    limit: limit.bytes,
+                    setting: limit.setting,
+                }
             } else {
                 AppError::MalformedJson(format!("the request body could not be read: {rejection}"))
             }

@@ -11,17 +11,16 @@ pub mod feeds;
 pub mod metrics;
 pub mod pages;
 pub mod search;
+pub mod server;
 pub mod subscriptions;
 pub mod views;
 
 use axum::BoxError;
-use axum::ServiceExt;
 use axum::error_handling::HandleErrorLayer;
-use axum::routing::IntoMakeService;
 use tower::{Layer, ServiceBuilder};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::Request;
 use axum::http::header::{CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -34,6 +33,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::AppState;
 use crate::error::{AppError, LoggedError};
+use crate::web::body::BodyLimit;
 
 /// Scripts and styles only from this origin, never inline; images may
 /// come from the sources articles credit; nothing may frame the site.
@@ -42,25 +42,31 @@ const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'self'; script-src 'sel
 
 /// The whole site as one service: the page cache in front of the router,
 /// so a hit is answered before routing and before every other layer.
-pub fn app(state: AppState) -> IntoMakeService<cache::PageCacheService<Router>> {
+pub fn app(state: AppState) -> cache::PageCacheService<Router> {
     let cache = cache::PageCacheLayer(state.page_cache.clone());
-    cache.layer(router(state)).into_make_service()
+    cache.layer(router(state))
 }
 
 pub fn router(state: AppState) -> Router {
     let max_body = state.site.max_body_bytes;
+    let max_batch_body = state.site.max_batch_body_bytes;
     let max_concurrent = state.site.max_concurrent_requests;
     let timeout = state.site.request_timeout;
     let api = Router::new()
         .route("/articles", get(api::list_articles).post(api::create_article))
-        .route("/articles/batch", axum::routing::post(api::create_batch))
+        .route(
+            "/articles/batch",
+            axum::routing::post(api::create_batch).layer(BodyLimit::batch(max_batch_body).layer()),
+        )
         .route("/articles/{id}", get(api::get_article).delete(api::delete_article))
         .route("/sections", get(api::list_sections))
         .route("/search", get(api::search))
         .route("/feeds", get(subscriptions::list).post(subscriptions::create))
         .route(
             "/feeds/opml",
-            get(subscriptions::export_opml).post(subscriptions::import_opml),
+            get(subscriptions::export_opml)
+                .post(subscriptions::import_opml)
+                .layer(BodyLimit::batch(max_batch_body).layer()),
         )
         .route(
             "/feeds/{id}",
@@ -70,7 +76,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/feeds/{id}/poll", axum::routing::post(subscriptions::poll_now))
         .fallback(api::not_found)
-        .layer(DefaultBodyLimit::max(max_body));
+        .layer(BodyLimit::single(max_body).layer());
 
     Router::new()
         .route("/", get(pages::front))
@@ -108,7 +114,7 @@ pub fn router(state: AppState) -> Router {
                 .load_shed()
                 .concurrency_limit(max_concurrent),
         )
-        // Failures are logged once, with their detail, by `log_errors`;
+        // Failures are logged once, with their detail, by `log_server_errors`;
         // the trace layer would log every 5xx again, a full disk once per request.
         .layer(TraceLayer::new_for_http().on_failure(()))
 }
