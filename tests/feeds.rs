@@ -55,6 +55,21 @@ async fn serve(State(state): State<Shared>, Path(name): Path<String>, headers: H
     *state.hits.lock().unwrap().entry(name.clone()).or_default() += 1;
     let base = "http://harbour.test";
     match name.as_str() {
+        // A UTF-16 feed: the file that made the parser panic (tests/data).
+        "utf16.xml" => (
+            [(header::CONTENT_TYPE, "application/rss+xml")],
+            include_bytes!("data/utf16-feed.xml").to_vec(),
+        )
+            .into_response(),
+        // A windows-1252 feed that says so only in its HTTP charset.
+        "latin.xml" => (
+            [(header::CONTENT_TYPE, "application/rss+xml; charset=windows-1252")],
+            encoding_rs::WINDOWS_1252
+                .encode(&rss(&item("l-1", "Café owners’ “fair rent” plea", &format!("{base}/stories/cafe"), "<p>Crème brûlée.</p>"), ""))
+                .0
+                .into_owned(),
+        )
+            .into_response(),
         "rss.xml" => xml(rss(
             &[
                 item("h-1", "Cranes return to the harbour", &format!("{base}/stories/cranes?utm_source=rss"), "<p>The first crane <a href=\"/stories/crane-history\">arrived</a>.</p><img src=\"/img/crane.jpg\" alt=\"A crane\">"),
@@ -226,6 +241,26 @@ async fn section_titles(app: &TestApp, slug: &str) -> Vec<String> {
         .as_array()
         .map(|a| a.iter().map(|x| x["title"].as_str().unwrap().to_owned()).collect())
         .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn feeds_in_utf16_and_legacy_charsets_are_ingested_with_their_text_intact() {
+    let (feeds, _) = start_feed_server().await;
+    let app = gazette().await;
+    let (status, body) = subscribe(&app, &format!("{feeds}/utf16.xml"), "Wire").await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["poll"]["created"], 1);
+    assert_eq!(body["feed"]["title"], "Wire in UTF-16");
+    let id = body["feed"]["id"].clone();
+    assert_eq!(section_titles(&app, "wire").await, ["Zürich votes – Ελλάδα – Москва"]);
+    // Poll now: the same feed again, nothing new, no error.
+    let report = poll(&app, &id).await;
+    assert_eq!(report["status"], "ok", "{report}");
+    assert_eq!(feed_state(&app, &id).await["state"], "ok");
+
+    let (status, body) = subscribe(&app, &format!("{feeds}/latin.xml"), "Cafes").await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(section_titles(&app, "cafes").await, ["Café owners’ “fair rent” plea"]);
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! Feed subscriptions: subscribing (validated by a first fetch, with
 //! discovery in HTML pages), polling into the shared write path, and OPML.
 
+pub mod charset;
 pub mod fetch;
 pub mod parse;
 pub mod poller;
@@ -163,7 +164,7 @@ async fn fetch_feed(fetcher: &Fetcher, url: &Url) -> Result<(Url, ParsedFeed, Va
                 format!("{target} answered 304 to a plain request"),
             ));
         };
-        match parse::parse(&bytes, &final_url) {
+        match parse::parse(&bytes, &final_url, content_type.as_deref()) {
             Ok(parsed) => return Ok((final_url, parsed, (etag, last_modified, cache_floor))),
             Err(problem) if attempt == 0 && parse::looks_like_html(&bytes, content_type.as_deref()) => {
                 target = parse::discover(&bytes, &final_url).into_iter().next().ok_or_else(|| {
@@ -219,13 +220,13 @@ pub async fn poll(db: &Db, fetcher: &Fetcher, feed: &Feed) -> Result<PollReport,
         }
         Ok(Fetched::Body {
             bytes,
+            content_type,
             etag,
             last_modified,
             final_url,
             moved_to,
             cache_floor,
-            ..
-        }) => match parse::parse(&bytes, &final_url) {
+        }) => match parse::parse(&bytes, &final_url, content_type.as_deref()) {
             Ok(parsed) => {
                 let validators = (etag, last_modified, cache_floor);
                 match ingest_and_record(db, feed, &final_url, parsed, validators, moved_to, now).await {

@@ -16,11 +16,24 @@ pub struct ParsedFeed {
     pub entries: Vec<Entry>,
 }
 
-pub fn parse(bytes: &[u8], url: &Url) -> Result<ParsedFeed, String> {
-    let feed: Feed = feed_rs::parser::Builder::new()
-        .base_uri(Some(url.as_str()))
-        .build()
-        .parse(bytes)
+/// Parses a fetched document (decoded to UTF-8 first, see charset.rs).
+/// A panic in the parser becomes an error for this feed alone.
+pub fn parse(bytes: &[u8], url: &Url, content_type: Option<&str>) -> Result<ParsedFeed, String> {
+    parse_decoded(&super::charset::to_utf8(bytes, content_type), url)
+}
+
+fn parse_decoded(bytes: &[u8], url: &Url) -> Result<ParsedFeed, String> {
+    let parser = feed_rs::parser::Builder::new().base_uri(Some(url.as_str())).build();
+    let feed: Feed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(bytes)))
+        .map_err(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            metrics::counter!("gazette_feed_parser_panics_total").increment(1);
+            format!("the feed parser failed on this document ({what})")
+        })?
         .map_err(|err| format!("not a feed: {err}"))?;
     Ok(ParsedFeed {
         title: feed.title.map(|t| text_of(&t.content)).filter(|t| !t.is_empty()),
@@ -157,4 +170,28 @@ pub fn to_article(entry: &Entry, feed_id: i64, feed_url: &Url, section: &str) ->
     let mut article = NewArticle::parse(input)?;
     article.base_url = Some(link.unwrap_or_else(|| feed_url.clone()));
     Ok(article)
+}
+
+#[cfg(test)]
+mod parser_panics {
+    use super::{parse, parse_decoded};
+
+    const UTF16_FEED: &[u8] = include_bytes!("../../tests/data/utf16-feed.xml");
+
+    #[test]
+    fn the_upstream_parser_panics_on_raw_utf16_and_the_panic_is_contained() {
+        let url = url::Url::parse("http://example.org/feed.xml").unwrap();
+        // Undecoded, the parser panics (tests/data/README.md); the panic
+        // is an error for this feed, not a crash.
+        let err = parse_decoded(UTF16_FEED, &url).err().expect("the raw bytes still fail");
+        assert!(err.contains("the feed parser failed"), "{err}");
+        // Decoded first, the feed parses with its text intact.
+        let feed = parse(UTF16_FEED, &url, Some("application/rss+xml")).unwrap();
+        assert_eq!(feed.title.as_deref(), Some("Wire in UTF-16"));
+        let entry = &feed.entries[0];
+        assert_eq!(
+            entry.title.as_ref().map(|t| t.content.as_str()),
+            Some("Zürich votes – Ελλάδα – Москва")
+        );
+    }
 }

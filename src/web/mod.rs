@@ -10,6 +10,7 @@ pub mod conditional;
 pub mod feeds;
 pub mod metrics;
 pub mod pages;
+pub mod panics;
 pub mod search;
 pub mod server;
 pub mod subscriptions;
@@ -97,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(pages::not_found)
         .with_state(state.clone())
         .layer(middleware::from_fn(log_server_errors))
+        .layer(middleware::from_fn(panics::catch_panics))
         .layer(middleware::from_fn(conditional::conditional_get))
         .layer(middleware::from_fn(metrics::track_requests))
         .layer(CompressionLayer::new())

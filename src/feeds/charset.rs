@@ -1,0 +1,180 @@
+//! A fetched feed as UTF-8, decoded before it is parsed: feeds come in
+//! UTF-16, windows-1252, KOI8-R, Shift_JIS and more, and the parser copes
+//! badly with anything but UTF-8 (it panicked on UTF-16, issue 16).
+//!
+//! Which encoding, in the order RFC 7303 (section 3) and XML 1.0 (appendix
+//! F) give: a byte-order mark; else the HTTP `charset`; else the encoding in
+//! the XML declaration; else UTF-8. The declaration is then rewritten to
+//! say UTF-8, so the parser does not decode the text a second time.
+
+use std::borrow::Cow;
+
+use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
+
+/// The document as UTF-8 bytes.
+pub fn to_utf8<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
+    if let Some(text) = utf32(bytes) {
+        return Cow::Owned(declare_utf8(text).into_bytes());
+    }
+    let encoding = Encoding::for_bom(bytes)
+        .map(|(encoding, _)| encoding)
+        .or_else(|| content_type.and_then(http_charset))
+        .or_else(|| declared_encoding(bytes))
+        .unwrap_or(UTF_8);
+    if encoding == UTF_8 && Encoding::for_bom(bytes).is_none() && std::str::from_utf8(bytes).is_ok() {
+        return Cow::Borrowed(bytes);
+    }
+    // Replaces what cannot be decoded, BOM removed: an odd byte costs a
+    // character, not the feed.
+    let (text, _, _) = encoding.decode(bytes);
+    Cow::Owned(declare_utf8(text.into_owned()).into_bytes())
+}
+
+/// The `charset` parameter of a Content-Type.
+fn http_charset(content_type: &str) -> Option<&'static Encoding> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("charset") {
+            return None;
+        }
+        Encoding::for_label(value.trim().trim_matches(['"', '\'']).as_bytes())
+    })
+}
+
+/// The encoding an XML declaration names. Without a BOM, a UTF-16 document
+/// shows its declaration with a zero byte beside each ASCII one.
+fn declared_encoding(bytes: &[u8]) -> Option<&'static Encoding> {
+    match bytes {
+        [b'<', 0, b'?', 0, ..] => return Some(UTF_16LE),
+        [0, b'<', 0, b'?', ..] => return Some(UTF_16BE),
+        _ => {}
+    }
+    let head = &bytes[..bytes.len().min(256)];
+    let declaration = head.strip_prefix(b"<?xml")?;
+    let end = declaration.windows(2).position(|w| w == b"?>")?;
+    let declaration = std::str::from_utf8(&declaration[..end]).ok()?;
+    let (_, value) = attribute(declaration, "encoding")?;
+    let encoding = Encoding::for_label(value.as_bytes())?;
+    // A declaration readable as ASCII cannot be UTF-16: the label is wrong.
+    (encoding != UTF_16LE && encoding != UTF_16BE).then_some(encoding)
+}
+
+/// The value of a pseudo-attribute in an XML declaration, and where it is.
+fn attribute<'a>(declaration: &'a str, name: &str) -> Option<(std::ops::Range<usize>, &'a str)> {
+    let at = declaration.find(name)?;
+    let rest = &declaration[at + name.len()..];
+    let eq = rest.find('=')?;
+    let after = rest[eq + 1..].trim_start();
+    let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let value_start = declaration.len() - after.len() + 1;
+    let len = after[1..].find(quote)?;
+    let range = value_start..value_start + len;
+    Some((range.clone(), &declaration[range]))
+}
+
+/// The text with its XML declaration (if any) saying UTF-8.
+fn declare_utf8(text: String) -> String {
+    if !text.starts_with("<?xml") {
+        return text;
+    }
+    let Some(end) = text.find("?>") else {
+        return text;
+    };
+    match attribute(&text[..end], "encoding") {
+        Some((range, _)) => format!("{}UTF-8{}", &text[..range.start], &text[range.end..]),
+        None => text,
+    }
+}
+
+/// UTF-32 by its byte-order mark (encoding_rs does not decode it: the
+/// Encoding Standard leaves it out of the web, but feeds still use it).
+fn utf32(bytes: &[u8]) -> Option<String> {
+    let big_endian = match bytes {
+        [0, 0, 0xFE, 0xFF, ..] => true,
+        [0xFF, 0xFE, 0, 0, ..] => false,
+        _ => return None,
+    };
+    let text = bytes[4..]
+        .chunks_exact(4)
+        .map(|unit| {
+            let unit = [unit[0], unit[1], unit[2], unit[3]];
+            let code = if big_endian {
+                u32::from_be_bytes(unit)
+            } else {
+                u32::from_le_bytes(unit)
+            };
+            char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER)
+        })
+        .collect();
+    Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_utf8;
+
+    const FEED: &str =
+        "<?xml version=\"1.0\" encoding=\"ENC\"?><rss><channel><title>Zürich – Ελλάδα – Москва</title></channel></rss>";
+
+    fn text(bytes: &[u8], content_type: Option<&str>) -> String {
+        String::from_utf8(to_utf8(bytes, content_type).into_owned()).unwrap()
+    }
+
+    fn utf16(le: bool, bom: bool, label: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        if bom {
+            out.extend(if le { [0xFF, 0xFE] } else { [0xFE, 0xFF] });
+        }
+        for unit in FEED.replace("ENC", label).encode_utf16() {
+            out.extend(if le { unit.to_le_bytes() } else { unit.to_be_bytes() });
+        }
+        out
+    }
+
+    #[test]
+    fn utf16_with_or_without_a_bom_becomes_utf8_declared_as_such() {
+        for (le, bom) in [(true, true), (false, true), (true, false), (false, false)] {
+            let decoded = text(&utf16(le, bom, "utf-16"), None);
+            assert_eq!(decoded, FEED.replace("ENC", "UTF-8"), "le {le}, bom {bom}");
+        }
+    }
+
+    #[test]
+    fn utf32_by_its_bom() {
+        let mut bytes = vec![0, 0, 0xFE, 0xFF];
+        for c in FEED.replace("ENC", "utf-32").chars() {
+            bytes.extend((c as u32).to_be_bytes());
+        }
+        assert_eq!(text(&bytes, None), FEED.replace("ENC", "UTF-8"));
+    }
+
+    #[test]
+    fn legacy_charsets_from_the_declaration_or_http() {
+        let title = "Москва";
+        let (koi8, _, _) = encoding_rs::KOI8_R.encode(title);
+        let mut bytes = b"<?xml version='1.0' encoding='koi8-r'?><t>".to_vec();
+        bytes.extend_from_slice(&koi8);
+        bytes.extend_from_slice(b"</t>");
+        assert_eq!(
+            text(&bytes, None),
+            format!("<?xml version='1.0' encoding='UTF-8'?><t>{title}</t>")
+        );
+        // HTTP wins over the declaration.
+        let (latin, _, _) = encoding_rs::WINDOWS_1252.encode("Café – «menu»");
+        let mut bytes = b"<?xml version=\"1.0\" encoding=\"utf-8\"?><t>".to_vec();
+        bytes.extend_from_slice(&latin);
+        let decoded = text(&bytes, Some("application/rss+xml; charset=windows-1252"));
+        assert!(decoded.contains("Café – «menu»"), "{decoded}");
+        // Shift_JIS, named in the declaration.
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("東京のニュース");
+        let mut bytes = b"<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><t>".to_vec();
+        bytes.extend_from_slice(&sjis);
+        assert!(text(&bytes, None).contains("東京のニュース"));
+    }
+
+    #[test]
+    fn utf8_is_left_alone() {
+        let feed = FEED.replace("ENC", "utf-8");
+        assert!(matches!(to_utf8(feed.as_bytes(), None), std::borrow::Cow::Borrowed(_)));
+    }
+}
