@@ -41,12 +41,6 @@ impl WriteError for sqlx::Error {
     }
 }
 
-impl WriteError for anyhow::Error {
-    fn fault(&self) -> Option<Fault> {
-        self.downcast_ref::<sqlx::Error>().and_then(Fault::of)
-    }
-}
-
 /// The single write connection.
 #[derive(Clone)]
 pub struct Writer {
