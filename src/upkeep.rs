@@ -1,7 +1,9 @@
 //! Background upkeep: merging the search index's segments that every
 //! commit adds, a small step at a time, so no ingest pays for a big merge;
 //! and, while writes are failing, probing every few seconds for when they
-//! work again, so /readyz and the log recover without waiting for a client.
+//! work again, so /readyz and the log recover without waiting for a client;
+//! and when a scheduled article falls due, telling the caches, since the
+//! site changes then without any write.
 
 use std::time::Duration;
 
@@ -20,7 +22,9 @@ const PROBE_INTERVAL: Duration = Duration::from_secs(5);
 pub async fn run(db: Db, mut shutdown: watch::Receiver<bool>) {
     let mut merged_at = None;
     let mut probed_at = std::time::Instant::now();
+    let mut schedule = Schedule::default();
     loop {
+        schedule.check(&db).await;
         if db.writer.health().failing().is_some() && probed_at.elapsed() >= PROBE_INTERVAL {
             probed_at = std::time::Instant::now();
             // Its outcome is recorded by the writer's health; nothing to add.
@@ -46,6 +50,36 @@ pub async fn run(db: Db, mut shutdown: watch::Receiver<bool>) {
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
             _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// When the next scheduled article falls due. Looked up again after every
+/// change and every minute (another process, `gazette import`, may have
+/// scheduled one); checked every pass, so an article appears within about
+/// a second of its time.
+#[derive(Default)]
+struct Schedule {
+    looked_up_at: Option<(u64, i64)>,
+    next_due: Option<i64>,
+}
+
+impl Schedule {
+    async fn check(&mut self, db: &Db) {
+        let version = (db.generation(), store::current_minute());
+        if self.looked_up_at != Some(version) {
+            match store::articles::next_scheduled(&db.reader).await {
+                Ok(next_due) => {
+                    self.next_due = next_due;
+                    self.looked_up_at = Some(version);
+                }
+                Err(err) => tracing::warn!(%err, "cannot read the next scheduled article; will retry"),
+            }
+        }
+        if self.next_due.is_some_and(|due| store::now_unix() >= due) {
+            // Published now: every cached page is stale, as after a write.
+            db.changed();
+            self.next_due = None;
         }
     }
 }

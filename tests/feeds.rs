@@ -112,6 +112,14 @@ async fn serve(State(state): State<Shared>, Path(name): Path<String>, headers: H
 </rdf:RDF>"#.to_owned()),
         "rss091.xml" => xml(r#"<?xml version="1.0"?><rss version="0.91"><channel><title>Old Desk</title><link>http://old.test/</link><description>d</description>
 <item><title>Old story</title><link>http://old.test/1</link><description>Old body.</description></item></channel></rss>"#.to_owned()),
+        // A publisher whose clock is decades ahead, beside an honest entry.
+        "future.xml" => xml(rss(
+            r#"<item><guid>f-1</guid><title>Dated by a broken clock</title><link>http://f.test/1</link>
+<pubDate>Thu, 01 Jan 2099 00:00:00 GMT</pubDate><description>From the future.</description></item>
+<item><guid>f-2</guid><title>Dated honestly</title><link>http://f.test/2</link>
+<pubDate>Wed, 12 Jun 2024 09:30:00 GMT</pubDate><description>From the past.</description></item>"#,
+            "",
+        )),
         "malformed.xml" => xml("<rss><channel><title>Broken<item></rss".to_owned()),
         "wrongtype.txt" => ([(header::CONTENT_TYPE, "text/plain")], rss(&item("w-1", "Served as text", "http://w.test/1", "<p>ok</p>"), "")).into_response(),
         "page.html" => ([(header::CONTENT_TYPE, "text/html")], r#"<!doctype html><html><head><title>Harbour</title>
@@ -863,4 +871,53 @@ async fn the_cli_manages_subscriptions() {
         .output()
         .unwrap();
     assert!(!refused.status.success(), "private addresses need the flag");
+}
+
+#[tokio::test]
+async fn an_entry_dated_in_the_future_is_placed_at_its_fetch_time_and_cannot_pin_itself_to_the_top() {
+    let (feeds, _) = start_feed_server().await;
+    let app = gazette().await;
+    let before = chrono::Utc::now().timestamp();
+    let (status, body) = subscribe(&app, &format!("{feeds}/future.xml"), "Clocks").await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["poll"]["created"], 2);
+    let after = chrono::Utc::now().timestamp();
+    assert_eq!(
+        section_titles(&app, "clocks").await,
+        ["Dated by a broken clock", "Dated honestly"]
+    );
+
+    let (_, list) = app.get_json("/api/v1/articles?section=clocks").await;
+    let id = list["articles"][0]["id"].clone();
+    let (status, stored) = app.get_json(&format!("/api/v1/articles/{id}")).await;
+    assert_eq!(status, 200, "{stored}");
+    // Placed at the fetch, visible now; the claimed date is kept.
+    let placed = chrono::DateTime::parse_from_rfc3339(stored["published_at"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    assert!((before..=after).contains(&placed), "{stored}");
+    assert_eq!(stored["claimed_published_at"], "2099-01-01T00:00:00+00:00");
+    assert_eq!(stored["scheduled"], false);
+    let (_, honest) = app
+        .get_json(&format!("/api/v1/articles/{}", list["articles"][1]["id"]))
+        .await;
+    assert_eq!(honest["published_at"], "2024-06-12T09:30:00+00:00");
+    assert!(honest.get("claimed_published_at").is_none(), "{honest}");
+
+    // Polled again later, the entry keeps its place: nothing moves it up.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let report = poll(&app, &body["feed"]["id"]).await;
+    assert_eq!(report["unchanged"], 2, "{report}");
+    let (_, again) = app.get_json(&format!("/api/v1/articles/{id}")).await;
+    assert_eq!(again["published_at"], stored["published_at"]);
+
+    // A story posted afterwards leads the front page, above the 2099 entry.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.create(&support::article("Fresh from the desk", "Clocks")).await;
+    let (_, list) = app.get_json("/api/v1/articles?limit=3").await;
+    assert_eq!(list["articles"][0]["title"], "Fresh from the desk", "{list}");
+    let (_, front) = app.get_text("/").await;
+    let fresh = front.find("Fresh from the desk").expect("on the front page");
+    let clock = front.find("Dated by a broken clock").expect("on the front page");
+    assert!(fresh < clock, "the future-dated entry is above a newer story");
 }

@@ -99,6 +99,9 @@ pub struct NewArticle {
     /// As sent; `None` means "the time of ingest" for a new article and
     /// "keep the original time" for an update.
     pub published_at: Option<DateTime<Utc>>,
+    /// A feed entry's own date when it was ahead of the fetch: the article
+    /// is placed at the fetch time (`published_at: None`) and this is kept.
+    pub claimed_published_at: Option<DateTime<Utc>>,
     /// Where relative links and images in an HTML body point from (a feed
     /// entry's link); None for the API, whose bodies keep their links.
     pub base_url: Option<url::Url>,
@@ -148,6 +151,7 @@ impl NewArticle {
             image_caption: optional_line("image_caption", input.image_caption, MAX_SUMMARY_CHARS)?,
             tags,
             published_at,
+            claimed_published_at: None,
             base_url: None,
         })
     }
@@ -207,7 +211,9 @@ impl NewArticle {
             hasher.update((tag.len() as u64).to_le_bytes());
             hasher.update(tag.as_bytes());
         }
-        hasher.update(self.published_at.map_or(i64::MIN, |t| t.timestamp()).to_le_bytes());
+        for time in [self.published_at, self.claimed_published_at] {
+            hasher.update(time.map_or(i64::MIN, |t| t.timestamp()).to_le_bytes());
+        }
         hex::encode(hasher.finalize())
     }
 }

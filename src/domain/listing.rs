@@ -24,6 +24,9 @@ pub struct Article {
     pub section_name: String,
     pub section_slug: String,
     pub published_at: DateTime<Utc>,
+    /// The later date its feed claimed, when the article was placed at the
+    /// time it was fetched instead (see migration 0006).
+    pub claimed_published_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

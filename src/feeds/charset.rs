@@ -4,8 +4,11 @@
 //!
 //! Which encoding, in the order RFC 7303 (section 3) and XML 1.0 (appendix
 //! F) give: a byte-order mark; else the HTTP `charset`; else the encoding in
-//! the XML declaration; else UTF-8. The declaration is then rewritten to
-//! say UTF-8, so the parser does not decode the text a second time.
+//! the XML declaration; else UTF-8. Every XML declaration is then made to
+//! say UTF-8, so the parser does not decode the text a second time: it
+//! panics when a declaration names another encoding once it has read past
+//! the document's first bytes (found by the `feed_parse` fuzzer: a
+//! declaration after leading junk or whitespace, as sloppy servers send).
 
 use std::borrow::Cow;
 
@@ -21,8 +24,14 @@ pub fn to_utf8<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]>
         .or_else(|| content_type.and_then(http_charset))
         .or_else(|| declared_encoding(bytes))
         .unwrap_or(UTF_8);
-    if encoding == UTF_8 && Encoding::for_bom(bytes).is_none() && std::str::from_utf8(bytes).is_ok() {
-        return Cow::Borrowed(bytes);
+    if encoding == UTF_8
+        && Encoding::for_bom(bytes).is_none()
+        && let Ok(text) = std::str::from_utf8(bytes)
+    {
+        return match declared_utf8(text) {
+            Some(rewritten) => Cow::Owned(rewritten.into_bytes()),
+            None => Cow::Borrowed(bytes),
+        };
     }
     // Replaces what cannot be decoded, BOM removed: an odd byte costs a
     // character, not the feed.
@@ -49,7 +58,10 @@ fn declared_encoding(bytes: &[u8]) -> Option<&'static Encoding> {
         [0, b'<', 0, b'?', ..] => return Some(UTF_16BE),
         _ => {}
     }
-    let head = &bytes[..bytes.len().min(256)];
+    // Leading whitespace or junk (before the first markup) is skipped: the
+    // declaration it hides is still what the publisher meant.
+    let start = bytes.iter().take(1024).position(|&b| b == b'<')?;
+    let head = &bytes[start..bytes.len().min(start + 256)];
     let declaration = head.strip_prefix(b"<?xml")?;
     let end = declaration.windows(2).position(|w| w == b"?>")?;
     let declaration = std::str::from_utf8(&declaration[..end]).ok()?;
@@ -72,18 +84,42 @@ fn attribute<'a>(declaration: &'a str, name: &str) -> Option<(std::ops::Range<us
     Some((range.clone(), &declaration[range]))
 }
 
-/// The text with its XML declaration (if any) saying UTF-8.
+/// The text with every XML declaration saying UTF-8.
 fn declare_utf8(text: String) -> String {
-    if !text.starts_with("<?xml") {
-        return text;
+    declared_utf8(&text).unwrap_or(text)
+}
+
+/// The text with every XML declaration that names an encoding other than
+/// UTF-8 made to say UTF-8; None when there is none. Declarations past the
+/// first bytes are ill-formed, but the parser acts on them all the same.
+fn declared_utf8(text: &str) -> Option<String> {
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(found) = text[from..].find("<?xml") {
+        let at = from + found;
+        from = at + "<?xml".len();
+        // `<?xml-stylesheet …?>` and the like are processing instructions.
+        if !text[from..].starts_with(|c: char| c.is_ascii_whitespace() || c == '?') {
+            continue;
+        }
+        let Some(end) = text[from..].find("?>").map(|end| from + end) else {
+            break;
+        };
+        if let Some((range, value)) = attribute(&text[at..end], "encoding")
+            && !value.eq_ignore_ascii_case("utf-8")
+        {
+            let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            out.push_str(&text[copied..at + range.start]);
+            out.push_str("UTF-8");
+            copied = at + range.end;
+        }
+        from = end;
     }
-    let Some(end) = text.find("?>") else {
-        return text;
-    };
-    match attribute(&text[..end], "encoding") {
-        Some((range, _)) => format!("{}UTF-8{}", &text[..range.start], &text[range.end..]),
-        None => text,
-    }
+    out.map(|mut out| {
+        out.push_str(&text[copied..]);
+        out
+    })
 }
 
 /// UTF-32 by its byte-order mark (encoding_rs does not decode it: the
@@ -170,6 +206,49 @@ mod tests {
         let mut bytes = b"<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><t>".to_vec();
         bytes.extend_from_slice(&sjis);
         assert!(text(&bytes, None).contains("東京のニュース"));
+    }
+
+    #[test]
+    fn a_declaration_after_leading_junk_is_honoured_and_made_utf8() {
+        // Whitespace before the declaration, as careless servers send.
+        let (latin, _, _) = encoding_rs::WINDOWS_1252.encode("Café");
+        let mut bytes = b"\n  <?xml version=\"1.0\" encoding=\"iso-8859-1\"?><t>".to_vec();
+        bytes.extend_from_slice(&latin);
+        bytes.extend_from_slice(b"</t>");
+        assert_eq!(
+            text(&bytes, None),
+            "\n  <?xml version=\"1.0\" encoding=\"UTF-8\"?><t>Café</t>"
+        );
+        // A valid UTF-8 document declaring a legacy charset after junk, and
+        // a second declaration further in: each says UTF-8 once decoded.
+        let doc = "\u{98}\0<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><rss version=\"2.0\"><channel>\
+                   <title>x</title><?xml version='1.0' encoding='koi8-r'?><?xml-stylesheet href='a.xsl'?></channel></rss>";
+        let decoded = text(doc.as_bytes(), None);
+        assert_eq!(
+            decoded.matches("encoding=\"UTF-8\"").count() + decoded.matches("encoding='UTF-8'").count(),
+            2
+        );
+        assert!(decoded.contains("<?xml-stylesheet href='a.xsl'?>"), "{decoded}");
+    }
+
+    /// The fuzzer's find: raw, the parser panics on it (quick-xml 0.42,
+    /// "set_encoding() called after prefix buffer was drained"); decoded
+    /// first, it is an ordinary document. Called without the server's
+    /// catch_unwind, so a panic fails the test.
+    #[test]
+    fn the_parser_does_not_panic_on_decoded_documents_with_late_declarations() {
+        let mut bytes = vec![0x98; 42];
+        bytes.push(0);
+        bytes.extend_from_slice(
+            b"<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>\n<rss version=\"2.0\"><channel><title>T</title></channel></rss>",
+        );
+        for head in [
+            &bytes[..],
+            b"\n<?xml version=\"1.0\" encoding=\"windows-1252\"?><rss version=\"2.0\"></rss>",
+        ] {
+            let decoded = to_utf8(head, None);
+            let _ = feed_rs::parser::parse(&decoded[..]);
+        }
     }
 
     #[test]

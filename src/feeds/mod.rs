@@ -314,7 +314,7 @@ async fn ingest_and_record(
     let items: Vec<_> = parsed
         .entries
         .iter()
-        .map(|entry| parse::to_article(entry, feed.id, url, &feed.section).map_err(AppError::from))
+        .map(|entry| parse::to_article(entry, feed.id, url, &feed.section, now).map_err(AppError::from))
         .collect();
     let mut report = PollReport {
         status: "ok",

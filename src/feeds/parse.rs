@@ -19,7 +19,70 @@ pub struct ParsedFeed {
 /// Parses a fetched document (decoded to UTF-8 first, see charset.rs).
 /// A panic in the parser becomes an error for this feed alone.
 pub fn parse(bytes: &[u8], url: &Url, content_type: Option<&str>) -> Result<ParsedFeed, String> {
-    parse_decoded(&super::charset::to_utf8(bytes, content_type), url)
+    let decoded = super::charset::to_utf8(bytes, content_type);
+    parse_decoded(&readable_root(&decoded), url)
+}
+
+/// The RSS versions feed-rs reads: it refuses the whole feed for any other
+/// `version` on the `<rss>` root (0.93, 0.94, 2.01, none at all), though
+/// these are the same format and served in the wild.
+const RSS_VERSIONS_READ: [&str; 4] = ["2.0", "", "0.91", "0.92"];
+const ATOM_03_NS: &str = "http://purl.org/atom/ns#";
+const ATOM_10_NS: &str = "http://www.w3.org/2005/Atom";
+
+/// Rewrites the root element of the feeds feed-rs would otherwise refuse
+/// or read as empty, so they are read as the format they nearly are:
+/// - an `<rss>` root with a version feed-rs does not know gets
+///   `version="2.0"` (the old value kept as `x-version`): RSS 2.0 reading
+///   covers every 0.9x element;
+/// - an Atom 0.3 feed (its namespace) is read as Atom 1.0: feed-rs reads
+///   its root but none of its entries. Their titles, links, ids, authors
+///   and content carry over; 0.3's dates (`issued`, `modified`) do not,
+///   so those entries are dated when first fetched.
+fn readable_root(doc: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    use quick_xml::events::Event;
+    let unchanged = std::borrow::Cow::Borrowed(doc);
+    let Ok(text) = std::str::from_utf8(doc) else {
+        return unchanged;
+    };
+    let mut reader = quick_xml::Reader::from_str(text);
+    let (start, root) = loop {
+        let start = reader.buffer_position() as usize;
+        match reader.read_event() {
+            Ok(Event::Start(tag) | Event::Empty(tag)) => break (start, tag),
+            Ok(Event::Eof) | Err(_) => return unchanged,
+            // The prolog: declaration, comments, doctype, whitespace.
+            Ok(_) => continue,
+        }
+    };
+    let end = reader.buffer_position() as usize;
+    let mut tag = text[start..end].to_owned();
+    match root.name().as_ref() {
+        "rss" => {
+            let version = root.try_get_attribute("version").ok().flatten();
+            if version.as_ref().is_some_and(|v| RSS_VERSIONS_READ.contains(&&*v.value)) {
+                return unchanged;
+            }
+            if version.is_some()
+                && let Some(at) = version_attribute_at(&tag)
+            {
+                tag.insert_str(at, "x-");
+            }
+            tag.insert_str("<rss".len(), " version=\"2.0\"");
+        }
+        "feed" if tag.contains(ATOM_03_NS) => tag = tag.replace(ATOM_03_NS, ATOM_10_NS),
+        _ => return unchanged,
+    }
+    std::borrow::Cow::Owned([&doc[..start], tag.as_bytes(), &doc[end..]].concat())
+}
+
+/// Where the `version` attribute's name starts in a start tag's text.
+fn version_attribute_at(tag: &str) -> Option<usize> {
+    tag.match_indices("version").map(|(at, _)| at).find(|&at| {
+        let before = tag[..at].chars().next_back().is_some_and(char::is_whitespace);
+        let after = tag[at + "version".len()..].trim_start().starts_with('=');
+        before && after
+    })
 }
 
 fn parse_decoded(bytes: &[u8], url: &Url) -> Result<ParsedFeed, String> {
@@ -93,9 +156,15 @@ fn external_id(feed_id: i64, entry: &Entry) -> String {
     )
 }
 
-/// Turns a feed entry into an article for `section`, through the same
-/// validation as the API.
-pub fn to_article(entry: &Entry, feed_id: i64, feed_url: &Url, section: &str) -> Result<NewArticle, FieldError> {
+/// Turns a feed entry fetched at `fetched_at` (unix seconds) into an
+/// article for `section`, through the same validation as the API.
+pub fn to_article(
+    entry: &Entry,
+    feed_id: i64,
+    feed_url: &Url,
+    section: &str,
+    fetched_at: i64,
+) -> Result<NewArticle, FieldError> {
     let link = entry
         .links
         .iter()
@@ -163,13 +232,75 @@ pub fn to_article(entry: &Entry, feed_id: i64, feed_url: &Url, section: &str) ->
                 .filter(|t| t.chars().count() <= crate::domain::article::MAX_TAG_CHARS)
                 .collect(),
         ),
-        // An entry without a date gets the time it was first seen: the
-        // write path's default for new articles, kept on later updates.
-        published_at: entry.published.or(entry.updated).map(|t| t.to_rfc3339()),
+        published_at: None,
     };
     let mut article = NewArticle::parse(input)?;
+    // An entry without a date gets the time it was first seen: the write
+    // path's default for new articles (None), kept on later updates. So
+    // does an entry dated after its fetch: a feed publishes what it holds,
+    // so a later date is a broken clock or time zone, not a schedule, and
+    // taken at its word it would sit at the top of the site until then.
+    // The claimed date is kept for the API.
+    match entry.published.or(entry.updated) {
+        Some(date) if date.timestamp() > fetched_at => article.claimed_published_at = Some(date),
+        date => article.published_at = date,
+    }
     article.base_url = Some(link.unwrap_or_else(|| feed_url.clone()));
     Ok(article)
+}
+
+#[cfg(test)]
+mod readable_roots {
+    use super::parse;
+
+    fn titles(doc: &str) -> Result<Vec<String>, String> {
+        let url = url::Url::parse("http://example.org/feed.xml").unwrap();
+        let feed = parse(doc.as_bytes(), &url, None)?;
+        Ok(feed
+            .entries
+            .iter()
+            .map(|e| e.title.as_ref().map(|t| t.content.clone()).unwrap_or_default())
+            .collect())
+    }
+
+    #[test]
+    fn every_rss_version_and_none_is_read() {
+        for root in [
+            "<rss>",
+            "<rss version=\"0.93\">",
+            "<rss version='0.94' xmlns:dc=\"http://purl.org/dc/elements/1.1/\">",
+            "<rss\n  version = \"2.01\">",
+            "<rss version=\"2.0\">",
+            "<rss version=\"0.91\">",
+        ] {
+            let doc = format!(
+                "<?xml version=\"1.0\"?>\n<!-- <rss version=\"9\"> in a comment -->\n{root}<channel><title>Desk</title>\
+                 <item><title>Kept &amp; read</title><link>http://example.org/1</link></item></channel></rss>"
+            );
+            assert_eq!(titles(&doc), Ok(vec!["Kept & read".to_owned()]), "{root}");
+        }
+    }
+
+    #[test]
+    fn atom_03_entries_are_read() {
+        let doc = "<?xml version=\"1.0\"?><feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><title>Old</title>\
+                   <entry><title>From 2004</title><id>tag:old,2004:1</id>\
+                   <content type=\"text/html\" mode=\"escaped\">&lt;b&gt;bold&lt;/b&gt; body</content></entry></feed>";
+        assert_eq!(titles(doc), Ok(vec!["From 2004".to_owned()]));
+        let url = url::Url::parse("http://example.org/feed.xml").unwrap();
+        let feed = parse(doc.as_bytes(), &url, None).unwrap();
+        let article = super::to_article(&feed.entries[0], 1, &url, "Old", 0).unwrap();
+        assert_eq!(article.body_html(), "<b>bold</b> body");
+    }
+
+    #[test]
+    fn other_documents_are_left_alone() {
+        let atom = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>A</title><entry><title>One</title><id>1</id></entry></feed>";
+        assert_eq!(super::readable_root(atom.as_bytes()), atom.as_bytes());
+        let versioned = "<rss version=\"2.0\"><channel></channel></rss>";
+        assert_eq!(super::readable_root(versioned.as_bytes()), versioned.as_bytes());
+        assert_eq!(super::readable_root(b"not xml at all"), &b"not xml at all"[..]);
+    }
 }
 
 #[cfg(test)]

@@ -38,6 +38,10 @@ pub struct Saved {
     pub status: SaveStatus,
     /// The path of the article's page.
     pub url: String,
+    /// Set when the article is dated in the future: it is scheduled, and
+    /// shown nowhere on the site until this time (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduled: Option<String>,
 }
 
 /// One entry of a batch's answer, in the order of the request.
@@ -221,6 +225,14 @@ impl Prepared {
         Ok(prepared)
     }
 
+    /// When the article is scheduled for: its date, if in the future.
+    fn scheduled(&self) -> Option<String> {
+        self.article
+            .published_at
+            .filter(|t| t.timestamp() > self.now)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    }
+
     /// The keys by which this article may already be known.
     fn identities(&self) -> impl Iterator<Item = &str> {
         [&self.key, &self.url_key].into_iter().flatten().map(String::as_str)
@@ -248,6 +260,7 @@ impl Prepared {
             image_caption: article.image_caption.as_deref(),
             tags_json: &self.tags_json,
             published_at: article.published_at.map(|t| t.timestamp()),
+            claimed_published_at: article.claimed_published_at.map(|t| t.timestamp()),
             content_hash: &self.hash,
             now: self.now,
         }
@@ -350,11 +363,12 @@ async fn write_run(conn: &mut SqliteConnection, run: &[Prepared]) -> Result<Vec<
                 .any(|key| known.tombstoned.contains(key));
             let existing = item.key.as_ref().and_then(|key| known.by_key.get(key));
             let same_story = item.url_key.as_ref().and_then(|url| known.by_url.get(url));
-            let unchanged = |found: &Existing| {
+            let unchanged = |found: &Existing, scheduled: Option<String>| {
                 Plan::Done(Ok(Saved {
                     id: found.id,
                     status: SaveStatus::Unchanged,
                     url: article_path(found.id, &found.slug),
+                    scheduled,
                 }))
             };
             match (existing, same_story) {
@@ -363,8 +377,9 @@ async fn write_run(conn: &mut SqliteConnection, run: &[Prepared]) -> Result<Vec<
                 // feed and the API): the first version stands. Updating it
                 // would make two feeds move it back and forth between their
                 // sections on every poll.
-                (None, Some(first)) => unchanged(first),
-                (Some(existing), _) if existing.content_hash == item.hash => unchanged(existing),
+                (None, Some(first)) => unchanged(first, None),
+                // The same content hash means the same date.
+                (Some(existing), _) if existing.content_hash == item.hash => unchanged(existing, item.scheduled()),
                 (Some(existing), _) => Plan::Update(existing.id, item),
                 (None, None) => Plan::Insert(item),
             }
@@ -406,12 +421,14 @@ async fn write_run(conn: &mut SqliteConnection, run: &[Prepared]) -> Result<Vec<
                     id,
                     status: SaveStatus::Created,
                     url: article_path(id, &item.slug),
+                    scheduled: item.scheduled(),
                 })
             }
             Plan::Update(id, item) => Ok(Saved {
                 id,
                 status: SaveStatus::Updated,
                 url: article_path(id, &item.slug),
+                scheduled: item.scheduled(),
             }),
         })
         .collect())

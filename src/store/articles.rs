@@ -33,6 +33,8 @@ pub struct ArticleRow<'a> {
     pub tags_json: &'a str,
     /// `None` keeps the stored time on update and means "now" on insert.
     pub published_at: Option<i64>,
+    /// The future date a feed entry claimed (see migration 0006).
+    pub claimed_published_at: Option<i64>,
     pub content_hash: &'a str,
     pub now: i64,
 }
@@ -124,14 +126,15 @@ pub async fn insert_many(conn: &mut SqliteConnection, rows_json: &[&str]) -> sql
     let mut ids = sqlx::query_scalar!(
         r#"INSERT INTO articles (section_id, ingest_key, url_key, external_id, url, slug, title, summary, author,
                                  source, body_format, body, body_deflated, body_html, word_count, author_slug,
-                                 image_url, image_caption, tags, published_at, created_at, updated_at, content_hash)
+                                 image_url, image_caption, tags, published_at, claimed_published_at, created_at, updated_at,
+                                 content_hash)
            SELECT s.id, r.value ->> 'ingest_key', r.value ->> 'url_key', r.value ->> 'external_id',
                   r.value ->> 'url', r.value ->> 'slug', r.value ->> 'title', r.value ->> 'summary',
                   r.value ->> 'author', r.value ->> 'source', r.value ->> 'body_format', '',
                   unhex(r.value ->> 'body_deflated'), r.value ->> 'body_html', r.value ->> 'word_count',
                   r.value ->> 'author_slug', r.value ->> 'image_url', r.value ->> 'image_caption',
                   r.value ->> 'tags_json', COALESCE(r.value ->> 'published_at', r.value ->> 'now'),
-                  r.value ->> 'now', r.value ->> 'now', r.value ->> 'content_hash'
+                  r.value ->> 'claimed_published_at', r.value ->> 'now', r.value ->> 'now', r.value ->> 'content_hash'
            FROM jsonb_each(?) r JOIN sections s ON s.slug = r.value ->> 'section_slug'
            ORDER BY r.key
            RETURNING id AS "id!: i64""#,
@@ -156,7 +159,7 @@ pub async fn update(conn: &mut SqliteConnection, id: i64, row: &ArticleRow<'_>) 
                   url = ?, slug = ?, title = ?, summary = ?, author = ?, source = ?, body_format = ?, body = '',
                   body_deflated = ?, body_html = ?, word_count = ?, author_slug = ?, image_url = ?,
                   image_caption = ?, tags = ?, published_at = COALESCE(?, published_at),
-                  updated_at = ?, content_hash = ?
+                  claimed_published_at = ?, updated_at = ?, content_hash = ?
            WHERE id = ?"#,
         row.section_slug,
         row.url_key,
@@ -176,6 +179,7 @@ pub async fn update(conn: &mut SqliteConnection, id: i64, row: &ArticleRow<'_>) 
         row.image_caption,
         row.tags_json,
         row.published_at,
+        row.claimed_published_at,
         row.now,
         row.content_hash,
         id,
@@ -284,19 +288,42 @@ struct ArticleDbRow {
     section_name: String,
     section_slug: String,
     published_at: i64,
+    claimed_published_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
 }
 
-pub async fn get(db: &SqlitePool, id: i64) -> sqlx::Result<Option<Article>> {
+/// Which articles a read shows. Every read of the public site shows only
+/// what is published by now: an article dated in the future is scheduled
+/// and stays out of pages, feeds, search and sitemaps until its time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    Published,
+    /// Scheduled articles too: for a sender holding an ingest token.
+    WithScheduled,
+}
+
+impl Shown {
+    /// The latest publication time this read shows.
+    fn until(self) -> i64 {
+        match self {
+            Shown::Published => super::now_unix(),
+            Shown::WithScheduled => i64::MAX,
+        }
+    }
+}
+
+pub async fn get(db: &SqlitePool, id: i64, shown: Shown) -> sqlx::Result<Option<Article>> {
+    let until = shown.until();
     let row = sqlx::query_as!(
         ArticleDbRow,
         r#"SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.source, a.url, a.external_id,
                   a.body_format, a.body_html, a.word_count, a.image_url, a.image_caption, a.tags,
-                  s.name AS section_name, s.slug AS section_slug, a.published_at, a.created_at, a.updated_at
+                  s.name AS section_name, s.slug AS section_slug, a.published_at, a.claimed_published_at, a.created_at, a.updated_at
            FROM articles a JOIN sections s ON s.id = a.section_id
-           WHERE a.id = ?"#,
-        id
+           WHERE a.id = ? AND a.published_at <= ?"#,
+        id,
+        until
     )
     .fetch_optional(db)
     .await?;
@@ -306,17 +333,20 @@ pub async fn get(db: &SqlitePool, id: i64) -> sqlx::Result<Option<Article>> {
 /// The newest articles in full, for feeds: the whole site or one section.
 pub async fn recent_full(db: &SqlitePool, section_id: Option<i64>, limit: u32) -> sqlx::Result<Vec<Article>> {
     let limit = i64::from(limit);
+    let until = Shown::Published.until();
     let rows = match section_id {
         None => {
             sqlx::query_as!(
                 ArticleDbRow,
                 r#"SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.source, a.url,
                           a.external_id, a.body_format, a.body_html, a.word_count, a.image_url, a.image_caption,
-                          a.tags, s.name AS section_name, s.slug AS section_slug, a.published_at, a.created_at,
-                          a.updated_at
+                          a.tags, s.name AS section_name, s.slug AS section_slug, a.published_at,
+                          a.claimed_published_at, a.created_at, a.updated_at
                    FROM articles a JOIN sections s ON s.id = a.section_id
+                   WHERE a.published_at <= ?
                    ORDER BY a.published_at DESC, a.id DESC
                    LIMIT ?"#,
+                until,
                 limit
             )
             .fetch_all(db)
@@ -327,13 +357,14 @@ pub async fn recent_full(db: &SqlitePool, section_id: Option<i64>, limit: u32) -
                 ArticleDbRow,
                 r#"SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.source, a.url,
                           a.external_id, a.body_format, a.body_html, a.word_count, a.image_url, a.image_caption,
-                          a.tags, s.name AS section_name, s.slug AS section_slug, a.published_at, a.created_at,
-                          a.updated_at
+                          a.tags, s.name AS section_name, s.slug AS section_slug, a.published_at,
+                          a.claimed_published_at, a.created_at, a.updated_at
                    FROM articles a JOIN sections s ON s.id = a.section_id
-                   WHERE a.section_id = ?
+                   WHERE a.section_id = ? AND a.published_at <= ?
                    ORDER BY a.published_at DESC, a.id DESC
                    LIMIT ?"#,
                 section_id,
+                until,
                 limit
             )
             .fetch_all(db)
@@ -365,6 +396,7 @@ impl From<ArticleDbRow> for Article {
             section_name: r.section_name,
             section_slug: r.section_slug,
             published_at: from_unix(r.published_at),
+            claimed_published_at: r.claimed_published_at.map(from_unix),
             created_at: from_unix(r.created_at),
             updated_at: from_unix(r.updated_at),
         }
@@ -411,12 +443,13 @@ pub enum Scope<'a> {
     Tag(&'a str),
 }
 
-/// A page of the newest articles older than `before` in a scope. Each
-/// scope pages on its own (…, published_at, id) index. Fetches one row
-/// more than asked to learn whether a next page exists, without counting.
+/// A page of the newest published articles older than `before` in a
+/// scope. Each scope pages on its own (…, published_at, id) index, and
+/// "published by now" is the same range's upper end. Fetches one row more
+/// than asked to learn whether a next page exists, without counting.
 pub async fn page(db: &SqlitePool, scope: Scope<'_>, before: Cursor, limit: u32) -> sqlx::Result<Page> {
     let fetch = i64::from(limit) + 1;
-    let (time, id) = (before.published_at, before.id);
+    let (time, id) = (before.published_at, before.id).min((Shown::Published.until(), i64::MAX));
     let rows: Vec<CardRow> = match scope {
         Scope::All => {
             sqlx::query_as!(
@@ -503,6 +536,7 @@ pub async fn page(db: &SqlitePool, scope: Scope<'_>, before: Cursor, limit: u32)
 /// seek per section.
 pub async fn newest_by_section(db: &SqlitePool, per_section: u32) -> sqlx::Result<Vec<ArticleCard>> {
     let per_section = i64::from(per_section);
+    let until = Shown::Published.until();
     // One row, the cards as a JSON array: rows cross from the connection's
     // thread one message (and one wake-up) each, and this query has dozens.
     let json = sqlx::query_scalar!(
@@ -513,10 +547,12 @@ pub async fn newest_by_section(db: &SqlitePool, per_section: u32) -> sqlx::Resul
            FROM (SELECT a.id, a.slug, a.title, a.summary, a.author, a.image_url,
                         s.name AS section_name, s.slug AS section_slug, a.published_at
                  FROM sections s
-                 JOIN articles a ON a.id IN (SELECT b.id FROM articles b WHERE b.section_id = s.id
+                 JOIN articles a ON a.id IN (SELECT b.id FROM articles b
+                                             WHERE b.section_id = s.id AND b.published_at <= ?
                                              ORDER BY b.published_at DESC, b.id DESC LIMIT ?)
                  WHERE s.article_count > 0
                  ORDER BY s.id, a.published_at DESC, a.id DESC)"#,
+        until,
         per_section
     )
     .fetch_one(db)
@@ -526,9 +562,12 @@ pub async fn newest_by_section(db: &SqlitePool, per_section: u32) -> sqlx::Resul
 }
 
 pub async fn author_name(db: &SqlitePool, author_slug: &str) -> sqlx::Result<Option<String>> {
+    let until = Shown::Published.until();
     let name = sqlx::query_scalar!(
-        "SELECT author FROM articles WHERE author_slug = ? ORDER BY published_at DESC, id DESC LIMIT 1",
-        author_slug
+        "SELECT author FROM articles WHERE author_slug = ? AND published_at <= ?
+         ORDER BY published_at DESC, id DESC LIMIT 1",
+        author_slug,
+        until
     )
     .fetch_optional(db)
     .await?;
@@ -537,23 +576,30 @@ pub async fn author_name(db: &SqlitePool, author_slug: &str) -> sqlx::Result<Opt
 
 /// The display name of a tag slug.
 pub async fn tag_name(db: &SqlitePool, tag_slug: &str) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar!("SELECT tag_name FROM article_tags WHERE tag_slug = ? LIMIT 1", tag_slug)
-        .fetch_optional(db)
-        .await
+    let until = Shown::Published.until();
+    sqlx::query_scalar!(
+        "SELECT tag_name FROM article_tags WHERE tag_slug = ? AND published_at <= ? LIMIT 1",
+        tag_slug,
+        until
+    )
+    .fetch_optional(db)
+    .await
 }
 
 /// The newest articles outside one section: the article page's sidebar.
 pub async fn latest_outside_section(db: &SqlitePool, section_id: i64, limit: u32) -> sqlx::Result<Vec<ArticleCard>> {
     let limit = i64::from(limit);
+    let until = Shown::Published.until();
     let rows = sqlx::query_as!(
         CardRow,
         r#"SELECT a.id AS "id!", a.slug, a.title, a.summary, a.author, a.image_url,
                   s.name AS section_name, s.slug AS section_slug, a.published_at
            FROM articles a JOIN sections s ON s.id = a.section_id
-           WHERE a.section_id <> ?
+           WHERE a.section_id <> ? AND a.published_at <= ?
            ORDER BY a.published_at DESC, a.id DESC
            LIMIT ?"#,
         section_id,
+        until,
         limit
     )
     .fetch_all(db)
@@ -578,5 +624,17 @@ pub async fn ids_published_before(
         limit
     )
     .fetch_all(conn)
+    .await
+}
+
+/// The publication time of the next scheduled article, if any: when the
+/// site's pages next change without a write.
+pub async fn next_scheduled(db: &SqlitePool) -> sqlx::Result<Option<i64>> {
+    let now = super::now_unix();
+    sqlx::query_scalar!(
+        r#"SELECT MIN(published_at) AS "at: i64" FROM articles WHERE published_at > ?"#,
+        now
+    )
+    .fetch_one(db)
     .await
 }

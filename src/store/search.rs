@@ -92,6 +92,8 @@ pub async fn search(
 ) -> sqlx::Result<Vec<Hit>> {
     let (limit, offset) = (i64::from(limit), i64::from(offset));
     let newest = order == Order::Newest;
+    // Scheduled articles are not found before their time.
+    let published_by = super::now_unix();
     let rows = sqlx::query_as!(
         HitRow,
         r#"WITH candidates AS (
@@ -108,6 +110,7 @@ pub async fn search(
                WHERE (?3 IS NULL OR a.section_id = ?3)
                  AND (?4 IS NULL OR a.published_at >= ?4)
                  AND (?5 IS NULL OR a.published_at <= ?5)
+                 AND a.published_at <= ?9
                ORDER BY sort_key, a.published_at DESC, a.id DESC
                LIMIT ?7 OFFSET ?8
            )
@@ -125,7 +128,8 @@ pub async fn search(
         filters.to,
         newest,
         limit,
-        offset
+        offset,
+        published_by
     )
     .fetch_all(db)
     .await?;

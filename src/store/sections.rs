@@ -23,14 +23,20 @@ pub async fn list(db: &Db) -> sqlx::Result<Arc<[Section]>> {
 }
 
 /// `latest_at` comes from the (section_id, published_at) index: one seek
-/// per section, never a scan.
+/// per section, never a scan. A section whose articles are all scheduled
+/// is not listed yet.
 async fn read_list(db: &SqlitePool) -> sqlx::Result<Vec<Section>> {
+    let now = super::now_unix();
     let rows = sqlx::query!(
-        r#"SELECT s.id AS "id!", s.name, s.slug, s.article_count,
-                  (SELECT MAX(a.published_at) FROM articles a WHERE a.section_id = s.id) AS "latest_at: i64"
-           FROM sections s
-           WHERE s.article_count > 0
-           ORDER BY "latest_at: i64" DESC, s.name"#
+        r#"SELECT id AS "id!", name, slug, article_count, latest_at AS "latest_at: i64"
+           FROM (SELECT s.id, s.name, s.slug, s.article_count,
+                        (SELECT MAX(a.published_at) FROM articles a
+                         WHERE a.section_id = s.id AND a.published_at <= ?) AS latest_at
+                 FROM sections s
+                 WHERE s.article_count > 0)
+           WHERE latest_at IS NOT NULL
+           ORDER BY latest_at DESC, name"#,
+        now
     )
     .fetch_all(db)
     .await?;
@@ -48,10 +54,13 @@ async fn read_list(db: &SqlitePool) -> sqlx::Result<Vec<Section>> {
 
 /// The section with this slug, if any.
 pub async fn by_slug(db: &SqlitePool, slug: &str) -> sqlx::Result<Option<Section>> {
+    let now = super::now_unix();
     let row = sqlx::query!(
         r#"SELECT s.id AS "id!", s.name, s.slug, s.article_count,
-                  (SELECT MAX(a.published_at) FROM articles a WHERE a.section_id = s.id) AS "latest_at: i64"
+                  (SELECT MAX(a.published_at) FROM articles a
+                   WHERE a.section_id = s.id AND a.published_at <= ?) AS "latest_at: i64"
            FROM sections s WHERE s.slug = ?"#,
+        now,
         slug
     )
     .fetch_optional(db)

@@ -22,17 +22,26 @@ pub async fn max_article_id(db: &SqlitePool) -> sqlx::Result<i64> {
     Ok(max.unwrap_or(0))
 }
 
+// Like every read of the public site, these show only articles published
+// by now (see `articles::Shown`).
+
 pub async fn author_slugs(db: &SqlitePool) -> sqlx::Result<Vec<String>> {
+    let now = super::now_unix();
     sqlx::query_scalar!(
-        r#"SELECT DISTINCT author_slug AS "slug!: String" FROM articles WHERE author_slug IS NOT NULL ORDER BY 1"#
+        r#"SELECT DISTINCT author_slug AS "slug!: String" FROM articles
+           WHERE author_slug IS NOT NULL AND published_at <= ? ORDER BY 1"#,
+        now
     )
     .fetch_all(db)
     .await
 }
 
 pub async fn tag_names(db: &SqlitePool) -> sqlx::Result<Vec<String>> {
+    let now = super::now_unix();
     sqlx::query_scalar!(
-        r#"SELECT MIN(tag_name) AS "name!: String" FROM article_tags GROUP BY tag_slug ORDER BY tag_slug"#
+        r#"SELECT MIN(tag_name) AS "name!: String" FROM article_tags WHERE published_at <= ?
+           GROUP BY tag_slug ORDER BY tag_slug"#,
+        now
     )
     .fetch_all(db)
     .await
@@ -69,11 +78,13 @@ impl From<SitemapRow> for SitemapEntry {
 
 pub async fn published_since(db: &SqlitePool, since: i64, limit: u32) -> sqlx::Result<Vec<SitemapEntry>> {
     let limit = i64::from(limit);
+    let now = super::now_unix();
     let rows = sqlx::query_as!(
         SitemapRow,
         r#"SELECT id AS "id!", slug, title, published_at, updated_at FROM articles
-           WHERE published_at >= ? ORDER BY published_at DESC, id DESC LIMIT ?"#,
+           WHERE published_at >= ? AND published_at <= ? ORDER BY published_at DESC, id DESC LIMIT ?"#,
         since,
+        now,
         limit
     )
     .fetch_all(db)
@@ -82,12 +93,14 @@ pub async fn published_since(db: &SqlitePool, since: i64, limit: u32) -> sqlx::R
 }
 
 pub async fn articles_in_id_range(db: &SqlitePool, first: i64, last: i64) -> sqlx::Result<Vec<SitemapEntry>> {
+    let now = super::now_unix();
     let rows = sqlx::query_as!(
         SitemapRow,
         r#"SELECT id AS "id!", slug, title, published_at, updated_at FROM articles
-           WHERE id BETWEEN ? AND ? ORDER BY id"#,
+           WHERE id BETWEEN ? AND ? AND published_at <= ? ORDER BY id"#,
         first,
-        last
+        last,
+        now
     )
     .fetch_all(db)
     .await?;

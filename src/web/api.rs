@@ -12,7 +12,7 @@ use crate::domain::{Article, ArticleCard, Cursor};
 use crate::error::{AppError, AppResult};
 use crate::ingest::{self, SaveStatus};
 use crate::store;
-use crate::store::articles::Scope;
+use crate::store::articles::{Scope, Shown};
 use crate::web::auth::IngestToken;
 use crate::web::body::{BodyKind, IngestBody};
 use crate::web::search::SearchForm;
@@ -88,6 +88,13 @@ pub struct ArticleJson {
     tags: Vec<String>,
     body_html: String,
     published_at: String,
+    /// The later date a feed gave the entry, when it was placed at the
+    /// time it was fetched instead; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claimed_published_at: Option<String>,
+    /// True while the article is dated in the future: shown only to a
+    /// token holder until its time.
+    scheduled: bool,
     updated_at: String,
 }
 
@@ -116,15 +123,27 @@ impl ArticleJson {
             image_caption: article.image_caption,
             tags: article.tags,
             body_html: article.body_html,
+            scheduled: article.published_at > chrono::Utc::now(),
             published_at: article.published_at.to_rfc3339(),
+            claimed_published_at: article.claimed_published_at.map(|t| t.to_rfc3339()),
             updated_at: article.updated_at.to_rfc3339(),
         }
     }
 }
 
-pub async fn get_article(State(state): State<AppState>, Path(id): Path<String>) -> AppResult<Json<ArticleJson>> {
+/// A scheduled article is found only with an ingest token; to anyone else
+/// it does not exist yet.
+pub async fn get_article(
+    token: Option<IngestToken>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Json<ArticleJson>> {
     let id = parse_id(&id)?;
-    let article = store::articles::get(&state.db.reader, id)
+    let shown = match token {
+        Some(IngestToken) => Shown::WithScheduled,
+        None => Shown::Published,
+    };
+    let article = store::articles::get(&state.db.reader, id, shown)
         .await?
         .ok_or(AppError::NotFound("article"))?;
     Ok(Json(ArticleJson::new(article, &state.site.base_url)))

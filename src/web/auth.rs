@@ -1,6 +1,6 @@
 //! The bearer-token guard of every write route.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
@@ -39,5 +39,21 @@ impl FromRequestParts<AppState> for IngestToken {
             });
         }
         Ok(IngestToken)
+    }
+}
+
+/// A read route that shows more to a sender holding a token (its scheduled
+/// articles) takes `Option<IngestToken>`: no Authorization header is an
+/// anonymous reader, a wrong token is still refused.
+impl OptionalFromRequestParts<AppState> for IngestToken {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, Self::Rejection> {
+        if !parts.headers.contains_key(AUTHORIZATION) {
+            return Ok(None);
+        }
+        <Self as FromRequestParts<AppState>>::from_request_parts(parts, state)
+            .await
+            .map(Some)
     }
 }

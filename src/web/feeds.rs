@@ -101,7 +101,11 @@ async fn respond(state: &AppState, format: Format, source: &FeedSource) -> AppRe
             json_feed(site, source).to_string(),
         ),
     };
-    let last_write = store::site::last_write_at(&state.db.reader).await?;
+    // A scheduled article that falls due changes the feed without a write:
+    // its publication time moves Last-Modified on.
+    let last_write = store::site::last_write_at(&state.db.reader)
+        .await?
+        .max(feed_updated(source));
     Ok((
         [
             (CONTENT_TYPE, HeaderValue::from_static(content_type)),

@@ -254,7 +254,7 @@ pub async fn article_without_slug(State(state): State<AppState>, Path(id): Path<
 
 async fn show_article(state: AppState, id: &str, slug: Option<&str>) -> PageResult {
     let id: i64 = id.parse().map_err(|_| AppError::NotFound("article"))?;
-    let article = store::articles::get(&state.db.reader, id)
+    let article = store::articles::get(&state.db.reader, id, store::articles::Shown::Published)
         .await?
         .ok_or(AppError::NotFound("article"))?;
     if slug != Some(article.slug.as_str()) {

@@ -1,0 +1,12 @@
+-- Dates from the future.
+--
+-- An article whose `published_at` is ahead of the clock is scheduled: the
+-- site, its feeds, search and sitemaps show only articles published by now
+-- (`published_at <= now`, a range on the existing time indexes), and the
+-- upkeep task empties the page caches when the next one falls due.
+--
+-- A feed entry dated ahead of its fetch (a publisher's broken clock or time
+-- zone) is not a schedule: it is placed at the time it was fetched, and the
+-- date the feed claimed is kept here, for the API to report. NULL for every
+-- other article.
+ALTER TABLE articles ADD COLUMN claimed_published_at INTEGER;
