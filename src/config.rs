@@ -177,10 +177,14 @@ impl Config {
     }
 
     /// The configured ingest token, read from its file when one is given.
-    /// Empty values count as unset, so a compose file may pass an empty
-    /// variable through.
+    /// An empty value counts as unset, so a compose file may pass an empty
+    /// variable through; a value that only looks like a token is refused
+    /// (see [`check_token`]).
     pub fn configured_token(&self) -> anyhow::Result<Option<String>> {
-        let inline = self.ingest_token.clone().filter(|t| !t.trim().is_empty());
+        let inline = self.ingest_token.clone().filter(|t| !t.is_empty());
+        if let Some(token) = &inline {
+            check_token(token, "GAZETTE_INGEST_TOKEN")?;
+        }
         let file = self.ingest_token_file.as_ref().filter(|p| !p.as_os_str().is_empty());
         if let Some(path) = file {
             anyhow::ensure!(
@@ -191,6 +195,7 @@ impl Config {
                 .map_err(|err| anyhow::anyhow!("cannot read ingest token file {}: {err}", path.display()))?;
             let token = token.trim().to_owned();
             anyhow::ensure!(!token.is_empty(), "ingest token file {} is empty", path.display());
+            check_token(&token, &format!("the ingest token file {}", path.display()))?;
             return Ok(Some(token));
         }
         Ok(inline)
@@ -256,26 +261,77 @@ impl Config {
     }
 }
 
+/// The shortest configured token accepted: guessing 16 random characters
+/// is out of reach; a shorter value is a placeholder or a typo.
+pub const MIN_TOKEN_CHARS: usize = 16;
+
+/// Refuses a configured token that is not a secret: a compose tool can hand
+/// Gazette an uninterpolated `${VAR}` (anyone who reads the compose file
+/// could then post), a `.env` file a pair of quotes, a person a short word.
+fn check_token(token: &str, origin: &str) -> anyhow::Result<()> {
+    let how = "use a long random value, e.g. `openssl rand -hex 32`";
+    anyhow::ensure!(
+        !token.contains("${") && !token.starts_with('$'),
+        "{origin} holds {token:?}, an uninterpolated placeholder, not a token: the tool that started Gazette \
+         did not substitute the variable; {how}"
+    );
+    anyhow::ensure!(
+        !token.chars().all(|c| c.is_whitespace() || c == '"' || c == '\''),
+        "{origin} looks empty (only spaces or quotes); leave it unset to have Gazette create a token, or {how}"
+    );
+    let chars = token.trim().chars().count();
+    anyhow::ensure!(
+        chars >= MIN_TOKEN_CHARS,
+        "{origin} is too short ({chars} characters, at least {MIN_TOKEN_CHARS} needed); {how}"
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::Config;
 
     #[test]
-    fn empty_token_values_count_as_unset() {
+    fn an_empty_token_counts_as_unset() {
         let mut config = Config::for_database("x.db");
-        config.ingest_token = Some("  ".into());
+        config.ingest_token = Some(String::new());
         assert_eq!(config.configured_token().unwrap(), None);
+    }
+
+    #[test]
+    fn placeholders_and_weak_tokens_are_refused_with_the_reason() {
+        let mut config = Config::for_database("x.db");
+        for (token, reason) in [
+            ("${GAZETTE_INGEST_TOKEN:-}", "uninterpolated placeholder"),
+            ("$GAZETTE_INGEST_TOKEN", "uninterpolated placeholder"),
+            ("  ", "looks empty"),
+            ("\"\"", "looks empty"),
+            ("changeme", "too short (8 characters"),
+        ] {
+            config.ingest_token = Some(token.into());
+            let err = config.configured_token().unwrap_err().to_string();
+            assert!(err.contains(reason), "{token:?}: {err}");
+            assert!(err.contains("GAZETTE_INGEST_TOKEN"), "{err}");
+        }
+        config.ingest_token = Some("a-long-enough-secret-0123".into());
+        assert_eq!(
+            config.configured_token().unwrap().as_deref(),
+            Some("a-long-enough-secret-0123")
+        );
     }
 
     #[test]
     fn a_token_inline_and_in_a_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("token");
-        std::fs::write(&file, "from-file\n").unwrap();
+        std::fs::write(&file, "from-file-0123456789\n").unwrap();
         let mut config = Config::for_database("x.db");
         config.ingest_token_file = Some(file);
-        assert_eq!(config.configured_token().unwrap().as_deref(), Some("from-file"));
-        config.ingest_token = Some("inline".into());
+        assert_eq!(
+            config.configured_token().unwrap().as_deref(),
+            Some("from-file-0123456789")
+        );
+        config.ingest_token = Some("inline-0123456789abc".into());
         assert!(config.configured_token().is_err());
     }
 }

@@ -88,8 +88,12 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "gazette=info,tower_http=warn".into());
+    // Colour only for a person at a terminal: a container's log, a file or
+    // a pipe gets plain text (and NO_COLOR is honoured).
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     match cli.config.log_format {
         LogFormat::Text => logs.init(),

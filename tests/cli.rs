@@ -102,18 +102,18 @@ async fn the_configured_token_works_from_env_and_file() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("gazette.db");
     let secret = dir.path().join("token");
-    std::fs::write(&secret, "file-secret-123\n").unwrap();
+    std::fs::write(&secret, "file-secret-0123456789\n").unwrap();
     let log = dir.path().join("server.log");
     let server = start_server(&db, &log, &[("GAZETTE_INGEST_TOKEN_FILE", secret.to_str().unwrap())]).await;
     assert!(
         !std::fs::read_to_string(&log).unwrap().contains("gz_"),
         "a configured token means no generated one"
     );
-    assert_eq!(post(&server.base, "file-secret-123").await, 201);
-    assert_eq!(post(&server.base, "file-secret-12").await, 401);
+    assert_eq!(post(&server.base, "file-secret-0123456789").await, 201);
+    assert_eq!(post(&server.base, "file-secret-012345678").await, 401);
     drop(server);
-    let server = start_server(&db, &log, &[("GAZETTE_INGEST_TOKEN", "env-secret-456")]).await;
-    assert_eq!(post(&server.base, "env-secret-456").await, 201);
+    let server = start_server(&db, &log, &[("GAZETTE_INGEST_TOKEN", "env-secret-0123456789")]).await;
+    assert_eq!(post(&server.base, "env-secret-0123456789").await, 201);
 }
 
 #[tokio::test]
@@ -182,7 +182,7 @@ async fn import_loads_ndjson_and_arrays_through_the_write_path() {
     );
 
     let log = dir.path().join("server.log");
-    let server = start_server(&db, &log, &[("GAZETTE_INGEST_TOKEN", "t")]).await;
+    let server = start_server(&db, &log, &[("GAZETTE_INGEST_TOKEN", "import-test-token-0123")]).await;
     let sections: serde_json::Value = reqwest::get(format!("{}/api/v1/sections", server.base))
         .await
         .unwrap()
@@ -196,4 +196,51 @@ async fn import_loads_ndjson_and_arrays_through_the_write_path() {
         .map(|s| s["article_count"].as_i64().unwrap())
         .sum();
     assert_eq!(total, 2501);
+}
+
+#[tokio::test]
+async fn a_placeholder_or_weak_token_stops_the_server_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("gazette.db");
+    for (token, reason) in [
+        // What a compose tool that does not interpolate hands over.
+        ("${GAZETTE_INGEST_TOKEN:-}", "uninterpolated placeholder"),
+        ("''", "looks empty"),
+        ("secret", "too short"),
+    ] {
+        let out = command(&db)
+            .arg("serve")
+            .env("GAZETTE_BIND", "127.0.0.1:0")
+            .env("GAZETTE_INGEST_TOKEN", token)
+            .output()
+            .expect("run gazette");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{token:?} was accepted");
+        assert!(stderr.contains(reason), "{token:?}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn without_system_ca_certificates_the_server_starts_on_bundled_roots() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("gazette.db");
+    let log = dir.path().join("server.log");
+    // What a bare image without a CA bundle looks like to the TLS stack.
+    let empty = dir.path().join("no-certs");
+    std::fs::create_dir(&empty).unwrap();
+    let server = start_server(
+        &db,
+        &log,
+        &[
+            ("SSL_CERT_FILE", empty.join("none.pem").to_str().unwrap()),
+            ("SSL_CERT_DIR", empty.to_str().unwrap()),
+        ],
+    )
+    .await;
+    let ready = reqwest::get(format!("{}/readyz", server.base)).await.unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("no CA certificates found"), "{text}");
+    // Logs are plain text when they do not go to a terminal.
+    assert!(!text.contains('\u{1b}'), "colour codes in a log file: {text:?}");
 }

@@ -96,6 +96,26 @@ pub struct Fetcher {
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
+/// The roots to trust when the system has none: a bare container image
+/// without a CA bundle would otherwise stop Gazette from starting at all
+/// (the TLS verifier refuses to build with no roots), though only feed
+/// fetching needs them. The bundled Mozilla roots keep HTTPS feeds
+/// working there; a system bundle, when present, is used alone, so a
+/// private CA installed on the machine is trusted as before.
+fn fallback_roots() -> Vec<reqwest::Certificate> {
+    if !rustls_native_certs::load_native_certs().certs.is_empty() {
+        return Vec::new();
+    }
+    tracing::warn!(
+        "no CA certificates found on this system (install ca-certificates, or set SSL_CERT_FILE); \
+         HTTPS feeds are checked against Gazette's bundled Mozilla roots instead"
+    );
+    webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .filter_map(|der| reqwest::Certificate::from_der(der).ok())
+        .collect()
+}
+
 impl Fetcher {
     pub fn new(settings: FetchSettings) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
@@ -108,6 +128,7 @@ impl Fetcher {
             .dns_resolver(GuardedResolver {
                 allow_private: settings.allow_private,
             })
+            .tls_certs_merge(fallback_roots())
             .build()?;
         Ok(Fetcher {
             client,
