@@ -8,6 +8,11 @@ pub fn assert_safe(fragment: &str) {
         assert!(!matches!(name, "script" | "iframe" | "object" | "embed" | "style" | "form"), "<{name}> survived: {fragment}");
         for (attr, value) in element.value().attrs() {
             assert!(!attr.to_ascii_lowercase().starts_with("on"), "handler {attr} survived: {fragment}");
+            // Text shown to people, never followed as a URL: a caption
+            // that reads "vbscript: …" is words (the fuzzer found one).
+            if matches!(attr, "alt" | "title") {
+                continue;
+            }
             let squashed: String = value.chars().filter(|c| !c.is_whitespace() && !c.is_control()).collect();
             let lower = squashed.to_ascii_lowercase();
             assert!(

@@ -32,6 +32,18 @@ pub struct Config {
     #[arg(long, global = true, env = "GAZETTE_INGEST_TOKEN_FILE")]
     pub ingest_token_file: Option<PathBuf>,
 
+    /// Creates this admin account at start when no account exists yet (never changes an existing one).
+    #[arg(long, global = true, env = "GAZETTE_ADMIN_USER")]
+    pub admin_user: Option<String>,
+
+    /// The password of --admin-user.
+    #[arg(long, global = true, env = "GAZETTE_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// A file holding the password of --admin-user (for Docker secrets).
+    #[arg(long, global = true, env = "GAZETTE_ADMIN_PASSWORD_FILE")]
+    pub admin_password_file: Option<PathBuf>,
+
     /// Public URL of the site, used for absolute links (feeds, canonical URLs).
     #[arg(long, global = true, env = "GAZETTE_BASE_URL")]
     pub base_url: Option<String>,
@@ -152,6 +164,9 @@ impl Config {
             database: database.into(),
             ingest_token: None,
             ingest_token_file: None,
+            admin_user: None,
+            admin_password: None,
+            admin_password_file: None,
             base_url: None,
             site_name: "Gazette".to_owned(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -199,6 +214,23 @@ impl Config {
             return Ok(Some(token));
         }
         Ok(inline)
+    }
+
+    /// The first admin's password, inline or from its file.
+    pub fn admin_password(&self) -> anyhow::Result<Option<String>> {
+        let inline = self.admin_password.clone().filter(|p| !p.is_empty());
+        match self.admin_password_file.as_ref().filter(|p| !p.as_os_str().is_empty()) {
+            Some(path) => {
+                anyhow::ensure!(
+                    inline.is_none(),
+                    "give the admin password either inline (GAZETTE_ADMIN_PASSWORD) or as a file (GAZETTE_ADMIN_PASSWORD_FILE), not both"
+                );
+                let password = std::fs::read_to_string(path)
+                    .map_err(|err| anyhow::anyhow!("cannot read admin password file {}: {err}", path.display()))?;
+                Ok(Some(password.trim_end_matches(['\n', '\r']).to_owned()))
+            }
+            None => Ok(inline),
+        }
     }
 
     /// The base URL without a trailing slash: the configured one, else one

@@ -37,6 +37,9 @@ pub enum AppError {
     Overloaded,
     #[error("{0}")]
     Conflict(String),
+    /// A request reached by cookie that is not the site's own (CSRF).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{message}")]
     Feed { code: &'static str, message: String },
     /// The storage refused to write (a full disk, an I/O error): nothing
@@ -85,6 +88,7 @@ impl AppError {
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Feed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Storage { fault: Fault::Full, .. } => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Storage { fault: Fault::Io, .. } | AppError::WritesFailing { .. } => {
@@ -108,6 +112,7 @@ impl AppError {
             AppError::RateLimited { .. } => ("rate_limited", None),
             AppError::Overloaded => ("overloaded", None),
             AppError::Conflict(_) => ("conflict", None),
+            AppError::Forbidden(_) => ("forbidden", None),
             AppError::Feed { code, .. } => (*code, Some("url".to_owned())),
             AppError::Storage { fault: Fault::Full, .. } => ("storage_full", None),
             AppError::Storage { fault: Fault::Io, .. } => ("storage_error", None),

@@ -3,6 +3,7 @@
 //! This file builds the shared state and the application; `main.rs` and
 //! every integration test start Gazette through [`Application::build`].
 
+pub mod accounts;
 pub mod config;
 pub mod domain;
 pub mod error;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub page_cache: Option<Arc<web::cache::PageCache>>,
     /// Where single articles queue to be committed together.
     pub commits: Arc<ingest::GroupCommit>,
+    /// Sign-in attempts, per account and per client address.
+    pub login_limits: Arc<web::account::LoginLimits>,
 }
 
 /// Settings the pages and the API read on every request, resolved once.
@@ -97,6 +100,10 @@ impl Application {
         db.writer.set_max_size(config.max_database_size).await?;
         let configured = config.configured_token()?;
         tokens::ensure_first_token(&db, configured.is_some(), &config.public_base_url()).await?;
+        if let Some(admin) = config.admin_user.as_deref().filter(|name| !name.is_empty()) {
+            accounts::ensure_first_admin(&db, admin, config.admin_password()?).await?;
+        }
+        accounts::password::prepare();
         let listener = TcpListener::bind(config.bind)
             .await
             .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", config.bind))?;
@@ -130,6 +137,7 @@ impl Application {
                 fetcher: Arc::new(feeds::fetch::Fetcher::new(config.fetch_settings())?),
                 page_cache,
                 commits,
+                login_limits: web::account::limits(),
             },
             feed_concurrency: config.feed_concurrency,
             retention: retention::Policy {

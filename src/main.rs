@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use gazette::accounts::{self, Role};
 use gazette::config::{Config, LogFormat};
 use gazette::store::{self, Db};
 use gazette::{Application, tokens};
@@ -25,6 +26,9 @@ enum Command {
     /// Manage ingest tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage the accounts people sign in with.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Ask the running server whether it is ready; exit 0 if so, 1 if not.
     Healthcheck,
     /// Import articles from a JSON array or NDJSON file ("-" for standard input).
@@ -77,6 +81,30 @@ enum TokenCommand {
     Revoke { name: String },
 }
 
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account (asks for its password twice on a terminal).
+    Add {
+        name: String,
+        /// Make it an admin (manages feeds, tokens, users, settings).
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts with their role and creation time.
+    List,
+    /// Set an account's password (its browsers are signed out).
+    Passwd {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Remove an account; its sessions end at once.
+    Remove { name: String },
+}
+
 /// mimalloc rather than the system allocator: rendering and ingest make
 /// many short-lived strings, and glibc's per-thread arenas grew the
 /// resident size under load (docs/BENCHMARKS.md).
@@ -102,6 +130,7 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.config).await,
         Command::Token(command) => token(&cli.config, command).await,
+        Command::User(command) => user(&cli.config, command).await,
         Command::Healthcheck => return healthcheck(&cli.config).await,
         Command::Feed(command) => feed(&cli.config, command).await,
         Command::Import { file } => import(&cli.config, &file).await,
@@ -156,6 +185,73 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// A new password: one line of standard input, or typed twice at a
+/// terminal (never echoed). Never logged.
+fn read_new_password(from_stdin: bool) -> anyhow::Result<String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        return Ok(line.trim_end_matches(['\n', '\r']).to_owned());
+    }
+    anyhow::ensure!(
+        std::io::IsTerminal::is_terminal(&std::io::stdin()),
+        "no terminal to ask for the password: pass --password-stdin and send it on standard input"
+    );
+    let first = rpassword::prompt_password("New password: ")?;
+    let second = rpassword::prompt_password("Again: ")?;
+    anyhow::ensure!(first == second, "the two passwords differ; nothing was changed");
+    Ok(first)
+}
+
+/// An account error as the command line shows it: the client message.
+fn account_error(err: gazette::error::AppError) -> anyhow::Error {
+    anyhow::anyhow!("{}", err.body().message)
+}
+
+async fn user(config: &Config, command: UserCommand) -> anyhow::Result<()> {
+    let db = Db::open(&config.database).await?;
+    match command {
+        UserCommand::Add {
+            name,
+            admin,
+            password_stdin,
+        } => {
+            let role = if admin { Role::Admin } else { Role::Reader };
+            let password = read_new_password(password_stdin)?;
+            let user = accounts::add(&db, &name, password, role).await.map_err(account_error)?;
+            eprintln!("Account {:?} created ({}).", user.name, user.role.as_str());
+        }
+        UserCommand::List => {
+            let users = accounts::list(&db).await.map_err(account_error)?;
+            if users.is_empty() {
+                eprintln!("No accounts.");
+            }
+            for listed in users {
+                let created = chrono::DateTime::from_timestamp(listed.created_at, 0).unwrap_or_default();
+                println!(
+                    "{}\t{}\t{}",
+                    listed.user.name,
+                    listed.user.role.as_str(),
+                    created.to_rfc3339()
+                );
+            }
+        }
+        UserCommand::Passwd { name, password_stdin } => {
+            let password = read_new_password(password_stdin)?;
+            accounts::set_password(&db, &name, password)
+                .await
+                .map_err(account_error)?;
+            eprintln!("Password of {name:?} changed; its browsers were signed out.");
+        }
+        UserCommand::Remove { name } => {
+            accounts::remove(&db, &name).await.map_err(account_error)?;
+            eprintln!("Account {name:?} removed; its sessions have ended.");
+        }
+    }
+    db.close().await;
+    Ok(())
 }
 
 async fn token(config: &Config, command: TokenCommand) -> anyhow::Result<()> {

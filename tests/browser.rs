@@ -16,6 +16,9 @@ use chrono::{Duration, Utc};
 use serde_json::json;
 use support::spawn_app;
 
+/// The password of the account the browser signs in with.
+const E2E_PASSWORD: &str = "reading glasses on";
+
 #[tokio::test]
 async fn the_site_works_and_is_accessible_in_a_real_browser() {
     if std::env::var("GAZETTE_SKIP_BROWSER_TESTS").is_ok_and(|v| v == "1") {
@@ -119,6 +122,11 @@ async fn the_site_works_and_is_accessible_in_a_real_browser() {
     )
     .await;
 
+    // A reader who signs in during the run.
+    gazette::accounts::add(&app.db, "reader", E2E_PASSWORD.into(), gazette::accounts::Role::Reader)
+        .await
+        .expect("add the reader");
+
     let artifacts = root.join("target/browser-artifacts");
     // tokio's Command, so the server in this runtime keeps answering.
     let status = tokio::process::Command::new("node")
@@ -126,6 +134,7 @@ async fn the_site_works_and_is_accessible_in_a_real_browser() {
         .arg(&app.base)
         .arg(&artifacts)
         .env("CHROMIUM_PATH", &chromium)
+        .env("E2E_PASSWORD", E2E_PASSWORD)
         .current_dir(&browser_dir)
         .status()
         .await

@@ -244,3 +244,88 @@ async fn without_system_ca_certificates_the_server_starts_on_bundled_roots() {
     // Logs are plain text when they do not go to a terminal.
     assert!(!text.contains('\u{1b}'), "colour codes in a log file: {text:?}");
 }
+
+/// Runs `gazette ARGS` with `input` on standard input.
+fn gazette_with_input(db: &std::path::Path, args: &[&str], input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = command(db)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run gazette");
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn accounts_are_managed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("gazette.db");
+    let added = gazette_with_input(
+        &db,
+        &["user", "add", "ada", "--admin", "--password-stdin"],
+        "first long password\n",
+    );
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let added = gazette_with_input(
+        &db,
+        &["user", "add", "ben", "--password-stdin"],
+        "second long password\n",
+    );
+    assert!(added.status.success());
+    // Refused, with the reason: a short password, a taken name, no terminal.
+    let short = gazette_with_input(&db, &["user", "add", "cy", "--password-stdin"], "short\n");
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
+    let taken = gazette_with_input(
+        &db,
+        &["user", "add", "Ada", "--password-stdin"],
+        "third long password\n",
+    );
+    assert!(String::from_utf8_lossy(&taken.stderr).contains("already exists"));
+    let no_tty = gazette_with_input(&db, &["user", "add", "dee"], "");
+    assert!(!no_tty.status.success());
+    assert!(String::from_utf8_lossy(&no_tty.stderr).contains("--password-stdin"));
+
+    let list = String::from_utf8(gazette(&db, &["user", "list"]).stdout).unwrap();
+    let rows: Vec<Vec<&str>> = list.lines().map(|l| l.split('\t').take(2).collect()).collect();
+    assert_eq!(rows, [vec!["ada", "admin"], vec!["ben", "reader"]]);
+
+    let changed = gazette_with_input(
+        &db,
+        &["user", "passwd", "ben", "--password-stdin"],
+        "a brand new password\n",
+    );
+    assert!(changed.status.success());
+    assert!(gazette(&db, &["user", "remove", "ada"]).status.success());
+    assert!(!gazette(&db, &["user", "remove", "ada"]).status.success());
+
+    // The passwords are nowhere in the database file or its WAL.
+    let raw = [
+        std::fs::read(&db).unwrap(),
+        std::fs::read(db.with_extension("db-wal")).unwrap_or_default(),
+    ]
+    .concat();
+    for password in ["first long password", "second long password", "a brand new password"] {
+        assert!(
+            !raw.windows(password.len()).any(|w| w == password.as_bytes()),
+            "{password} stored"
+        );
+    }
+
+    // The server signs ben in with the new password.
+    let log = dir.path().join("server.log");
+    let server = start_server(&db, &log, &[]).await;
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}/login", server.base))
+        .form(&[("name", "ben"), ("password", "a brand new password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 303);
+    assert!(!std::fs::read_to_string(&log).unwrap().contains("a brand new password"));
+}

@@ -21,6 +21,7 @@ pub mod search;
 pub mod sections;
 pub mod site;
 pub mod tokens;
+pub mod users;
 pub mod writer;
 
 use std::path::Path;

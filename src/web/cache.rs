@@ -203,7 +203,7 @@ where
             // Rendered once, uncompressed; each encoding is made from it.
             request.headers_mut().remove(header::ACCEPT_ENCODING);
             let Ok(response) = inner.oneshot(request).await;
-            if response.status() != StatusCode::OK {
+            if response.status() != StatusCode::OK || forbids_storing(response.headers()) {
                 return Ok(response);
             }
             let (mut parts, body) = response.into_parts();
@@ -233,7 +233,20 @@ fn cacheable(request: &Request) -> bool {
         return false;
     }
     let path = request.uri().path();
-    !(path.starts_with("/api/") || path.starts_with("/static/") || matches!(path, "/metrics" | "/healthz" | "/readyz"))
+    // Personal pages (signing in, the account) are never shared.
+    !(path.starts_with("/api/")
+        || path.starts_with("/static/")
+        || path.starts_with("/account")
+        || matches!(path, "/metrics" | "/healthz" | "/readyz" | "/login" | "/logout"))
+}
+
+/// Whether a response says no cache may keep it.
+fn forbids_storing(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("no-store") || v.contains("private"))
 }
 
 /// The entry as this client should get it: 304 if its copy is current,

@@ -1,6 +1,7 @@
 //! The web layer: the router, grouped by audience (pages, api, assets),
 //! and the middleware every response passes through.
 
+pub mod account;
 pub mod api;
 pub mod assets;
 pub mod auth;
@@ -13,6 +14,7 @@ pub mod pages;
 pub mod panics;
 pub mod search;
 pub mod server;
+pub mod session;
 pub mod subscriptions;
 pub mod views;
 
@@ -81,6 +83,15 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .route("/", get(pages::front))
+        .route("/login", get(account::login_form).post(account::login))
+        .route("/logout", axum::routing::post(account::logout))
+        .route("/account", get(account::account_page))
+        .route("/account/password", axum::routing::post(account::change_password))
+        .route(
+            "/account/logout-everywhere",
+            axum::routing::post(account::logout_everywhere),
+        )
+        .route("/account/delete", axum::routing::post(account::delete_account))
         .route("/sections/{slug}", get(pages::section))
         .route("/sections/{slug}/{file}", get(feeds::section_feed))
         .route("/authors/{slug}", get(pages::author))

@@ -36,14 +36,16 @@ impl IntoResponse for PageError {
         let (heading, message) = match status {
             StatusCode::NOT_FOUND => (
                 "Page not found",
-                "There is no story at this address. It may have been removed, or the link may be mistyped.",
+                "There is no story at this address. It may have been removed, or the link may be mistyped.".to_owned(),
             ),
+            // The client's own mistake (a stale form, say): say what it was.
+            _ if status.is_client_error() => ("This request was refused", self.0.body().message),
             _ => (
                 "Something went wrong",
-                "The server could not show this page. Please try again in a moment.",
+                "The server could not show this page. Please try again in a moment.".to_owned(),
             ),
         };
-        let mut response = render_error(status, heading, message);
+        let mut response = render_error(status, heading, &message);
         if let Some(detail) = self.0.log_detail() {
             response.extensions_mut().insert(detail);
         }

@@ -116,9 +116,9 @@ where
             at_limit = false;
             tracing::info!("accepting connections again");
         }
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(err) => {
                     tracing::warn!(%err, "accepting a connection failed; retrying shortly");
                     tokio::time::sleep(ACCEPT_RETRY).await;
@@ -138,8 +138,12 @@ where
             inner: service.clone(),
             activity: Arc::clone(&activity),
         };
-        let hyper_service =
-            TowerToHyperService::new(tracked.map_request(|request: hyper::Request<Incoming>| request.map(Body::new)));
+        // The client's address, for limits kept per address (sign-in).
+        let hyper_service = TowerToHyperService::new(tracked.map_request(move |request: hyper::Request<Incoming>| {
+            let mut request = request.map(Body::new);
+            request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            request
+        }));
         let connection = graceful.watch(builder.serve_connection_with_upgrades(io, hyper_service).into_owned());
         let stopping = stopping.clone();
         tokio::spawn(async move {

@@ -123,6 +123,24 @@ try {
       await shot(page, `search-${label.replace("/", "-")}`);
       await axe(page, `${label} search`);
 
+      // Sign in from the header's Account link, see the account, sign out.
+      await page.goto(base + "/");
+      await page.locator(".account-link").click();
+      await page.waitForURL(/\/login\?next=/);
+      await shot(page, `sign-in-${label.replace("/", "-")}`);
+      await axe(page, `${label} sign-in`);
+      await page.fill("#login-name", "reader");
+      await page.fill("#login-password", process.env.E2E_PASSWORD);
+      await page.locator("form[action='/login'] button[type=submit]").click();
+      await page.waitForURL(/\/account$/);
+      check((await page.locator("text=Signed in as").count()) === 1, `${label}: signing in opens the account page`);
+      await shot(page, `account-${label.replace("/", "-")}`);
+      await axe(page, `${label} account`);
+      await page.locator("form[action='/logout'] button[type=submit]").click();
+      await page.waitForURL(base + "/");
+      await page.goto(base + "/account");
+      check(/\/login/.test(page.url()), `${label}: after signing out the account page asks to sign in`);
+
       // 404.
       const missing = await page.goto(base + "/sections/no-such-section");
       check(missing.status() === 404, `${label}: unknown section is a 404`);

@@ -1,0 +1,345 @@
+//! Signing in and out, and the account page: plain HTML forms that work
+//! without JavaScript, each answered with a redirect (post/redirect/get).
+//! None of these pages is cached or cacheable: they are personal.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::http::header::{CACHE_CONTROL, LOCATION, RETRY_AFTER, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::accounts::{self, password, session};
+use crate::error::AppError;
+use crate::web::pages::{PageError, query_param};
+use crate::web::session::{SignedIn, check_form, clear_cookie, safe_next, same_origin, set_cookie};
+use crate::web::views::Layout;
+
+/// Sign-in attempts allowed per minute, for one account and from one
+/// address. Past them the answer is 429 until the minute has passed: slow
+/// enough to stop guessing, never a lockout of the real user.
+const ATTEMPTS_PER_ACCOUNT: u32 = 5;
+const ATTEMPTS_PER_ADDRESS: u32 = 20;
+
+/// The sign-in throttles.
+pub struct LoginLimits {
+    by_account: DefaultKeyedRateLimiter<String>,
+    by_address: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        let per_minute = |n: u32| Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
+        LoginLimits {
+            by_account: RateLimiter::keyed(per_minute(ATTEMPTS_PER_ACCOUNT)),
+            by_address: RateLimiter::keyed(per_minute(ATTEMPTS_PER_ADDRESS)),
+        }
+    }
+}
+
+impl LoginLimits {
+    /// Counts an attempt; Err(seconds to wait) when over either limit.
+    fn attempt(&self, name: &str, address: IpAddr) -> Result<(), u64> {
+        let clock = governor::clock::DefaultClock::default();
+        let wait = |not_until: governor::NotUntil<governor::clock::QuantaInstant>| {
+            not_until
+                .wait_time_from(governor::clock::Clock::now(&clock))
+                .as_secs()
+                .max(1)
+        };
+        self.by_address.check_key(&address).map_err(wait)?;
+        self.by_account.check_key(&name.trim().to_lowercase()).map_err(wait)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    layout: Layout,
+    next: &'a str,
+    name: &'a str,
+    problem: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage<'a> {
+    layout: Layout,
+    name: &'a str,
+    role: &'a str,
+    csrf: &'a str,
+    min_chars: usize,
+    notice: Option<&'a str>,
+    problem: Option<&'a str>,
+}
+
+/// A personal page: never stored by a cache on the way.
+fn personal(status: StatusCode, html: Result<String, askama::Error>) -> Result<Response, PageError> {
+    let html = html.map_err(|err| AppError::Internal(err.into()))?;
+    let mut response = (status, Html(html)).into_response();
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+fn see_other(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn login_page(
+    state: &AppState,
+    status: StatusCode,
+    next: &str,
+    name: &str,
+    problem: Option<&str>,
+) -> Result<Response, PageError> {
+    let page = LoginPage {
+        layout: Layout::bare(&state.site.name, &format!("Sign in · {}", state.site.name)),
+        next,
+        name,
+        problem,
+    };
+    personal(status, page.render())
+}
+
+pub async fn login_form(
+    signed_in: Option<SignedIn>,
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let next = safe_next(query_param(query.as_deref(), "next").as_deref());
+    if signed_in.is_some() {
+        return Ok(see_other(&next));
+    }
+    login_page(&state, StatusCode::OK, &next, "", None)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, PageError> {
+    // Signing someone in to the attacker's account is an attack too.
+    same_origin(&headers, &state.site.base_url)?;
+    let next = safe_next(form.next.as_deref());
+    if let Err(wait) = state.login_limits.attempt(&form.name, client.ip()) {
+        let problem = format!("Too many sign-in attempts. Try again in {wait} seconds.");
+        let mut response = login_page(&state, StatusCode::TOO_MANY_REQUESTS, &next, &form.name, Some(&problem))?;
+        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(wait));
+        return Ok(response);
+    }
+    let Some(user) = accounts::authenticate(&state.db, &form.name, form.password).await? else {
+        // One answer for an unknown name and a wrong password.
+        return login_page(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            &next,
+            &form.name,
+            Some("That name and password do not match an account."),
+        );
+    };
+    // Always a new session (and a new cookie): one planted before sign-in
+    // is never promoted.
+    let started = session::start(&state.db, &user).await?;
+    let mut response = see_other(&next);
+    if let Some(cookie) = set_cookie(&started.cookie_value, &state.site.base_url) {
+        response.headers_mut().insert(SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn logout(
+    signed_in: Option<SignedIn>,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    let Some(SignedIn(session)) = signed_in else {
+        return Ok(see_other("/login"));
+    };
+    check_form(&session, &form.csrf, &headers, &state.site.base_url)?;
+    session::end(&state.db, &session).await?;
+    Ok(signed_out(&state, "/"))
+}
+
+fn signed_out(state: &AppState, location: &str) -> Response {
+    let mut response = see_other(location);
+    let (name, value) = clear_cookie(&state.site.base_url);
+    response.headers_mut().insert(name, value);
+    response
+}
+
+pub async fn account_page(
+    signed_in: Option<SignedIn>,
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let Some(SignedIn(session)) = signed_in else {
+        return Ok(see_other("/login?next=/account"));
+    };
+    let notice = match query_param(query.as_deref(), "done").as_deref() {
+        Some("password") => Some("Your password was changed. Other browsers were signed out."),
+        _ => None,
+    };
+    render_account(&state, &session, StatusCode::OK, notice, None)
+}
+
+fn render_account(
+    state: &AppState,
+    session: &session::Session,
+    status: StatusCode,
+    notice: Option<&str>,
+    problem: Option<&str>,
+) -> Result<Response, PageError> {
+    let page = AccountPage {
+        layout: Layout::bare(&state.site.name, &format!("Your account · {}", state.site.name)),
+        name: &session.user.name,
+        role: session.user.role.as_str(),
+        csrf: &session.csrf_token,
+        min_chars: password::MIN_CHARS,
+        notice,
+        problem,
+    };
+    personal(status, page.render())
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn change_password(
+    signed_in: Option<SignedIn>,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, PageError> {
+    let Some(SignedIn(session)) = signed_in else {
+        return Ok(see_other("/login"));
+    };
+    check_form(&session, &form.csrf, &headers, &state.site.base_url)?;
+    let problem = if form.new != form.confirm {
+        Some("The two new passwords differ.".to_owned())
+    } else if accounts::authenticate(&state.db, &session.user.name, form.current)
+        .await?
+        .is_none()
+    {
+        Some("The current password is not right.".to_owned())
+    } else {
+        match accounts::set_password(&state.db, &session.user.name, form.new).await {
+            Ok(()) => None,
+            Err(AppError::Invalid(err)) => Some(format!("{}.", capitalised(&err.message))),
+            Err(err) => return Err(err.into()),
+        }
+    };
+    if let Some(problem) = problem {
+        return render_account(&state, &session, StatusCode::UNPROCESSABLE_ENTITY, None, Some(&problem));
+    }
+    // Every session ended with the old password; this browser gets a new one.
+    let started = session::start(&state.db, &session.user).await?;
+    let mut response = see_other("/account?done=password");
+    if let Some(cookie) = set_cookie(&started.cookie_value, &state.site.base_url) {
+        response.headers_mut().insert(SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+pub async fn logout_everywhere(
+    signed_in: Option<SignedIn>,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    let Some(SignedIn(session)) = signed_in else {
+        return Ok(see_other("/login"));
+    };
+    check_form(&session, &form.csrf, &headers, &state.site.base_url)?;
+    session::end_all(&state.db, session.user.id).await?;
+    Ok(signed_out(&state, "/login"))
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn delete_account(
+    signed_in: Option<SignedIn>,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<DeleteForm>,
+) -> Result<Response, PageError> {
+    let Some(SignedIn(session)) = signed_in else {
+        return Ok(see_other("/login"));
+    };
+    check_form(&session, &form.csrf, &headers, &state.site.base_url)?;
+    if accounts::authenticate(&state.db, &session.user.name, form.password)
+        .await?
+        .is_none()
+    {
+        return render_account(
+            &state,
+            &session,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            Some("The password is not right; the account was kept."),
+        );
+    }
+    accounts::remove(&state.db, &session.user.name).await?;
+    Ok(signed_out(&state, "/"))
+}
+
+/// Shared by the state for every request.
+pub fn limits() -> Arc<LoginLimits> {
+    Arc::new(LoginLimits::default())
+}
