@@ -32,6 +32,14 @@ pub struct Config {
     #[arg(long, global = true, env = "GAZETTE_INGEST_TOKEN_FILE")]
     pub ingest_token_file: Option<PathBuf>,
 
+    /// Only signed-in people see the site (pages, feeds, search, sitemaps, the read API); the API still takes tokens.
+    #[arg(long, global = true, env = "GAZETTE_PRIVATE", default_value_t = false)]
+    pub private: bool,
+
+    /// A bearer token that may read /metrics (for a Prometheus scraper) once accounts exist.
+    #[arg(long, global = true, env = "GAZETTE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// Creates this admin account at start when no account exists yet (never changes an existing one).
     #[arg(long, global = true, env = "GAZETTE_ADMIN_USER")]
     pub admin_user: Option<String>,
@@ -164,6 +172,8 @@ impl Config {
             database: database.into(),
             ingest_token: None,
             ingest_token_file: None,
+            private: false,
+            metrics_token: None,
             admin_user: None,
             admin_password: None,
             admin_password_file: None,
@@ -214,6 +224,17 @@ impl Config {
             return Ok(Some(token));
         }
         Ok(inline)
+    }
+
+    /// The configured metrics token, held to the same rules as the ingest token.
+    pub fn configured_metrics_token(&self) -> anyhow::Result<Option<String>> {
+        match self.metrics_token.clone().filter(|t| !t.is_empty()) {
+            Some(token) => {
+                check_token(&token, "GAZETTE_METRICS_TOKEN")?;
+                Ok(Some(token))
+            }
+            None => Ok(None),
+        }
     }
 
     /// The first admin's password, inline or from its file.

@@ -57,6 +57,10 @@ pub struct Site {
     pub max_batch_body_bytes: usize,
     pub max_concurrent_requests: usize,
     pub request_timeout: Duration,
+    /// Private mode: only signed-in people see the site.
+    pub private: bool,
+    /// SHA-256 of the configured metrics token, if any.
+    pub metrics_token_hash: Option<[u8; 32]>,
 }
 
 /// A bound, ready-to-serve Gazette.
@@ -120,6 +124,8 @@ impl Application {
             max_batch_body_bytes: config.max_batch_body_bytes,
             max_concurrent_requests: config.max_concurrent_requests.max(1),
             request_timeout: Duration::from_secs(config.request_timeout_secs.max(1)),
+            private: config.private,
+            metrics_token_hash: config.configured_metrics_token()?.as_deref().map(tokens::digest),
         };
         let ingest_limiter = NonZeroU32::new(config.ingest_rate_limit)
             .map(|per_second| Arc::new(RateLimiter::keyed(Quota::per_second(per_second))));

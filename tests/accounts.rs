@@ -395,3 +395,131 @@ async fn the_first_admin_comes_from_the_environment_once_and_is_never_overwritte
     );
     assert_eq!(browser.sign_in("chief", PASSWORD).await.status().as_u16(), 303);
 }
+
+#[tokio::test]
+async fn metrics_are_open_on_a_fresh_install_then_need_an_admin_or_the_metrics_token() {
+    const METRICS_TOKEN: &str = "scraper-token-0123456789";
+    let app = spawn_with(|c| c.metrics_token = Some(METRICS_TOKEN.into())).await;
+    assert_eq!(app.get("/metrics").await.status().as_u16(), 200, "no account yet");
+    accounts::add(&app.db, "ada", PASSWORD.into(), Role::Admin)
+        .await
+        .unwrap();
+    accounts::add(&app.db, "ben", PASSWORD.into(), Role::Reader)
+        .await
+        .unwrap();
+    assert_eq!(app.get("/metrics").await.status().as_u16(), 401);
+    let mut reader = Browser::new(&app);
+    reader.sign_in("ben", PASSWORD).await;
+    assert_eq!(reader.get("/metrics").await.status().as_u16(), 401, "a reader may not");
+    let mut admin = Browser::new(&app);
+    admin.sign_in("ada", PASSWORD).await;
+    let scraped = admin.get("/metrics").await;
+    assert_eq!(scraped.status().as_u16(), 200);
+    assert!(scraped.text().await.unwrap().contains("gazette_http_requests_total"));
+    for (token, status) in [(METRICS_TOKEN, 200), ("scraper-token-wrong-0000", 401)] {
+        let response = app
+            .client
+            .get(app.url("/metrics"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{token}");
+    }
+}
+
+#[tokio::test]
+async fn private_mode_shows_the_site_only_to_signed_in_people() {
+    let app = spawn_with(|c| c.private = true).await;
+    accounts::add(&app.db, "ben", PASSWORD.into(), Role::Reader)
+        .await
+        .unwrap();
+    let created = app
+        .create(&support::article("Members only harbour news", "Harbour"))
+        .await;
+    let article = created["url"].as_str().unwrap().to_owned();
+
+    // Signed in, every page works, and the front page lands in the cache.
+    let mut reader = Browser::new(&app);
+    reader.sign_in("ben", PASSWORD).await;
+    for path in [
+        "/",
+        "/sections/harbour",
+        article.as_str(),
+        "/search?q=harbour",
+        "/feed.atom",
+        "/sitemap.xml",
+    ] {
+        let response = reader.get(path).await;
+        assert_eq!(response.status().as_u16(), 200, "{path} signed in");
+    }
+    assert_eq!(reader.get("/api/v1/articles").await.status().as_u16(), 200);
+
+    // Anonymous: pages, feeds, search and sitemaps send to sign-in (the
+    // cached front page included); the read API answers 401.
+    for path in [
+        "/",
+        "/sections/harbour",
+        article.as_str(),
+        "/search?q=harbour",
+        "/feed.atom",
+        "/sitemap.xml",
+        "/sitemaps/news.xml",
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status().as_u16(), 303, "{path} anonymous");
+        let to = location(&response);
+        assert!(to.starts_with("/login?next="), "{path} -> {to}");
+        let body = response.text().await.unwrap();
+        assert!(!body.contains("Members only"), "{path} leaked its content");
+    }
+    let (status, _) = app.get_json("/api/v1/articles").await;
+    assert_eq!(status, 401);
+    // After signing in, `next` brings the reader back where they were.
+    let response = app.get("/sections/harbour?page=1").await;
+    let next = location(&response)
+        .trim_start_matches("/login?next=")
+        .replace("%2F", "/")
+        .replace("%3F", "?")
+        .replace("%3D", "=");
+    let mut returning = Browser::new(&app);
+    let signed = returning
+        .post("/login", &[("name", "ben"), ("password", PASSWORD), ("next", &next)])
+        .await;
+    assert_eq!(location(&signed), "/sections/harbour?page=1");
+
+    // Still open: sign-in, probes, robots.txt (disallowing all), and the
+    // ingest API with its token.
+    assert_eq!(app.get("/login").await.status().as_u16(), 200);
+    assert_eq!(app.get("/healthz").await.status().as_u16(), 200);
+    assert_eq!(app.get("/readyz").await.status().as_u16(), 200);
+    let (status, robots) = app.get_text("/robots.txt").await;
+    assert_eq!(status, 200);
+    assert_eq!(robots, "User-agent: *\nDisallow: /\n");
+    app.create(&support::article("Posted with the token", "Harbour")).await;
+    let with_token = app
+        .client
+        .get(app.url("/api/v1/articles"))
+        .bearer_auth(support::TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_token.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn the_public_default_is_unchanged() {
+    let app = spawn_app().await;
+    app.create(&support::article("Open harbour news", "Harbour")).await;
+    for path in [
+        "/",
+        "/sections/harbour",
+        "/feed.atom",
+        "/sitemap.xml",
+        "/api/v1/articles",
+    ] {
+        assert_eq!(app.get(path).await.status().as_u16(), 200, "{path}");
+    }
+    let (_, robots) = app.get_text("/robots.txt").await;
+    assert!(robots.contains("Allow: /"));
+}

@@ -309,6 +309,22 @@ mod parser_panics {
 
     const UTF16_FEED: &[u8] = include_bytes!("../../tests/data/utf16-feed.xml");
 
+    /// Found by the `feed_parse` fuzzer: feed-rs 3.0.0 slices an author
+    /// string one byte before the e-mail address it found (parser/util),
+    /// which panics when that character is not ASCII ("«" here). Legal,
+    /// and plausible in a French feed; reported upstream with this file.
+    #[test]
+    fn the_upstream_parser_panics_on_an_author_before_a_guillemet_and_the_panic_is_contained() {
+        let doc: &[u8] = include_bytes!("../../tests/data/feed-rs-email-boundary.xml");
+        let raw = std::panic::catch_unwind(|| feed_rs::parser::parse(doc));
+        assert!(raw.is_err(), "feed-rs no longer panics: drop this note and the file");
+        let url = url::Url::parse("http://example.org/feed.xml").unwrap();
+        let err = parse(doc, &url, Some("application/rss+xml"))
+            .err()
+            .expect("an error, not a crash");
+        assert!(err.contains("the feed parser failed"), "{err}");
+    }
+
     #[test]
     fn the_upstream_parser_panics_on_raw_utf16_and_the_panic_is_contained() {
         let url = url::Url::parse("http://example.org/feed.xml").unwrap();

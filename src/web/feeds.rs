@@ -377,9 +377,13 @@ pub async fn sitemap_file(State(state): State<AppState>, Path(file): Path<String
 
 pub async fn robots(State(state): State<AppState>) -> Response {
     let base = &state.site.base_url;
-    let body = format!(
-        "User-agent: *\nAllow: /\nDisallow: /api/\nDisallow: /search\n\nSitemap: {base}/sitemap.xml\nSitemap: {base}/sitemaps/news.xml\n"
-    );
+    let body = if state.site.private {
+        "User-agent: *\nDisallow: /\n".to_owned()
+    } else {
+        format!(
+            "User-agent: *\nAllow: /\nDisallow: /api/\nDisallow: /search\n\nSitemap: {base}/sitemap.xml\nSitemap: {base}/sitemaps/news.xml\n"
+        )
+    };
     (
         [(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
         body,

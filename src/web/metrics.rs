@@ -6,13 +6,18 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::HeaderValue;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use crate::AppState;
+use subtle::ConstantTimeEq;
+
+use crate::accounts::Role;
+use crate::error::AppError;
+use crate::web::session::SignedIn;
+use crate::{AppState, store, tokens};
 
 /// Latency buckets in seconds, from a cached page to a slow batch.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -51,7 +56,35 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
     response
 }
 
-pub async fn render(State(state): State<AppState>) -> Response {
+/// Who may read /metrics: anyone while no account exists (a fresh install
+/// has no one to ask); then an admin's session, or a scraper with the
+/// configured metrics token.
+async fn allowed(state: &AppState, signed_in: Option<&SignedIn>, headers: &HeaderMap) -> Result<(), AppError> {
+    if signed_in.is_some_and(|SignedIn(session)| session.user.role == Role::Admin) {
+        return Ok(());
+    }
+    let presented = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|token| tokens::digest(token.trim()));
+    if let (Some(expected), Some(presented)) = (&state.site.metrics_token_hash, presented)
+        && bool::from(expected.ct_eq(&presented))
+    {
+        return Ok(());
+    }
+    if store::users::count(&state.db.reader).await? == 0 {
+        return Ok(());
+    }
+    Err(AppError::Unauthorized)
+}
+
+pub async fn render(
+    signed_in: Option<SignedIn>,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    allowed(&state, signed_in.as_ref(), &headers).await?;
     for (name, pool) in [("reader", &state.db.reader), ("writer", state.db.writer.pool())] {
         let size = pool.size() as f64;
         let idle = pool.num_idle() as f64;
@@ -60,12 +93,12 @@ pub async fn render(State(state): State<AppState>) -> Response {
         metrics::gauge!("gazette_db_pool_connections", "pool" => name, "state" => "busy").set(size - idle);
     }
     let body = handle().map(|h| h.render()).unwrap_or_default();
-    (
+    Ok((
         [(
             CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
         body,
     )
-        .into_response()
+        .into_response())
 }

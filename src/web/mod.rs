@@ -12,6 +12,7 @@ pub mod feeds;
 pub mod metrics;
 pub mod pages;
 pub mod panics;
+pub mod private;
 pub mod search;
 pub mod server;
 pub mod session;
@@ -44,10 +45,14 @@ const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'self'; script-src 'sel
      img-src 'self' https: http:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The whole site as one service: the page cache in front of the router,
-/// so a hit is answered before routing and before every other layer.
-pub fn app(state: AppState) -> cache::PageCacheService<Router> {
+/// so a hit is answered before routing and before every other layer; in
+/// private mode, the sign-in gate in front of the cache.
+pub fn app(
+    state: AppState,
+) -> impl tower::Service<Request, Response = Response, Error = std::convert::Infallible, Future: Send> + Clone + Send + 'static
+{
     let cache = cache::PageCacheLayer(state.page_cache.clone());
-    cache.layer(router(state))
+    middleware::from_fn_with_state(state.clone(), private::gate).layer(cache.layer(router(state)))
 }
 
 pub fn router(state: AppState) -> Router {

@@ -21,7 +21,8 @@ pub const COOKIE_NAME: &str = "gazette_session";
 #[derive(Debug, Clone)]
 pub struct SignedIn(pub Session);
 
-fn cookie_value(headers: &HeaderMap) -> Option<String> {
+/// The session cookie's value, if the request carries a well-formed one.
+pub fn cookie_value(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
