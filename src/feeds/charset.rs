@@ -92,9 +92,11 @@ fn declare_utf8(text: String) -> String {
 /// The text with every XML declaration that names an encoding other than
 /// UTF-8 made to say UTF-8; None when there is none. Declarations past the
 /// first bytes are ill-formed, but the parser acts on them all the same.
+/// Each `<?xml` is read up to its own `?>`: one that is not a declaration
+/// (in a comment, say) may reach over a real one, which must still be
+/// found (the fuzzer's second find).
 fn declared_utf8(text: &str) -> Option<String> {
-    let mut out: Option<String> = None;
-    let mut copied = 0;
+    let mut values = Vec::new();
     let mut from = 0;
     while let Some(found) = text[from..].find("<?xml") {
         let at = from + found;
@@ -109,17 +111,25 @@ fn declared_utf8(text: &str) -> Option<String> {
         if let Some((range, value)) = attribute(&text[at..end], "encoding")
             && !value.eq_ignore_ascii_case("utf-8")
         {
-            let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
-            out.push_str(&text[copied..at + range.start]);
-            out.push_str("UTF-8");
-            copied = at + range.end;
+            values.push(at + range.start..at + range.end);
         }
-        from = end;
     }
-    out.map(|mut out| {
-        out.push_str(&text[copied..]);
-        out
-    })
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by_key(|range| range.start);
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for range in values {
+        if range.start < copied {
+            continue;
+        }
+        out.push_str(&text[copied..range.start]);
+        out.push_str("UTF-8");
+        copied = range.end;
+    }
+    out.push_str(&text[copied..]);
+    Some(out)
 }
 
 /// UTF-32 by its byte-order mark (encoding_rs does not decode it: the
@@ -242,9 +252,13 @@ mod tests {
         bytes.extend_from_slice(
             b"<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>\n<rss version=\"2.0\"><channel><title>T</title></channel></rss>",
         );
+        // A `<?xml` in a comment whose `?>` is the real declaration's.
+        let reaching: &[u8] = b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<!-- <?xml encoding=\"euc-kr\" -->\n\
+            <?xml version=\"1.0\" encoding=\"euc-kr\"?>\n<rss version=\"2.0\"><channel><title>t</title></channel></rss>";
         for head in [
             &bytes[..],
             b"\n<?xml version=\"1.0\" encoding=\"windows-1252\"?><rss version=\"2.0\"></rss>",
+            reaching,
         ] {
             let decoded = to_utf8(head, None);
             let _ = feed_rs::parser::parse(&decoded[..]);
