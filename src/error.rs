@@ -216,3 +216,12 @@ impl IntoResponse for AppError {
 const STORAGE_RETRY_AFTER_SECS: &str = "30";
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// What a caught panic said, for the log or an error message.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}

@@ -107,7 +107,8 @@ impl Application {
         if let Some(admin) = config.admin_user.as_deref().filter(|name| !name.is_empty()) {
             accounts::ensure_first_admin(&db, admin, config.admin_password()?).await?;
         }
-        accounts::password::prepare();
+        // The decoy hash is made beside the start, not in its way.
+        tokio::task::spawn_blocking(accounts::password::prepare);
         let listener = TcpListener::bind(config.bind)
             .await
             .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", config.bind))?;

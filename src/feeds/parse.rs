@@ -89,11 +89,7 @@ fn parse_decoded(bytes: &[u8], url: &Url) -> Result<ParsedFeed, String> {
     let parser = feed_rs::parser::Builder::new().base_uri(Some(url.as_str())).build();
     let feed: Feed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(bytes)))
         .map_err(|panic| {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
+            let what = crate::error::panic_message(panic.as_ref());
             metrics::counter!("gazette_feed_parser_panics_total").increment(1);
             format!("the feed parser failed on this document ({what})")
         })?

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use askama::Template;
 use axum::Form;
 use axum::extract::{ConnectInfo, RawQuery, State};
-use axum::http::header::{CACHE_CONTROL, LOCATION, RETRY_AFTER, SET_COOKIE};
+use axum::http::header::{CACHE_CONTROL, LOCATION, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -166,11 +166,14 @@ pub async fn login(
     };
     // Always a new session (and a new cookie): one planted before sign-in
     // is never promoted.
-    let started = session::start(&state.db, &user).await?;
-    let mut response = see_other(&next);
-    if let Some(cookie) = set_cookie(&started.cookie_value, &state.site.base_url) {
-        response.headers_mut().insert(SET_COOKIE, cookie);
-    }
+    start_session(&state, &user, &next).await
+}
+
+/// Starts a session for this browser and sends it on to `location`.
+async fn start_session(state: &AppState, user: &accounts::User, location: &str) -> Result<Response, PageError> {
+    let started = session::start(&state.db, user).await?;
+    let mut response = see_other(location);
+    set_cookie(&mut response, &started.cookie_value, &state.site.base_url);
     Ok(response)
 }
 
@@ -196,8 +199,7 @@ pub async fn logout(
 
 fn signed_out(state: &AppState, location: &str) -> Response {
     let mut response = see_other(location);
-    let (name, value) = clear_cookie(&state.site.base_url);
-    response.headers_mut().insert(name, value);
+    clear_cookie(&mut response, &state.site.base_url);
     response
 }
 
@@ -275,12 +277,7 @@ pub async fn change_password(
         return render_account(&state, &session, StatusCode::UNPROCESSABLE_ENTITY, None, Some(&problem));
     }
     // Every session ended with the old password; this browser gets a new one.
-    let started = session::start(&state.db, &session.user).await?;
-    let mut response = see_other("/account?done=password");
-    if let Some(cookie) = set_cookie(&started.cookie_value, &state.site.base_url) {
-        response.headers_mut().insert(SET_COOKIE, cookie);
-    }
-    Ok(response)
+    start_session(&state, &session.user, "/account?done=password").await
 }
 
 fn capitalised(text: &str) -> String {

@@ -1,12 +1,25 @@
 //! The bearer-token guard of every write route.
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use crate::AppState;
 use crate::error::AppError;
 use crate::tokens;
+
+/// The token of an `Authorization: Bearer …` header, if any.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            let (scheme, token) = value.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .filter(|token| !token.is_empty())
+}
 
 /// Proof that the request carried a valid ingest token. Taking it as a
 /// handler argument is what makes a route a write route.
@@ -17,16 +30,7 @@ impl FromRequestParts<AppState> for IngestToken {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let presented = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| {
-                let (scheme, token) = value.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            })
-            .filter(|token| !token.is_empty())
-            .ok_or(AppError::Unauthorized)?;
+        let presented = bearer_token(&parts.headers).ok_or(AppError::Unauthorized)?;
         if !tokens::is_valid(&state.db, state.site.configured_token_hash.as_ref(), presented).await? {
             return Err(AppError::Unauthorized);
         }

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -16,6 +16,7 @@ use subtle::ConstantTimeEq;
 
 use crate::accounts::Role;
 use crate::error::AppError;
+use crate::web::auth::bearer_token;
 use crate::web::session::SignedIn;
 use crate::{AppState, store, tokens};
 
@@ -63,11 +64,7 @@ async fn allowed(state: &AppState, signed_in: Option<&SignedIn>, headers: &Heade
     if signed_in.is_some_and(|SignedIn(session)| session.user.role == Role::Admin) {
         return Ok(());
     }
-    let presented = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|token| tokens::digest(token.trim()));
+    let presented = bearer_token(headers).map(tokens::digest);
     if let (Some(expected), Some(presented)) = (&state.site.metrics_token_hash, presented)
         && bool::from(expected.ct_eq(&presented))
     {

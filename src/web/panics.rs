@@ -3,7 +3,6 @@
 //! error page elsewhere), logged once with its route, and counted in
 //! /metrics as `gazette_panics_total`.
 
-use std::any::Any;
 use std::panic::AssertUnwindSafe;
 
 use axum::extract::Request;
@@ -20,7 +19,7 @@ pub async fn catch_panics(request: Request, next: Next) -> Response {
     match AssertUnwindSafe(next.run(request)).catch_unwind().await {
         Ok(response) => response,
         Err(panic) => {
-            let what = message(panic.as_ref());
+            let what = crate::error::panic_message(panic.as_ref());
             metrics::counter!("gazette_panics_total").increment(1);
             tracing::error!(%method, %path, panic = %what, "a request panicked; it was answered 500");
             let err = AppError::Internal(anyhow::anyhow!("the request panicked: {what}"));
@@ -31,14 +30,6 @@ pub async fn catch_panics(request: Request, next: Next) -> Response {
             }
         }
     }
-}
-
-fn message(panic: &(dyn Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 #[cfg(test)]

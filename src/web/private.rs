@@ -5,14 +5,15 @@
 //! /metrics (it has its own guard), and the API to a valid token.
 
 use axum::extract::{Request, State};
-use axum::http::header::{AUTHORIZATION, LOCATION};
+use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::accounts::session;
 use crate::error::AppError;
-use crate::web::session::cookie_value;
+use crate::web::auth::bearer_token;
+use crate::web::session::{SignedIn, cookie_value};
 use crate::{AppState, tokens};
 
 fn open_to_all(path: &str) -> bool {
@@ -22,7 +23,7 @@ fn open_to_all(path: &str) -> bool {
     ) || path.starts_with("/static/")
 }
 
-pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn gate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     if !state.site.private || open_to_all(request.uri().path()) {
         return next.run(request).await;
     }
@@ -31,9 +32,14 @@ pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -
     let path = request.uri().path().to_owned();
     let headers = request.headers().clone();
     match admitted(&state, &path, &headers).await {
-        Ok(true) => next.run(request).await,
-        Ok(false) if path.starts_with("/api/") => AppError::Unauthorized.into_response(),
-        Ok(false) => {
+        Ok(Admitted::Session(signed_in)) => {
+            // Handed on, so the handler does not look the session up again.
+            request.extensions_mut().insert(signed_in);
+            next.run(request).await
+        }
+        Ok(Admitted::Token) => next.run(request).await,
+        Ok(Admitted::No) if path.starts_with("/api/") => AppError::Unauthorized.into_response(),
+        Ok(Admitted::No) => {
             let here = request.uri().path_and_query().map_or("/", |p| p.as_str());
             let next: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
             let mut response = StatusCode::SEE_OTHER.into_response();
@@ -46,23 +52,26 @@ pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -
     }
 }
 
-/// A live session, or (for the API) a valid ingest token.
-async fn admitted(state: &AppState, path: &str, headers: &HeaderMap) -> Result<bool, AppError> {
+enum Admitted {
+    Session(SignedIn),
+    /// A valid ingest token, on the API.
+    Token,
+    No,
+}
+
+async fn admitted(state: &AppState, path: &str, headers: &HeaderMap) -> Result<Admitted, AppError> {
     if let Some(value) = cookie_value(headers)
-        && session::find(&state.db, &value).await?.is_some()
+        && let Some(session) = session::find(&state.db, &value).await?
     {
-        return Ok(true);
+        return Ok(Admitted::Session(SignedIn(session)));
     }
-    let bearer = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
-    match bearer {
-        Some(token) if path.starts_with("/api/") => {
-            Ok(tokens::is_valid(&state.db, state.site.configured_token_hash.as_ref(), token).await?)
+    match bearer_token(headers) {
+        Some(token)
+            if path.starts_with("/api/")
+                && tokens::is_valid(&state.db, state.site.configured_token_hash.as_ref(), token).await? =>
+        {
+            Ok(Admitted::Token)
         }
-        _ => Ok(false),
+        _ => Ok(Admitted::No),
     }
 }

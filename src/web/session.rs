@@ -7,6 +7,7 @@ use axum::extract::OptionalFromRequestParts;
 use axum::http::header::{COOKIE, ORIGIN, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
 use cookie::{Cookie, SameSite};
 use subtle::ConstantTimeEq;
 
@@ -38,6 +39,10 @@ impl OptionalFromRequestParts<AppState> for SignedIn {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, AppError> {
+        // Already looked up by the private-mode gate.
+        if let Some(signed_in) = parts.extensions.get::<SignedIn>() {
+            return Ok(Some(signed_in.clone()));
+        }
         let Some(value) = cookie_value(&parts.headers) else {
             return Ok(None);
         };
@@ -45,33 +50,33 @@ impl OptionalFromRequestParts<AppState> for SignedIn {
     }
 }
 
-/// The Set-Cookie header of a new session: HttpOnly (no script reads it),
+/// The session cookie's Set-Cookie value: HttpOnly (no script reads it),
 /// SameSite=Lax (no cross-site POST carries it), Secure when the site is
-/// served over https.
-pub fn set_cookie(value: &str, base_url: &str) -> Option<HeaderValue> {
+/// served over https. An empty value with no lifetime removes it.
+fn session_cookie(value: &str, lifetime_secs: i64, base_url: &str) -> HeaderValue {
     let cookie = Cookie::build((COOKIE_NAME, value.to_owned()))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(base_url.starts_with("https://"))
-        .max_age(cookie::time::Duration::seconds(ABSOLUTE_SECS))
+        .max_age(cookie::time::Duration::seconds(lifetime_secs))
         .build();
-    HeaderValue::from_str(&cookie.to_string()).ok()
+    // The value is hex (or empty) and the attributes fixed: always a valid header.
+    HeaderValue::from_str(&cookie.to_string()).unwrap_or(HeaderValue::from_static("gazette_session=; Max-Age=0"))
 }
 
-/// The Set-Cookie header that removes the session cookie.
-pub fn clear_cookie(base_url: &str) -> (axum::http::HeaderName, HeaderValue) {
-    let cookie = Cookie::build((COOKIE_NAME, ""))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(base_url.starts_with("https://"))
-        .max_age(cookie::time::Duration::ZERO)
-        .build();
-    (
-        SET_COOKIE,
-        HeaderValue::from_str(&cookie.to_string()).unwrap_or(HeaderValue::from_static("gazette_session=; Max-Age=0")),
-    )
+/// Sets the cookie of a new session on a response.
+pub fn set_cookie(response: &mut Response, value: &str, base_url: &str) {
+    response
+        .headers_mut()
+        .insert(SET_COOKIE, session_cookie(value, ABSOLUTE_SECS, base_url));
+}
+
+/// Removes the session cookie through a response.
+pub fn clear_cookie(response: &mut Response, base_url: &str) {
+    response
+        .headers_mut()
+        .insert(SET_COOKIE, session_cookie("", 0, base_url));
 }
 
 /// Refuses a form posted from another site. Browsers name the page's
