@@ -107,6 +107,7 @@ class Gazette:
     def __init__(self, binary, db, extra_env=None):
         self.port = free_port()
         env = dict(os.environ, GAZETTE_DATABASE=str(db), GAZETTE_BIND=f"127.0.0.1:{self.port}",
+                   GAZETTE_BASE_URL=f"http://127.0.0.1:{self.port}",
                    GAZETTE_INGEST_TOKEN=TOKEN, GAZETTE_INGEST_RATE_LIMIT="0",
                    GAZETTE_MAX_CONCURRENT_REQUESTS="4096", RUST_LOG="gazette=warn")
         env.update(extra_env or {})
@@ -226,9 +227,11 @@ end
 """
 
 
-def run_wrk(url, connections, duration, script, script_args=()):
+def run_wrk(url, connections, duration, script, script_args=(), headers=()):
     threads = 1 if connections == 1 else 2
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script, url]
+    for header in headers:
+        cmd += ["-H", header]
     if script_args:
         cmd += ["--", *script_args]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -243,9 +246,9 @@ def run_wrk(url, connections, duration, script, script_args=()):
 
 # ---------------------------------------------------------------- reads
 
-def fetch(port, path):
+def fetch(port, path, headers=None):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    c.request("GET", path)
+    c.request("GET", path, headers=headers or {})
     r = c.getresponse()
     return r.status, r.read()
 
@@ -291,15 +294,16 @@ http {{
 """
 
 
-def start_nginx(workdir, kinds, gazette_port):
-    """nginx serving the identical bytes of every sampled page."""
-    www = Path(workdir) / "www"
+def start_nginx(workdir, kinds, gazette_port, headers=None, www_name="www"):
+    """nginx serving the identical bytes of every sampled page (as the
+    request `headers`, a session cookie say, get them)."""
+    www = Path(workdir) / www_name
     shutil.rmtree(www, ignore_errors=True)
     static_paths = {}
     for kind, paths in kinds.items():
         static_paths[kind] = []
         for n, path in enumerate(paths):
-            status, body = fetch(gazette_port, path)
+            status, body = fetch(gazette_port, path, headers)
             assert status == 200, (path, status)
             target = www / kind / f"{n}.html"
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -307,7 +311,7 @@ def start_nginx(workdir, kinds, gazette_port):
             static_paths[kind].append(f"/{kind}/{n}.html")
     port = free_port()
     conf = Path(workdir) / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=workdir, port=port))
+    conf.write_text(NGINX_CONF.format(dir=workdir, port=port).replace(f"root {workdir}/www;", f"root {www};"))
     proc = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(200):
         try:
@@ -322,6 +326,115 @@ def write_lines(path, lines):
     Path(path).write_text("\n".join(lines) + "\n")
     return str(path)
 
+
+
+# ---------------------------------------------------------------- readers
+
+BENCH_PASSWORD = "bench reader password"
+
+
+def sign_in(binary, db, port, name):
+    """Adds a reader with the CLI and signs in over HTTP; returns the cookie."""
+    subprocess.run([str(binary), "user", "add", name, "--password-stdin"], input=BENCH_PASSWORD + "\n", text=True,
+                   env=dict(os.environ, GAZETTE_DATABASE=str(db)), check=True, capture_output=True)
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    body = f"name={name}&password={BENCH_PASSWORD.replace(' ', '+')}&next=/"
+    c.request("POST", "/login", body=body, headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                    "Origin": f"http://127.0.0.1:{port}"})
+    r = c.getresponse()
+    r.read()
+    cookie = r.getheader("Set-Cookie").split(";")[0]
+    assert r.status == 303 and cookie.startswith("gazette_session="), (r.status, cookie)
+    return cookie
+
+
+def signed_in_reads(binary, db, work, kinds, args):
+    """A signed-in reader's front, section and article pages, against nginx
+    serving the same (filled-in) bytes. The reader has read some stories
+    first, so the pages carry mixed state."""
+    server = Gazette(binary, db)
+    try:
+        cookie = sign_in(binary, db, server.port, "bench-reader")
+        headers = {"Cookie": cookie}
+        pages = {kind: kinds[kind] for kind in ("front", "section", "article")}
+        # Opening an article reads it: once here, so the bytes stay the same.
+        for path in pages["article"][::3]:
+            fetch(server.port, path, headers)
+        nginx, nginx_port, static_paths = start_nginx(work, pages, server.port, headers, "www-signed-in")
+        script = str(work / "paths.lua")
+        out = {}
+        try:
+            for kind, paths in pages.items():
+                g_list = write_lines(work / f"{kind}.signed-in.paths", paths)
+                n_list = write_lines(work / f"{kind}.signed-in.static", static_paths[kind])
+                for c in args.read_connections:
+                    print(f"  signed-in {kind} c={c}", flush=True)
+                    g = run_wrk(f"http://127.0.0.1:{server.port}", c, args.duration, script, [g_list],
+                                [f"Cookie: {cookie}"])
+                    n = run_wrk(f"http://127.0.0.1:{nginx_port}", c, args.duration, script, [n_list])
+                    out.setdefault(kind, {})[c] = {"gazette": g, "nginx": n, "ratio": g["rps"] / n["rps"]}
+        finally:
+            nginx.send_signal(signal.SIGQUIT)
+            nginx.wait(timeout=30)
+        return out
+    finally:
+        server.stop()
+
+
+def unread_counts(binary, db, args):
+    """Unread counts with many readers of mixed state: each reader gets
+    horizons in some sections and a few dozen marks, written straight into
+    the database; then every reader's first /api/v1/me (counts computed,
+    not cached) is timed one at a time, and wrk runs over all of them."""
+    conn = sqlite.connect(str(db))
+    r = random.Random(3)
+    max_id = conn.execute("SELECT MAX(id) FROM articles").fetchone()[0]
+    sections = [row[0] for row in conn.execute("SELECT id FROM sections")]
+    keys = []
+    now = int(time.time())
+    for i in range(args.readers):
+        uid = conn.execute("INSERT INTO users (name, password_hash, role, created_at) VALUES (?, 'x', 'reader', ?)",
+                           (f"bench-many-{i}", now)).lastrowid
+        for section in r.sample(sections, r.randint(0, len(sections))):
+            conn.execute("INSERT INTO read_horizons VALUES (?, ?, ?)", (uid, section, r.randint(1, max_id)))
+        for article in {r.randint(1, max_id) for _ in range(r.randint(0, 60))}:
+            conn.execute("INSERT OR IGNORE INTO article_states (user_id, article_id, read, saved_at) "
+                         "SELECT ?, id, ?, ? FROM articles WHERE id = ?",
+                         (uid, r.choice([0, 1]), r.choice([None, now]), article))
+        key = f"gzk_bench_{i:06d}"
+        digest = __import__("hashlib").sha256(key.encode()).hexdigest()
+        conn.execute("INSERT INTO api_keys (user_id, name, key_hash, created_at, last_used_at) VALUES (?, 'bench', ?, ?, ?)",
+                     (uid, digest, now, now))
+        keys.append(key)
+    conn.commit()
+    conn.close()
+    server = Gazette(binary, db)
+    try:
+        cold = []
+        for key in keys:
+            started = time.perf_counter()
+            status, _ = fetch(server.port, "/api/v1/me", {"Authorization": f"Bearer {key}"})
+            cold.append((time.perf_counter() - started) * 1000)
+            assert status == 200, status
+        cold.sort()
+        script = write_lines(Path(db).parent / "me.lua", [KEYS_SCRIPT])
+        key_file = write_lines(Path(db).parent / "keys.txt", keys)
+        warm = run_wrk(f"http://127.0.0.1:{server.port}", 32, args.duration, script, [key_file])
+        return {"readers": len(keys), "cold_p50_ms": cold[len(cold) // 2], "cold_p99_ms": cold[int(len(cold) * 0.99)],
+                "cold_max_ms": cold[-1], "warm": warm}
+    finally:
+        server.stop()
+
+
+KEYS_SCRIPT = r"""
+local keys = {}
+function init(args)
+  for line in io.lines(args[1]) do keys[#keys + 1] = line end
+end
+function request()
+  return wrk.format("GET", "/api/v1/me", {["Authorization"] = "Bearer " .. keys[math.random(#keys)]})
+end
+"""
 
 # ---------------------------------------------------------------- one size
 
@@ -395,6 +508,13 @@ def bench_size(binary, count, args, workdir):
     finally:
         nginx.send_signal(signal.SIGQUIT)
         nginx.wait(timeout=30)
+        server.stop()
+
+    print(f"[{count}] signed-in pages", flush=True)
+    result["signed_in"] = signed_in_reads(binary, db, work, kinds, args)
+    print(f"[{count}] unread counts of {args.readers} readers", flush=True)
+    result["unread_counts"] = unread_counts(binary, db, args)
+    server = Gazette(binary, db)
 
     # Single posts last: they add articles the figures above should not see.
     print(f"[{count}] single posts", flush=True)
@@ -423,6 +543,18 @@ def report(results, args):
                 bad = f" ({g['non_2xx']} non-2xx)" if g["non_2xx"] else ""
                 lines.append(f"| {kind} | {c} | {ng['rps']:,.0f} | {g['rps']:,.0f}{bad} | {g['p50_ms']:.2f} | {g['p99_ms']:.2f} | "
                              f"{x['ratio']:.2f} | {u['rps']:,.0f} | {u['p99_ms']:.2f} | {x['uncached_ratio']:.2f} |")
+        lines += ["", "Signed in (a reader with mixed state; nginx serves the same filled-in bytes):", "",
+                  "| Page | conns | nginx req/s | Gazette req/s | p50 ms | p99 ms | ratio |", "|---|---|---|---|---|---|---|"]
+        for kind, by_c in r["signed_in"].items():
+            for c, x in by_c.items():
+                g, ng = x["gazette"], x["nginx"]
+                bad = f" ({g['non_2xx']} non-2xx)" if g["non_2xx"] else ""
+                lines.append(f"| {kind} | {c} | {ng['rps']:,.0f} | {g['rps']:,.0f}{bad} | {g['p50_ms']:.2f} | "
+                             f"{g['p99_ms']:.2f} | {x['ratio']:.2f} |")
+        u = r["unread_counts"]
+        lines += ["", f"Unread counts, {u['readers']:,} readers of mixed state: first /api/v1/me of each (counted, "
+                      f"not cached) p50 {u['cold_p50_ms']:.1f} ms, p99 {u['cold_p99_ms']:.1f} ms, max {u['cold_max_ms']:.1f} ms; "
+                      f"then 32 connections over all of them {u['warm']['rps']:,.0f} req/s, p99 {u['warm']['p99_ms']:.2f} ms."]
         lines += ["",
                   f"Resources: start-up {r['startup_s'] * 1000:.0f} ms; RSS {r['rss_idle_mb']:.0f} MB idle, "
                   f"{r['rss_under_load_mb']:.0f} MB peak under load; database {r['db_bytes'] / n:,.0f} bytes per article "
@@ -439,12 +571,14 @@ def main():
     parser.add_argument("--workdir", default=None, help="where corpora and databases go (default: a temp dir)")
     parser.add_argument("--binary", default=str(ROOT / "target/release/gazette"))
     parser.add_argument("--out", default=None, help="write the JSON results here")
+    parser.add_argument("--readers", type=int, default=1000, help="readers of mixed state for the unread counts")
     args = parser.parse_args()
     args.read_connections = [1, 32, 128]
     args.post_connections = [1, 16, 64]
     if args.smoke:
         args.counts, args.duration, args.samples = [300], 1, 50
         args.read_connections, args.post_connections = [1, 8], [1, 4]
+        args.readers = 20
     for tool in ("wrk", "nginx"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: apt-get install wrk nginx")
@@ -459,9 +593,10 @@ def main():
     if args.smoke:
         for r in results:
             assert r["batch_ingest_per_s"] > 0 and r["raw_ceiling_per_s"] > 0
-            for by_c in r["reads"].values():
+            for by_c in [*r["reads"].values(), *r["signed_in"].values()]:
                 for x in by_c.values():
-                    assert x["gazette"]["non_2xx"] == 0 and x["uncached"]["non_2xx"] == 0, "a page failed under load"
+                    assert x["gazette"]["non_2xx"] == 0 and x.get("uncached", x["gazette"])["non_2xx"] == 0, \
+                        "a page failed under load"
         print("smoke run: the harness works (figures are not asserted)")
     if not args.workdir:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod feeds;
 pub mod ingest;
+pub mod reading;
 pub mod retention;
 pub mod store;
 pub mod tokens;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub commits: Arc<ingest::GroupCommit>,
     /// Sign-in attempts, per account and per client address.
     pub login_limits: Arc<web::account::LoginLimits>,
+    /// Readers' read and saved marks, kept in memory while they read.
+    pub reading: Arc<reading::Reading>,
 }
 
 /// Settings the pages and the API read on every request, resolved once.
@@ -145,6 +148,7 @@ impl Application {
                 page_cache,
                 commits,
                 login_limits: web::account::limits(),
+                reading: Arc::default(),
             },
             feed_concurrency: config.feed_concurrency,
             retention: retention::Policy {

@@ -1,6 +1,8 @@
-// Keyboard navigation, as progressive enhancement: every page works
-// without this file. j/k move between stories, Enter opens the focused
-// one, / focuses search, ? shows the shortcuts, Escape closes them.
+// Progressive enhancement: every page works without this file.
+// Keyboard: j/k move between stories, Enter opens the focused one, m marks
+// it read or unread, s saves it, A marks the listing read, / focuses
+// search, ? shows the shortcuts, Escape closes them. A signed-in reader's
+// read and save buttons work in place: the same form, sent for JSON.
 (function () {
   "use strict";
 
@@ -25,6 +27,70 @@
     story.scrollIntoView({ block: "nearest", behavior: "smooth" });
   }
 
+  // The story a key acts on: the selected one, else the article page's.
+  function selected() {
+    return document.querySelector("main .is-current") || document.querySelector("main .story");
+  }
+
+  function press(story, selector) {
+    var button = story && story.querySelector(selector);
+    if (button) button.click();
+  }
+
+  // Sends a reading form for JSON and updates its story in place; on any
+  // failure the form is submitted the ordinary way.
+  function sendInPlace(form, submitter) {
+    var data = new URLSearchParams(new FormData(form));
+    if (submitter && submitter.name) data.set(submitter.name, submitter.value);
+    return fetch(form.action, {
+      method: "POST",
+      body: data,
+      credentials: "same-origin",
+      headers: { Accept: "application/json" }
+    }).then(function (response) {
+      if (!response.ok) throw new Error(response.status);
+      return response.json();
+    });
+  }
+
+  function showState(form, state) {
+    var story = form.closest(".card, .lead, .story");
+    if (story) {
+      story.classList.toggle("is-read", state.read);
+      story.classList.toggle("is-saved", state.saved);
+    }
+    var read = form.querySelector(".toggle-read");
+    if (read) {
+      read.value = state.read ? "unread" : "read";
+      read.textContent = state.read ? "Mark unread" : "Mark read";
+    }
+    var save = form.querySelector(".toggle-save");
+    if (save) {
+      save.value = state.saved ? "unsave" : "save";
+      save.textContent = state.saved ? "Saved" : "Save";
+      save.setAttribute("aria-pressed", String(state.saved));
+    }
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.classList || !form.classList.contains("story-actions")) return;
+    event.preventDefault();
+    sendInPlace(form, event.submitter).then(function (state) {
+      showState(form, state);
+    }, function () {
+      // The ordinary way: the pressed button's choice goes as a field.
+      if (event.submitter && event.submitter.name) {
+        var choice = document.createElement("input");
+        choice.type = "hidden";
+        choice.name = event.submitter.name;
+        choice.value = event.submitter.value;
+        form.appendChild(choice);
+      }
+      form.submit();
+    });
+  });
+
   function typing(target) {
     return target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
   }
@@ -44,6 +110,16 @@
         break;
       case "k":
         move(-1);
+        break;
+      case "m":
+        press(selected(), ".toggle-read");
+        break;
+      case "s":
+        press(selected(), ".toggle-save");
+        break;
+      case "A":
+        var markAll = document.querySelector(".mark-all button");
+        if (markAll) markAll.click();
         break;
       case "/":
         var search = document.getElementById("site-search");

@@ -6,77 +6,13 @@ mod support;
 use std::time::{Duration, Instant};
 
 use reqwest::Response;
-use reqwest::header::{COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE};
+use reqwest::header::{LOCATION, RETRY_AFTER, SET_COOKIE};
+use support::browser::Browser;
 use support::{TestApp, spawn_app, spawn_in, spawn_with};
 
 use gazette::accounts::{self, Role};
 
 const PASSWORD: &str = "correct horse battery";
-
-/// A browser: the site's origin on every POST, its session cookie kept.
-struct Browser<'a> {
-    app: &'a TestApp,
-    cookie: Option<String>,
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Browser { app, cookie: None }
-    }
-
-    fn keep_cookie(&mut self, response: &Response) {
-        for value in response.headers().get_all(SET_COOKIE) {
-            let text = value.to_str().unwrap();
-            let pair = text.split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            if name == "gazette_session" {
-                self.cookie = (!value.is_empty()).then(|| value.to_owned());
-            }
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Response {
-        let mut request = self.app.client.get(self.app.url(path));
-        if let Some(cookie) = &self.cookie {
-            request = request.header(COOKIE, format!("gazette_session={cookie}"));
-        }
-        let response = request.send().await.unwrap();
-        self.keep_cookie(&response);
-        response
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
-        self.post_from(path, form, Some(&self.app.base.clone())).await
-    }
-
-    async fn post_from(&mut self, path: &str, form: &[(&str, &str)], origin: Option<&str>) -> Response {
-        let mut request = self.app.client.post(self.app.url(path)).form(form);
-        if let Some(origin) = origin {
-            request = request.header("origin", origin);
-        }
-        if let Some(cookie) = &self.cookie {
-            request = request.header(COOKIE, format!("gazette_session={cookie}"));
-        }
-        let response = request.send().await.unwrap();
-        self.keep_cookie(&response);
-        response
-    }
-
-    async fn sign_in(&mut self, name: &str, password: &str) -> Response {
-        self.post(
-            "/login",
-            &[("name", name), ("password", password), ("next", "/account")],
-        )
-        .await
-    }
-
-    /// The CSRF token of the account page's forms.
-    async fn csrf(&mut self) -> String {
-        let html = self.get("/account").await.text().await.unwrap();
-        let at = html.find("name=\"csrf\" value=\"").expect("a form with a token") + 19;
-        html[at..at + 64].to_owned()
-    }
-}
 
 fn location(response: &Response) -> &str {
     response.headers().get(LOCATION).unwrap().to_str().unwrap()

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use chrono::{Duration, Utc};
 use serde_json::json;
-use support::spawn_app;
+use support::spawn_with;
 
 /// The password of the account the browser signs in with.
 const E2E_PASSWORD: &str = "reading glasses on";
@@ -49,7 +49,8 @@ async fn the_site_works_and_is_accessible_in_a_real_browser() {
         "{chromium} is missing: install Debian's chromium (or set CHROMIUM_PATH, or GAZETTE_SKIP_BROWSER_TESTS=1 to skip, loudly)"
     );
 
-    let app = spawn_app().await;
+    // Private feed addresses allowed: the run subscribes to this site's own feed.
+    let app = spawn_with(|config| config.allow_private_feeds = true).await;
     let now = Utc::now();
     let stories = [
         (
@@ -122,10 +123,20 @@ async fn the_site_works_and_is_accessible_in_a_real_browser() {
     )
     .await;
 
-    // A reader who signs in during the run.
-    gazette::accounts::add(&app.db, "reader", E2E_PASSWORD.into(), gazette::accounts::Role::Reader)
+    // The person who signs in during the run: an admin, so the run also
+    // manages feeds and tokens from the browser.
+    // One per run of the pages (viewport and colour scheme), each starting
+    // with nothing read.
+    for run in ["desktop-light", "desktop-dark", "phone-light", "phone-dark"] {
+        gazette::accounts::add(
+            &app.db,
+            &format!("reader-{run}"),
+            E2E_PASSWORD.into(),
+            gazette::accounts::Role::Admin,
+        )
         .await
         .expect("add the reader");
+    }
 
     let artifacts = root.join("target/browser-artifacts");
     // tokio's Command, so the server in this runtime keeps answering.

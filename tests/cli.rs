@@ -298,8 +298,18 @@ async fn accounts_are_managed_from_the_command_line() {
         "a brand new password\n",
     );
     assert!(changed.status.success());
-    assert!(gazette(&db, &["user", "remove", "ada"]).status.success());
-    assert!(!gazette(&db, &["user", "remove", "ada"]).status.success());
+    // The only admin stays: nobody could manage Gazette from the browser.
+    let last_admin = gazette(&db, &["user", "remove", "ada"]);
+    assert!(!last_admin.status.success());
+    assert!(String::from_utf8_lossy(&last_admin.stderr).contains("only admin"));
+    let eve = gazette_with_input(
+        &db,
+        &["user", "add", "eve", "--password-stdin"],
+        "a fourth long password\n",
+    );
+    assert!(eve.status.success());
+    assert!(gazette(&db, &["user", "remove", "eve"]).status.success());
+    assert!(!gazette(&db, &["user", "remove", "eve"]).status.success());
 
     // The passwords are nowhere in the database file or its WAL.
     let raw = [

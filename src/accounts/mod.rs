@@ -126,8 +126,37 @@ pub async fn set_password(db: &Db, name: &str, password: String) -> Result<(), A
 pub async fn remove(db: &Db, name: &str) -> Result<(), AppError> {
     let user = find(db, name).await?;
     db.writer
-        .transaction(async |conn| store::users::delete(conn, user.id).await)
+        .transaction(async |conn| {
+            keep_an_admin(conn, &user).await?;
+            Ok::<_, AppError>(store::users::delete(conn, user.id).await?)
+        })
         .await?;
+    Ok(())
+}
+
+/// Makes a user an admin or a reader.
+pub async fn set_role(db: &Db, name: &str, role: Role) -> Result<(), AppError> {
+    let user = find(db, name).await?;
+    db.writer
+        .transaction(async |conn| {
+            if role == Role::Reader {
+                keep_an_admin(conn, &user).await?;
+            }
+            Ok::<_, AppError>(store::users::set_role(conn, user.id, role.as_str()).await?)
+        })
+        .await?;
+    Ok(())
+}
+
+/// Refuses to take away the last admin: nobody could manage Gazette from
+/// the browser any more.
+async fn keep_an_admin(conn: &mut sqlx::SqliteConnection, user: &store::users::UserRow) -> Result<(), AppError> {
+    if user.role == Role::Admin.as_str() && store::users::admin_count(conn).await? <= 1 {
+        return Err(AppError::Conflict(format!(
+            "{} is the only admin: make another user an admin first",
+            user.name
+        )));
+    }
     Ok(())
 }
 

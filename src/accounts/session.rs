@@ -22,6 +22,8 @@ pub struct Session {
     pub user: User,
     /// Every form this session posts must carry it.
     pub csrf_token: String,
+    /// How new the user's reading state is (see `reading::Reading`).
+    pub state_version: i64,
     id_hash: String,
 }
 
@@ -71,6 +73,7 @@ pub async fn find(db: &Db, cookie_value: &str) -> Result<Option<Session>, AppErr
             role: Role::from_stored(&row.role),
         },
         csrf_token: row.csrf_token,
+        state_version: row.state_version,
         id_hash,
     }))
 }

@@ -42,6 +42,7 @@ impl Article {
 #[derive(Debug, Clone)]
 pub struct ArticleCard {
     pub id: i64,
+    pub section_id: i64,
     pub slug: String,
     pub title: String,
     pub summary: Option<String>,

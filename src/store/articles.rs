@@ -305,7 +305,7 @@ pub enum Shown {
 
 impl Shown {
     /// The latest publication time this read shows.
-    fn until(self) -> i64 {
+    pub(crate) fn until(self) -> i64 {
         match self {
             Shown::Published => super::now_unix(),
             Shown::WithScheduled => i64::MAX,
@@ -408,6 +408,7 @@ impl From<ArticleDbRow> for Article {
 #[derive(serde::Deserialize)]
 pub(crate) struct CardRow {
     pub id: i64,
+    pub section_id: i64,
     pub slug: String,
     pub title: String,
     pub summary: Option<String>,
@@ -422,6 +423,7 @@ impl From<CardRow> for ArticleCard {
     fn from(r: CardRow) -> Self {
         ArticleCard {
             id: r.id,
+            section_id: r.section_id,
             slug: r.slug,
             title: r.title,
             summary: r.summary,
@@ -454,7 +456,7 @@ pub async fn page(db: &SqlitePool, scope: Scope<'_>, before: Cursor, limit: u32)
         Scope::All => {
             sqlx::query_as!(
                 CardRow,
-                r#"SELECT a.id AS "id!", a.slug, a.title, a.summary, a.author, a.image_url,
+                r#"SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.image_url,
                           s.name AS section_name, s.slug AS section_slug, a.published_at
                    FROM articles a JOIN sections s ON s.id = a.section_id
                    WHERE (a.published_at, a.id) < (?, ?)
@@ -470,7 +472,7 @@ pub async fn page(db: &SqlitePool, scope: Scope<'_>, before: Cursor, limit: u32)
         Scope::Section(section_id) => {
             sqlx::query_as!(
                 CardRow,
-                r#"SELECT a.id AS "id!", a.slug, a.title, a.summary, a.author, a.image_url,
+                r#"SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.image_url,
                           s.name AS section_name, s.slug AS section_slug, a.published_at
                    FROM articles a JOIN sections s ON s.id = a.section_id
                    WHERE a.section_id = ? AND (a.published_at, a.id) < (?, ?)
@@ -487,7 +489,7 @@ pub async fn page(db: &SqlitePool, scope: Scope<'_>, before: Cursor, limit: u32)
         Scope::Author(author_slug) => {
             sqlx::query_as!(
                 CardRow,
-                r#"SELECT a.id AS "id!", a.slug, a.title, a.summary, a.author, a.image_url,
+                r#"SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.image_url,
                           s.name AS section_name, s.slug AS section_slug, a.published_at
                    FROM articles a JOIN sections s ON s.id = a.section_id
                    WHERE a.author_slug = ? AND (a.published_at, a.id) < (?, ?)
@@ -504,7 +506,7 @@ pub async fn page(db: &SqlitePool, scope: Scope<'_>, before: Cursor, limit: u32)
         Scope::Tag(tag_slug) => {
             sqlx::query_as!(
                 CardRow,
-                r#"SELECT a.id AS "id!", a.slug, a.title, a.summary, a.author, a.image_url,
+                r#"SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.image_url,
                           s.name AS section_name, s.slug AS section_slug, a.published_at
                    FROM article_tags t
                    JOIN articles a ON a.id = t.article_id
@@ -541,10 +543,10 @@ pub async fn newest_by_section(db: &SqlitePool, per_section: u32) -> sqlx::Resul
     // thread one message (and one wake-up) each, and this query has dozens.
     let json = sqlx::query_scalar!(
         r#"SELECT json_group_array(json_object(
-                      'id', id, 'slug', slug, 'title', title, 'summary', summary, 'author', author,
+                      'id', id, 'section_id', section_id, 'slug', slug, 'title', title, 'summary', summary, 'author', author,
                       'image_url', image_url, 'section_name', section_name, 'section_slug', section_slug,
                       'published_at', published_at)) AS "cards!: String"
-           FROM (SELECT a.id, a.slug, a.title, a.summary, a.author, a.image_url,
+           FROM (SELECT a.id, a.section_id, a.slug, a.title, a.summary, a.author, a.image_url,
                         s.name AS section_name, s.slug AS section_slug, a.published_at
                  FROM sections s
                  JOIN articles a ON a.id IN (SELECT b.id FROM articles b
@@ -592,7 +594,7 @@ pub async fn latest_outside_section(db: &SqlitePool, section_id: i64, limit: u32
     let until = Shown::Published.until();
     let rows = sqlx::query_as!(
         CardRow,
-        r#"SELECT a.id AS "id!", a.slug, a.title, a.summary, a.author, a.image_url,
+        r#"SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.image_url,
                   s.name AS section_name, s.slug AS section_slug, a.published_at
            FROM articles a JOIN sections s ON s.id = a.section_id
            WHERE a.section_id <> ? AND a.published_at <= ?
@@ -608,7 +610,8 @@ pub async fn latest_outside_section(db: &SqlitePool, section_id: i64, limit: u32
 }
 
 /// Ids of a section's articles published before `before`, oldest first:
-/// what a retention sweep deletes, a batch at a time.
+/// what a retention sweep deletes, a batch at a time. Articles someone
+/// saved are kept.
 pub async fn ids_published_before(
     conn: &mut SqliteConnection,
     section_id: i64,
@@ -617,7 +620,10 @@ pub async fn ids_published_before(
 ) -> sqlx::Result<Vec<i64>> {
     let limit = i64::from(limit);
     sqlx::query_scalar!(
-        r#"SELECT id AS "id!" FROM articles WHERE section_id = ? AND published_at < ?
+        r#"SELECT id AS "id!" FROM articles
+           WHERE section_id = ? AND published_at < ?
+             AND NOT EXISTS (SELECT 1 FROM article_states st
+                             WHERE st.article_id = articles.id AND st.saved_at IS NOT NULL)
            ORDER BY published_at, id LIMIT ?"#,
         section_id,
         before,
@@ -637,4 +643,28 @@ pub async fn next_scheduled(db: &SqlitePool) -> sqlx::Result<Option<i64>> {
     )
     .fetch_one(db)
     .await
+}
+
+/// The cards of published articles by id, in the order of `ids`; ids of
+/// deleted or scheduled articles are left out.
+pub async fn cards_by_ids(db: &SqlitePool, ids: &[i64]) -> sqlx::Result<Vec<ArticleCard>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let until = Shown::Published.until();
+    let ids_json = serde_json::to_string(ids).map_err(|err| sqlx::Error::Encode(err.into()))?;
+    let rows = sqlx::query_as!(
+        CardRow,
+        r#"SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.image_url,
+                  s.name AS section_name, s.slug AS section_slug, a.published_at
+           FROM articles a JOIN sections s ON s.id = a.section_id
+           WHERE a.id IN (SELECT value FROM json_each(?)) AND a.published_at <= ?"#,
+        ids_json,
+        until
+    )
+    .fetch_all(db)
+    .await?;
+    let mut cards: std::collections::HashMap<i64, ArticleCard> =
+        rows.into_iter().map(|r| (r.id, ArticleCard::from(r))).collect();
+    Ok(ids.iter().filter_map(|id| cards.remove(id)).collect())
 }

@@ -17,6 +17,7 @@ pub mod articles;
 pub mod backup;
 pub mod feeds;
 pub mod health;
+pub mod reading;
 pub mod search;
 pub mod sections;
 pub mod site;

@@ -31,6 +31,7 @@ pub struct Hit {
 
 struct HitRow {
     id: i64,
+    section_id: i64,
     slug: String,
     title: String,
     summary: Option<String>,
@@ -49,6 +50,7 @@ impl HitRow {
         let r = self;
         let card = CardRow {
             id: r.id,
+            section_id: r.section_id,
             slug: r.slug,
             title: r.title,
             summary: r.summary,
@@ -114,7 +116,7 @@ pub async fn search(
                ORDER BY sort_key, a.published_at DESC, a.id DESC
                LIMIT ?7 OFFSET ?8
            )
-           SELECT a.id AS "id!", a.slug, a.title, a.summary, a.author, a.image_url,
+           SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.image_url,
                   s.name AS section_name, s.slug AS section_slug, a.published_at,
                   a.body_html
            FROM page

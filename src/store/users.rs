@@ -87,6 +87,7 @@ pub struct SessionRow {
     pub csrf_token: String,
     pub created_at: i64,
     pub last_seen_at: i64,
+    pub state_version: i64,
 }
 
 pub async fn insert_session(
@@ -112,7 +113,8 @@ pub async fn insert_session(
 pub async fn session(db: &SqlitePool, id_hash: &str) -> sqlx::Result<Option<SessionRow>> {
     sqlx::query_as!(
         SessionRow,
-        r#"SELECT s.user_id AS "user_id!", u.name, u.role, s.csrf_token, s.created_at, s.last_seen_at
+        r#"SELECT s.user_id AS "user_id!", u.name, u.role, s.csrf_token, s.created_at, s.last_seen_at,
+                  u.state_version
            FROM sessions s JOIN users u ON u.id = s.user_id
            WHERE s.id_hash = ?"#,
         id_hash
@@ -140,4 +142,19 @@ pub async fn delete_sessions_of(conn: &mut SqliteConnection, user_id: i64) -> sq
         .execute(conn)
         .await
         .map(|_| ())
+}
+
+pub async fn set_role(conn: &mut SqliteConnection, id: i64, role: &str) -> sqlx::Result<bool> {
+    let changed = sqlx::query!("UPDATE users SET role = ? WHERE id = ?", role, id)
+        .execute(conn)
+        .await?
+        .rows_affected();
+    Ok(changed == 1)
+}
+
+/// How many admins there are, inside a write: the last one may not go.
+pub async fn admin_count(conn: &mut SqliteConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n!: i64" FROM users WHERE role = 'admin'"#)
+        .fetch_one(conn)
+        .await
 }

@@ -78,6 +78,24 @@ struct AccountPage<'a> {
     min_chars: usize,
     notice: Option<&'a str>,
     problem: Option<&'a str>,
+    hide_read: bool,
+    keys: Vec<KeyView>,
+    /// A key just made: shown this once.
+    new_key: Option<&'a str>,
+}
+
+struct KeyView {
+    id: i64,
+    name: String,
+    created: String,
+    last_used: String,
+}
+
+fn day(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .unwrap_or_default()
+        .format("%-d %B %Y")
+        .to_string()
 }
 
 /// A personal page: never stored by a cache on the way.
@@ -90,7 +108,7 @@ fn personal(status: StatusCode, html: Result<String, askama::Error>) -> Result<R
     Ok(response)
 }
 
-fn see_other(location: &str) -> Response {
+pub fn see_other(location: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(LOCATION, value);
@@ -213,26 +231,64 @@ pub async fn account_page(
     };
     let notice = match query_param(query.as_deref(), "done").as_deref() {
         Some("password") => Some("Your password was changed. Other browsers were signed out."),
+        Some("settings") => Some("Your reading settings were saved."),
+        Some("key-revoked") => Some("The key was revoked: it opens nothing any more."),
         _ => None,
     };
-    render_account(&state, &session, StatusCode::OK, notice, None)
+    render_account(
+        &state,
+        &session,
+        StatusCode::OK,
+        Note {
+            notice,
+            problem: None,
+            new_key: None,
+        },
+    )
+    .await
 }
 
-fn render_account(
+/// What the account page says above its forms.
+struct Note<'a> {
+    notice: Option<&'a str>,
+    problem: Option<&'a str>,
+    new_key: Option<&'a str>,
+}
+
+async fn render_account(
     state: &AppState,
     session: &session::Session,
     status: StatusCode,
-    notice: Option<&str>,
-    problem: Option<&str>,
+    note: Note<'_>,
 ) -> Result<Response, PageError> {
+    let user_id = session.user.id;
+    let snapshot = state
+        .reading
+        .snapshot(&state.db, user_id, session.state_version)
+        .await?;
+    let keys = crate::store::reading::api_keys(&state.db.reader, user_id)
+        .await?
+        .into_iter()
+        .map(|k| KeyView {
+            id: k.id,
+            name: k.name,
+            created: day(k.created_at),
+            last_used: k.last_used_at.map_or_else(|| "never".to_owned(), day),
+        })
+        .collect();
+    let (notice, problem) = (note.notice, note.problem);
     let page = AccountPage {
-        layout: Layout::bare(&state.site.name, &format!("Your account · {}", state.site.name)),
+        layout: Layout::bare(&state.site.name, &format!("Your account · {}", state.site.name))
+            .signed_in_as(&session.user.name),
         name: &session.user.name,
         role: session.user.role.as_str(),
         csrf: &session.csrf_token,
         min_chars: password::MIN_CHARS,
         notice,
         problem,
+        hide_read: snapshot.hide_read,
+        keys,
+        new_key: note.new_key,
     };
     personal(status, page.render())
 }
@@ -274,7 +330,12 @@ pub async fn change_password(
         }
     };
     if let Some(problem) = problem {
-        return render_account(&state, &session, StatusCode::UNPROCESSABLE_ENTITY, None, Some(&problem));
+        let note = Note {
+            notice: None,
+            problem: Some(&problem),
+            new_key: None,
+        };
+        return render_account(&state, &session, StatusCode::UNPROCESSABLE_ENTITY, note).await;
     }
     // Every session ended with the old password; this browser gets a new one.
     start_session(&state, &session.user, "/account?done=password").await
@@ -324,19 +385,109 @@ pub async fn delete_account(
         .await?
         .is_none()
     {
-        return render_account(
-            &state,
-            &session,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            None,
-            Some("The password is not right; the account was kept."),
-        );
+        let note = Note {
+            notice: None,
+            problem: Some("The password is not right; the account was kept."),
+            new_key: None,
+        };
+        return render_account(&state, &session, StatusCode::UNPROCESSABLE_ENTITY, note).await;
     }
     accounts::remove(&state.db, &session.user.name).await?;
+    state.reading.forget(session.user.id);
     Ok(signed_out(&state, "/"))
 }
 
 /// Shared by the state for every request.
 pub fn limits() -> Arc<LoginLimits> {
     Arc::new(LoginLimits::default())
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    csrf: String,
+    /// A checkbox: present when ticked.
+    #[serde(default)]
+    hide_read: Option<String>,
+}
+
+pub async fn save_settings(
+    signed_in: Option<SignedIn>,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SettingsForm>,
+) -> Result<Response, PageError> {
+    let Some(SignedIn(session)) = signed_in else {
+        return Ok(see_other("/login"));
+    };
+    check_form(&session, &form.csrf, &headers, &state.site.base_url)?;
+    state
+        .reading
+        .set_hide_read(&state.db, session.user.id, form.hide_read.is_some())
+        .await?;
+    Ok(see_other("/account?done=settings"))
+}
+
+#[derive(Deserialize)]
+pub struct NewKeyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// Makes a personal API key and shows it, this once.
+pub async fn create_key(
+    signed_in: Option<SignedIn>,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<NewKeyForm>,
+) -> Result<Response, PageError> {
+    let Some(SignedIn(session)) = signed_in else {
+        return Ok(see_other("/login"));
+    };
+    check_form(&session, &form.csrf, &headers, &state.site.base_url)?;
+    match crate::reading::keys::create(&state.db, session.user.id, &form.name).await {
+        Ok(key) => {
+            let note = Note {
+                notice: Some("Your new key is below. Copy it now: it is shown only this once."),
+                problem: None,
+                new_key: Some(&key),
+            };
+            render_account(&state, &session, StatusCode::OK, note).await
+        }
+        Err(AppError::Invalid(err)) => {
+            let problem = format!("{}.", capitalised(&err.message));
+            let note = Note {
+                notice: None,
+                problem: Some(&problem),
+                new_key: None,
+            };
+            render_account(&state, &session, StatusCode::UNPROCESSABLE_ENTITY, note).await
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+pub async fn revoke_key(
+    signed_in: Option<SignedIn>,
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    let Some(SignedIn(session)) = signed_in else {
+        return Ok(see_other("/login"));
+    };
+    check_form(&session, &form.csrf, &headers, &state.site.base_url)?;
+    let user_id = session.user.id;
+    let removed = state
+        .db
+        .writer
+        .transaction(async |conn| crate::store::reading::delete_api_key(conn, user_id, id).await)
+        .await?;
+    if !removed {
+        return Err(AppError::NotFound("key").into());
+    }
+    Ok(see_other("/account?done=key-revoked"))
 }

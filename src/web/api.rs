@@ -162,7 +162,7 @@ pub struct CardJson {
 }
 
 impl CardJson {
-    fn new(card: ArticleCard, base_url: &str) -> Self {
+    pub(crate) fn new(card: ArticleCard, base_url: &str) -> Self {
         CardJson {
             id: card.id,
             page_url: format!("{base_url}{}", card.path()),

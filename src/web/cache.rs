@@ -179,7 +179,17 @@ where
         let Some(cache) = self.cache.clone().filter(|_| cacheable(&request)) else {
             return Box::pin(self.inner.clone().oneshot(request));
         };
-        let key = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        // The page with marks for signed-in readers is kept beside the
+        // anonymous one, never in its place.
+        let personal_key;
+        let key = match request.extensions().get::<CacheAs>() {
+            Some(CacheAs::Personal) => {
+                personal_key = format!("~{path}");
+                personal_key.as_str()
+            }
+            _ => path,
+        };
         let generation = cache.db.generation();
         let minute = current_minute();
         if let Some(entry) = cache.lookup(key, generation, minute) {
@@ -228,16 +238,31 @@ where
     }
 }
 
+/// How a request's page may be kept, when it is not the anonymous page
+/// of its address (set by `web::personal`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheAs {
+    /// The page with marks for every signed-in reader.
+    Personal,
+    /// A page for one reader alone.
+    Never,
+}
+
 fn cacheable(request: &Request) -> bool {
-    if request.method() != Method::GET {
+    if request.method() != Method::GET || request.extensions().get::<CacheAs>() == Some(&CacheAs::Never) {
         return false;
     }
     let path = request.uri().path();
-    // Personal pages (signing in, the account) are never shared.
+    // Personal pages (signing in, the account, a reader's lists, the
+    // admin's) are never shared.
     !(path.starts_with("/api/")
         || path.starts_with("/static/")
         || path.starts_with("/account")
-        || matches!(path, "/metrics" | "/healthz" | "/readyz" | "/login" | "/logout"))
+        || path.starts_with("/admin")
+        || matches!(
+            path,
+            "/metrics" | "/healthz" | "/readyz" | "/login" | "/logout" | "/unread" | "/saved"
+        ))
 }
 
 /// Whether a response says no cache may keep it.

@@ -2,6 +2,7 @@
 //! and the middleware every response passes through.
 
 pub mod account;
+pub mod admin;
 pub mod api;
 pub mod assets;
 pub mod auth;
@@ -9,10 +10,13 @@ pub mod body;
 pub mod cache;
 pub mod conditional;
 pub mod feeds;
+pub mod me;
 pub mod metrics;
 pub mod pages;
 pub mod panics;
+pub mod personal;
 pub mod private;
+pub mod reading;
 pub mod search;
 pub mod server;
 pub mod session;
@@ -46,13 +50,17 @@ const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'self'; script-src 'sel
 
 /// The whole site as one service: the page cache in front of the router,
 /// so a hit is answered before routing and before every other layer; in
-/// private mode, the sign-in gate in front of the cache.
+/// front of it, what fills in a signed-in reader's page (`personal`), and
+/// in private mode, the sign-in gate in front of all.
 pub fn app(
     state: AppState,
 ) -> impl tower::Service<Request, Response = Response, Error = std::convert::Infallible, Future: Send> + Clone + Send + 'static
 {
     let cache = cache::PageCacheLayer(state.page_cache.clone());
-    middleware::from_fn_with_state(state.clone(), private::gate).layer(cache.layer(router(state)))
+    let personal = middleware::from_fn_with_state(state.clone(), personal::personalize);
+    let gate = middleware::from_fn_with_state(state.clone(), private::gate);
+    let error_pages = middleware::from_fn_with_state(state.clone(), pages::error_pages);
+    error_pages.layer(gate.layer(personal.layer(cache.layer(router(state)))))
 }
 
 pub fn router(state: AppState) -> Router {
@@ -83,6 +91,18 @@ pub fn router(state: AppState) -> Router {
                 .delete(subscriptions::remove),
         )
         .route("/feeds/{id}/poll", axum::routing::post(subscriptions::poll_now))
+        .route("/me", get(me::me))
+        .route("/me/unread", get(me::unread))
+        .route("/me/saved", get(me::saved))
+        .route("/me/read", axum::routing::post(me::mark_read))
+        .route(
+            "/me/read/{id}",
+            axum::routing::put(me::put_read).delete(me::delete_read),
+        )
+        .route(
+            "/me/saved/{id}",
+            axum::routing::put(me::put_saved).delete(me::delete_saved),
+        )
         .fallback(api::not_found)
         .layer(BodyLimit::single(max_body).layer());
 
@@ -97,6 +117,21 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(account::logout_everywhere),
         )
         .route("/account/delete", axum::routing::post(account::delete_account))
+        .route("/account/settings", axum::routing::post(account::save_settings))
+        .route("/account/keys", axum::routing::post(account::create_key))
+        .route("/account/keys/{id}/delete", axum::routing::post(account::revoke_key))
+        .route("/admin", get(|| async { account::see_other("/admin/feeds") }))
+        .route("/admin/feeds", get(admin::feeds).post(admin::subscribe))
+        .route("/admin/feeds/change", axum::routing::post(admin::feed))
+        .route("/admin/feeds/import", axum::routing::post(admin::import))
+        .route("/admin/feeds/export.opml", get(admin::export))
+        .route("/admin/tokens", get(admin::tokens).post(admin::create_token))
+        .route("/admin/tokens/revoke", axum::routing::post(admin::revoke_token))
+        .route("/admin/users", get(admin::users).post(admin::user))
+        .route("/unread", get(reading::unread))
+        .route("/saved", get(reading::saved))
+        .route("/reading/mark-all", axum::routing::post(reading::mark_all))
+        .route("/reading/{id}", axum::routing::post(reading::act))
         .route("/sections/{slug}", get(pages::section))
         .route("/sections/{slug}/{file}", get(feeds::section_feed))
         .route("/authors/{slug}", get(pages::author))

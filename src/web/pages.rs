@@ -3,6 +3,7 @@
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 
@@ -11,6 +12,7 @@ use crate::domain::{Cursor, Section};
 use crate::error::AppError;
 use crate::store;
 use crate::store::articles::Scope;
+use crate::web::personal::{self, Viewer};
 use crate::web::search::{self, SearchForm, SearchOutcome};
 use crate::web::views::{ArticleView, CardView, Layout, PageMeta, section_href};
 
@@ -45,7 +47,10 @@ impl IntoResponse for PageError {
                 "The server could not show this page. Please try again in a moment.".to_owned(),
             ),
         };
-        let mut response = render_error(status, heading, &message);
+        // Rendered by `error_pages`, which knows the site's name; the text
+        // alone stands in should nothing render it.
+        let mut response = (status, format!("{heading}: {message}")).into_response();
+        response.extensions_mut().insert(ErrorPageText { heading, message });
         if let Some(detail) = self.0.log_detail() {
             response.extensions_mut().insert(detail);
         }
@@ -55,6 +60,13 @@ impl IntoResponse for PageError {
 
 type PageResult = Result<Response, PageError>;
 
+/// What an error page says, until `error_pages` renders it.
+#[derive(Clone)]
+struct ErrorPageText {
+    heading: &'static str,
+    message: String,
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
@@ -63,21 +75,39 @@ struct ErrorPage<'a> {
     message: &'a str,
 }
 
-fn render_error(status: StatusCode, heading: &str, message: &str) -> Response {
-    let layout = Layout::bare("Gazette", heading);
-    match (ErrorPage {
-        layout,
-        heading,
-        message,
-    })
-    .render()
-    {
-        Ok(html) => (status, Html(html)).into_response(),
-        Err(_) => (status, heading.to_owned()).into_response(),
+/// Renders the error pages of every layer in the site's layout, under the
+/// configured site name.
+pub async fn error_pages(State(state): State<AppState>, request: axum::extract::Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let Some(text) = response.extensions_mut().remove::<ErrorPageText>() else {
+        return response;
+    };
+    let site_name = &state.site.name;
+    let page = ErrorPage {
+        layout: Layout::bare(site_name, &format!("{} · {site_name}", text.heading)),
+        heading: text.heading,
+        message: &text.message,
+    };
+    if let Ok(html) = page.render() {
+        let (mut parts, _) = response.into_parts();
+        // The stand-in text may have been compressed on its way out.
+        for name in [
+            axum::http::header::CONTENT_LENGTH,
+            axum::http::header::CONTENT_ENCODING,
+            axum::http::header::ETAG,
+        ] {
+            parts.headers.remove(name);
+        }
+        parts.headers.insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        response = Response::from_parts(parts, axum::body::Body::from(html));
     }
+    response
 }
 
-fn render(template: &impl Template) -> PageResult {
+pub(crate) fn render(template: &impl Template) -> PageResult {
     let html = template.render().map_err(|err| AppError::Internal(err.into()))?;
     Ok(Html(html).into_response())
 }
@@ -97,7 +127,7 @@ struct SectionBlock {
     items: Vec<CardView>,
 }
 
-pub async fn front(State(state): State<AppState>) -> PageResult {
+pub async fn front(State(state): State<AppState>, viewer: Viewer) -> PageResult {
     let now = Utc::now();
     let db = &state.db.reader;
     let sections = store::sections::list(&state.db).await?;
@@ -124,7 +154,9 @@ pub async fn front(State(state): State<AppState>) -> PageResult {
         }
     }
     render(&FrontPage {
-        layout: Layout::new(&state.site, &sections, "", None).with_canonical(&state.site, "/"),
+        layout: Layout::new(&state.site, &sections, "", None)
+            .with_canonical(&state.site, "/")
+            .for_viewer(&viewer, &sections),
         lead: lead.map(|l| CardView::new(l, now)),
         blocks,
         api_url: format!("{}/api/v1/articles", state.site.base_url),
@@ -134,15 +166,18 @@ pub async fn front(State(state): State<AppState>) -> PageResult {
 /// A section, author or tag page: a newest-first listing paged by keyset.
 #[derive(Template)]
 #[template(path = "listing.html")]
-struct ListingPage {
-    layout: Layout,
-    kicker: &'static str,
-    name: String,
-    items: Vec<CardView>,
+pub(crate) struct ListingPage {
+    pub layout: Layout,
+    pub kicker: &'static str,
+    pub name: String,
+    pub items: Vec<CardView>,
     /// Whether cards name their section (not on a section's own page).
-    show_section: bool,
-    older_href: Option<String>,
-    newest_href: Option<String>,
+    pub show_section: bool,
+    pub older_href: Option<String>,
+    pub newest_href: Option<String>,
+    /// "Mark all as read", on a signed-in reader's section page.
+    pub mark_all: Option<String>,
+    pub empty_note: &'static str,
 }
 
 struct Listing<'a> {
@@ -153,20 +188,38 @@ struct Listing<'a> {
     current_section: Option<&'a Section>,
 }
 
-async fn show_listing(state: &AppState, listing: Listing<'_>, sections: &[Section], query: Option<&str>) -> PageResult {
+async fn show_listing(
+    state: &AppState,
+    viewer: &Viewer,
+    listing: Listing<'_>,
+    sections: &[Section],
+    query: Option<&str>,
+) -> PageResult {
     let before = query_param(query, "before");
     let cursor = match &before {
         Some(text) => Cursor::decode(text).ok_or(AppError::NotFound("page"))?,
         None => Cursor::START,
     };
-    let page = store::articles::page(&state.db.reader, listing.scope, cursor, LISTING_PAGE_SIZE).await?;
+    let page = match viewer.hiding_read() {
+        Some(snapshot) => {
+            crate::reading::unread_page(&state.db, snapshot, listing.scope, cursor, LISTING_PAGE_SIZE).await?
+        }
+        None => store::articles::page(&state.db.reader, listing.scope, cursor, LISTING_PAGE_SIZE).await?,
+    };
+    let mark_all = match (viewer.is_signed_in(), listing.current_section) {
+        (true, Some(section)) => store::reading::newest_id(&state.db.reader, Some(section.id))
+            .await?
+            .map(|newest| personal::mark(personal::Mark::MarkAll, section.id, newest)),
+        _ => None,
+    };
     let mut layout = Layout::new(
         &state.site,
         sections,
         &listing.name,
         listing.current_section.map(|s| s.slug.as_str()),
     )
-    .with_canonical(&state.site, &listing.href);
+    .with_canonical(&state.site, &listing.href)
+    .for_viewer(viewer, sections);
     if let Some(section) = listing.current_section {
         layout = layout.with_section_feeds(section);
     }
@@ -179,10 +232,21 @@ async fn show_listing(state: &AppState, listing: Listing<'_>, sections: &[Sectio
         older_href: page.next.map(|c| format!("{href}?before={}", c.encode())),
         newest_href: before.is_some().then(|| href.clone()),
         items: CardView::list(page.items, Utc::now()),
+        mark_all,
+        empty_note: if viewer.hiding_read().is_some() {
+            "No unread stories here."
+        } else {
+            "No stories here yet."
+        },
     })
 }
 
-pub async fn section(State(state): State<AppState>, Path(slug): Path<String>, RawQuery(query): RawQuery) -> PageResult {
+pub async fn section(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(slug): Path<String>,
+    RawQuery(query): RawQuery,
+) -> PageResult {
     let sections = store::sections::list(&state.db).await?;
     let section: Section = match sections.iter().find(|s| s.slug == slug) {
         Some(s) => s.clone(),
@@ -197,43 +261,58 @@ pub async fn section(State(state): State<AppState>, Path(slug): Path<String>, Ra
         href: section_href(&section.slug),
         current_section: Some(&section),
     };
-    show_listing(&state, listing, &sections, query.as_deref()).await
+    show_listing(&state, &viewer, listing, &sections, query.as_deref()).await
 }
 
-pub async fn author(State(state): State<AppState>, Path(slug): Path<String>, RawQuery(query): RawQuery) -> PageResult {
+pub async fn author(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(slug): Path<String>,
+    RawQuery(query): RawQuery,
+) -> PageResult {
     let name = store::articles::author_name(&state.db.reader, &slug)
         .await?
         .ok_or(AppError::NotFound("author"))?;
     let href = format!("/authors/{slug}");
-    show_named_listing(&state, Scope::Author(&slug), "Stories by", name, href, query.as_deref()).await
+    let listing = Listing {
+        scope: Scope::Author(&slug),
+        kicker: "Stories by",
+        name,
+        href,
+        current_section: None,
+    };
+    show_named_listing(&state, &viewer, listing, query.as_deref()).await
 }
 
-pub async fn tag(State(state): State<AppState>, Path(slug): Path<String>, RawQuery(query): RawQuery) -> PageResult {
+pub async fn tag(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(slug): Path<String>,
+    RawQuery(query): RawQuery,
+) -> PageResult {
     let name = store::articles::tag_name(&state.db.reader, &slug)
         .await?
         .ok_or(AppError::NotFound("tag"))?;
     let href = format!("/tags/{slug}");
-    show_named_listing(&state, Scope::Tag(&slug), "Tagged", name, href, query.as_deref()).await
+    let listing = Listing {
+        scope: Scope::Tag(&slug),
+        kicker: "Tagged",
+        name,
+        href,
+        current_section: None,
+    };
+    show_named_listing(&state, &viewer, listing, query.as_deref()).await
 }
 
 /// An author's or a tag's listing: no section is current.
 async fn show_named_listing(
     state: &AppState,
-    scope: Scope<'_>,
-    kicker: &'static str,
-    name: String,
-    href: String,
+    viewer: &Viewer,
+    listing: Listing<'_>,
     query: Option<&str>,
 ) -> PageResult {
     let sections = store::sections::list(&state.db).await?;
-    let listing = Listing {
-        scope,
-        kicker,
-        name,
-        href,
-        current_section: None,
-    };
-    show_listing(state, listing, &sections, query).await
+    show_listing(state, viewer, listing, &sections, query).await
 }
 
 #[derive(Template)]
@@ -246,15 +325,19 @@ struct ArticlePage {
 
 /// `/articles/{id}` and any stale slug redirect to the canonical path, so
 /// a corrected headline never breaks an old link.
-pub async fn article(State(state): State<AppState>, Path((id, slug)): Path<(String, String)>) -> PageResult {
-    show_article(state, &id, Some(&slug)).await
+pub async fn article(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((id, slug)): Path<(String, String)>,
+) -> PageResult {
+    show_article(state, &viewer, &id, Some(&slug)).await
 }
 
-pub async fn article_without_slug(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
-    show_article(state, &id, None).await
+pub async fn article_without_slug(State(state): State<AppState>, viewer: Viewer, Path(id): Path<String>) -> PageResult {
+    show_article(state, &viewer, &id, None).await
 }
 
-async fn show_article(state: AppState, id: &str, slug: Option<&str>) -> PageResult {
+async fn show_article(state: AppState, viewer: &Viewer, id: &str, slug: Option<&str>) -> PageResult {
     let id: i64 = id.parse().map_err(|_| AppError::NotFound("article"))?;
     let article = store::articles::get(&state.db.reader, id, store::articles::Shown::Published)
         .await?
@@ -266,7 +349,8 @@ async fn show_article(state: AppState, id: &str, slug: Option<&str>) -> PageResu
     let sections = store::sections::list(&state.db).await?;
     let sidebar = store::articles::latest_outside_section(&state.db.reader, article.section_id, SIDEBAR_ITEMS).await?;
     let mut layout = Layout::new(&state.site, &sections, &article.title, Some(&article.section_slug))
-        .with_canonical(&state.site, &article.path());
+        .with_canonical(&state.site, &article.path())
+        .for_viewer(viewer, &sections);
     if let Some(section) = sections.iter().find(|s| s.id == article.section_id) {
         layout = layout.with_section_feeds(section);
     }
@@ -293,11 +377,11 @@ struct SectionOption {
     selected: bool,
 }
 
-pub async fn search_page(State(state): State<AppState>, RawQuery(query): RawQuery) -> PageResult {
+pub async fn search_page(State(state): State<AppState>, viewer: Viewer, RawQuery(query): RawQuery) -> PageResult {
     let form = SearchForm::from_query(query.as_deref());
     let sections = store::sections::list(&state.db).await?;
     let outcome = search::run(&state, &sections, &form).await?;
-    let mut layout = Layout::new(&state.site, &sections, "Search", None);
+    let mut layout = Layout::new(&state.site, &sections, "Search", None).for_viewer(&viewer, &sections);
     layout.query = form.q.clone();
     let section_options = sections
         .iter()

@@ -2,7 +2,8 @@
 //! Checked in front of the page cache, so a page cached for one signed-in
 //! reader is never handed to an anonymous one. What stays open: signing
 //! in, the probes, robots.txt (which disallows everything), static files,
-//! /metrics (it has its own guard), and the API to a valid token.
+//! /metrics (it has its own guard), /api/v1/me (its key or session), and
+//! the rest of the API to a valid token.
 
 use axum::extract::{Request, State};
 use axum::http::header::LOCATION;
@@ -21,6 +22,9 @@ fn open_to_all(path: &str) -> bool {
         path,
         "/login" | "/logout" | "/healthz" | "/readyz" | "/robots.txt" | "/metrics"
     ) || path.starts_with("/static/")
+        // A reader's own API checks its key or session itself.
+        || path == "/api/v1/me"
+        || path.starts_with("/api/v1/me/")
 }
 
 pub async fn gate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {

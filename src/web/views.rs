@@ -11,6 +11,7 @@ use crate::domain::slug::slugify_or;
 use crate::domain::{Article, ArticleCard, Section};
 use crate::store::search::Hit;
 use crate::web::assets;
+use crate::web::personal::{self, Viewer};
 
 /// Average adult reading speed, words per minute, for "4 min read".
 const WORDS_PER_MINUTE: i64 = 230;
@@ -29,12 +30,19 @@ pub struct Layout {
     /// What the header's search box shows.
     pub query: String,
     pub meta: Option<PageMeta>,
+    /// Rendered for a signed-in reader: the page carries marks that
+    /// `web::personal` fills in with that reader's state.
+    pub personal: bool,
+    /// On a page made for one signed-in person (account, admin): their name.
+    pub account_name: Option<String>,
 }
 
 pub struct NavLink {
     pub name: String,
     pub href: String,
     pub current: bool,
+    /// Where the reader's unread count goes (personal pages only).
+    pub unread_mark: String,
 }
 
 pub struct FeedLink {
@@ -76,13 +84,38 @@ impl Layout {
                     name: s.name.clone(),
                     href: section_href(&s.slug),
                     current: current_section == Some(s.slug.as_str()),
+                    unread_mark: String::new(),
                 })
                 .collect(),
             canonical: None,
             feeds: feed_links(&site.name, ""),
             query: String::new(),
             meta: None,
+            personal: false,
+            account_name: None,
         }
+    }
+
+    /// Makes this a page for a signed-in reader (see `web::personal`).
+    pub fn for_viewer(mut self, viewer: &Viewer, sections: &[Section]) -> Self {
+        if viewer.is_signed_in() {
+            self.personal = true;
+            for (link, section) in self.nav.iter_mut().zip(sections) {
+                link.unread_mark = personal::mark(personal::Mark::NavCount, section.id, 0);
+            }
+        }
+        self
+    }
+
+    /// A page for one signed-in person: the header names them.
+    pub fn signed_in_as(mut self, name: &str) -> Self {
+        self.account_name = Some(name.to_owned());
+        self
+    }
+
+    /// Where the signed-in reader's links go in the header.
+    pub fn header_mark(&self) -> String {
+        personal::mark(personal::Mark::Header, 0, 0)
     }
 
     /// A layout with no section navigation, for error pages, which must
@@ -98,6 +131,8 @@ impl Layout {
             feeds: feed_links(site_name, ""),
             query: String::new(),
             meta: None,
+            personal: false,
+            account_name: None,
         }
     }
 
@@ -155,6 +190,8 @@ impl TimeView {
 
 /// One story in a listing or the sidebar.
 pub struct CardView {
+    pub id: i64,
+    pub section_id: i64,
     pub title: String,
     pub href: String,
     pub summary: Option<String>,
@@ -185,6 +222,8 @@ impl Byline {
 impl CardView {
     pub fn new(card: ArticleCard, now: DateTime<Utc>) -> Self {
         CardView {
+            id: card.id,
+            section_id: card.section_id,
             href: card.path(),
             title: card.title,
             summary: card.summary,
@@ -195,6 +234,16 @@ impl CardView {
             image_url: card.image_url,
             snippet_html: None,
         }
+    }
+
+    /// Where " is-read" goes in the card's class (personal pages only).
+    pub fn read_mark(&self) -> String {
+        personal::mark(personal::Mark::ReadClass, self.id, self.section_id)
+    }
+
+    /// Where the card's read and save buttons go (personal pages only).
+    pub fn actions_mark(&self) -> String {
+        personal::mark(personal::Mark::Actions, self.id, self.section_id)
     }
 
     pub fn list(cards: Vec<ArticleCard>, now: DateTime<Utc>) -> Vec<Self> {
@@ -223,6 +272,8 @@ pub struct TagLink {
 
 /// The article page's main column.
 pub struct ArticleView {
+    pub id: i64,
+    pub section_id: i64,
     pub title: String,
     pub summary: Option<String>,
     pub source: Option<String>,
@@ -248,6 +299,8 @@ impl ArticleView {
             .then(|| TimeView::new(article.updated_at, now));
         let minutes = ((article.word_count + WORDS_PER_MINUTE - 1) / WORDS_PER_MINUTE).max(1);
         ArticleView {
+            id: article.id,
+            section_id: article.section_id,
             title: article.title,
             summary: article.summary,
             source: article.source,
@@ -270,6 +323,21 @@ impl ArticleView {
             section_name: article.section_name,
             original_url: article.url,
         }
+    }
+}
+
+impl ArticleView {
+    /// Opening the page marks the story read, and the page shows it so.
+    pub fn opened_mark(&self) -> String {
+        personal::mark(personal::Mark::Opened, self.id, self.section_id)
+    }
+
+    pub fn read_mark(&self) -> String {
+        personal::mark(personal::Mark::ReadClass, self.id, self.section_id)
+    }
+
+    pub fn actions_mark(&self) -> String {
+        personal::mark(personal::Mark::Actions, self.id, self.section_id)
     }
 }
 

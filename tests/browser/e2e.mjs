@@ -129,13 +129,68 @@ try {
       await page.waitForURL(/\/login\?next=/);
       await shot(page, `sign-in-${label.replace("/", "-")}`);
       await axe(page, `${label} sign-in`);
-      await page.fill("#login-name", "reader");
+      // One account per run, so each starts with nothing read.
+      const who = `reader-${label.replace("/", "-")}`;
+      await page.fill("#login-name", who);
       await page.fill("#login-password", process.env.E2E_PASSWORD);
       await page.locator("form[action='/login'] button[type=submit]").click();
       await page.waitForURL(/\/account$/);
       check((await page.locator("text=Signed in as").count()) === 1, `${label}: signing in opens the account page`);
       await shot(page, `account-${label.replace("/", "-")}`);
       await axe(page, `${label} account`);
+
+      // Reading: a section, its unread count; open a story (it turns read), save one in place,
+      // mark the section read.
+      const readingPath = base + "/sections/world";
+      await page.goto(readingPath);
+      const unreadBefore = Number(await page.locator("[data-unread-total]").textContent());
+      check(unreadBefore > 0, `${label}: the header counts unread stories (${unreadBefore})`);
+      const firstCard = page.locator(".listing .card").first();
+      const firstId = await firstCard.getAttribute("data-id");
+      check(!(await firstCard.getAttribute("class")).includes("is-read"), `${label}: an unopened story is unread`);
+      await firstCard.locator(".card-title a").click();
+      await page.waitForURL(/\/articles\//);
+      check((await page.locator("article.story.is-read").count()) === 1, `${label}: an opened story is read`);
+      await page.goto(readingPath);
+      check((await page.locator(`.card[data-id="${firstId}"]`).getAttribute("class")).includes("is-read"), `${label}: the listing shows the opened story read`);
+      const second = page.locator(".listing .card").nth(1);
+      await second.locator(".toggle-save").click();
+      await page.waitForFunction((id) => document.querySelector(`.card[data-id="${id}"] .toggle-save`).getAttribute("aria-pressed") === "true", await second.getAttribute("data-id"));
+      check(page.url() === readingPath, `${label}: saving happens in place`);
+      await shot(page, `reading-${label.replace("/", "-")}`);
+      await axe(page, `${label} section, signed in`);
+      await page.locator(".mark-all button").click();
+      await page.waitForURL(readingPath);
+      check((await page.locator(".listing .card:not(.is-read)").count()) === 0, `${label}: mark all read reads the section`);
+      await page.goto(base + "/saved");
+      check((await page.locator(".listing .card").count()) === 1, `${label}: the saved page holds the saved story`);
+      await axe(page, `${label} saved`);
+      await page.goto(base + "/unread");
+      await axe(page, `${label} unread`);
+      // Admin: create an ingest token, see it once, revoke it.
+      await page.goto(base + "/admin/tokens");
+      await page.fill("#token-name", `browser-${who}`);
+      await page.locator("form[action='/admin/tokens'] button[type=submit]").click();
+      const token = await page.locator("#new-token").inputValue();
+      check(token.startsWith("gz_"), `${label}: a new token is shown once`);
+      await axe(page, `${label} admin tokens`);
+      await shot(page, `admin-tokens-${label.replace("/", "-")}`);
+      await page.locator(`button[aria-label="Revoke browser-${who}"]`).click();
+      await page.waitForURL(/done=revoked/);
+      check((await page.locator(`button[aria-label="Revoke browser-${who}"]`).count()) === 0, `${label}: the revoked token is gone`);
+      // Subscribe to a local feed: this site's own Atom feed.
+      await page.goto(base + "/admin/feeds");
+      await page.fill("#feed-url", base + `/sections/world/feed.atom?for=${who}`);
+      await page.fill("#feed-section", `Mirror ${who}`);
+      await page.locator("form[action='/admin/feeds'] button[type=submit]").click();
+      await page.waitForURL(/done=subscribed/);
+      check((await page.locator(".admin-feed").count()) >= 1, `${label}: the feed is listed after subscribing`);
+      await axe(page, `${label} admin feeds`);
+      await shot(page, `admin-feeds-${label.replace("/", "-")}`);
+      await page.goto(base + "/admin/users");
+      await axe(page, `${label} admin users`);
+
+      await page.goto(base + "/account");
       await page.locator("form[action='/logout'] button[type=submit]").click();
       await page.waitForURL(base + "/");
       await page.goto(base + "/account");

@@ -12,6 +12,7 @@ use sqlx::{AssertSqlSafe, Connection, Row, SqliteConnection};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
+pub mod browser;
 pub mod process;
 
 pub const TOKEN: &str = "test-token-0123456789abcdef";

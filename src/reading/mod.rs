@@ -1,0 +1,486 @@
+//! Reading state: what each signed-in reader has read and saved, on top
+//! of the one shared library of articles.
+//!
+//! The rules: an article is read when its reader opened it or marked it
+//! read, or when it lies at or below the reader's horizon for its section
+//! ("mark all read" moves the horizon to the newest article shown, so
+//! stories that arrive meanwhile stay unread), unless marked unread since.
+//! Storage is in `store::reading` (migration 0008 says why it is shaped
+//! so); this module keeps each active reader's state in memory, so a page
+//! learns which of its stories are read without a query, and caches unread
+//! counts until the next write.
+
+pub mod keys;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::domain::{Cursor, Page};
+use crate::error::AppError;
+use crate::store::{self, Db};
+
+/// Unread counts stop here: the count walks an index, and past this a
+/// number says no more than "a lot" (Google Reader showed "1000+" too).
+pub const COUNT_CAP: i64 = 1000;
+/// Readers whose state is kept in memory at once; past it, the maps start over.
+const MAX_CACHED_READERS: usize = 10_000;
+
+/// One reader's state, as loaded from the database.
+#[derive(Debug, Default, Clone)]
+pub struct Snapshot {
+    /// The user's `state_version` this was loaded at.
+    pub version: i64,
+    pub hide_read: bool,
+    horizons: HashMap<i64, i64>,
+    marks: HashMap<i64, Mark>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Mark {
+    read: Option<bool>,
+    saved: bool,
+}
+
+impl Snapshot {
+    fn from_rows(rows: store::reading::SnapshotRows) -> Self {
+        Snapshot {
+            version: rows.version,
+            hide_read: rows.hide_read,
+            horizons: rows.horizons.into_iter().collect(),
+            marks: rows
+                .marks
+                .into_iter()
+                .map(|m| {
+                    (
+                        m.article_id,
+                        Mark {
+                            read: m.read,
+                            saved: m.saved,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The id up to which the reader has read a section as a whole.
+    pub fn horizon(&self, section_id: i64) -> i64 {
+        self.horizons.get(&section_id).copied().unwrap_or(0)
+    }
+
+    pub fn is_read(&self, article_id: i64, section_id: i64) -> bool {
+        match self.marks.get(&article_id).and_then(|m| m.read) {
+            Some(read) => read,
+            None => article_id <= self.horizon(section_id),
+        }
+    }
+
+    pub fn is_saved(&self, article_id: i64) -> bool {
+        self.marks.get(&article_id).is_some_and(|m| m.saved)
+    }
+}
+
+/// An unread count: `more` when it reached [`COUNT_CAP`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Count {
+    pub unread: i64,
+    pub more: bool,
+}
+
+impl Count {
+    /// "12", or "1000+" at the cap.
+    pub fn label(&self) -> String {
+        if self.more {
+            format!("{COUNT_CAP}+")
+        } else {
+            self.unread.to_string()
+        }
+    }
+}
+
+/// A reader's unread counts per section, and in all.
+#[derive(Debug, Default, Clone)]
+pub struct Counts {
+    pub by_section: HashMap<i64, Count>,
+    pub total: Count,
+}
+
+struct CachedCounts {
+    generation: u64,
+    version: i64,
+    counts: Arc<Counts>,
+}
+
+/// The in-memory side of reading state: every reader's snapshot, and
+/// their counts as of the database's last change. A reader's own write
+/// drops both, so the next request loads them afresh.
+#[derive(Default)]
+pub struct Reading {
+    snapshots: Mutex<HashMap<i64, Arc<Snapshot>>>,
+    counts: Mutex<HashMap<i64, CachedCounts>>,
+}
+
+/// What a reader can do to one article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Read,
+    Unread,
+    Save,
+    Unsave,
+}
+
+impl Reading {
+    /// A reader's state, from memory while it is at least as new as
+    /// `known_version` (from their session or key: another process may
+    /// have changed it), else from the database.
+    pub async fn snapshot(&self, db: &Db, user_id: i64, known_version: i64) -> Result<Arc<Snapshot>, AppError> {
+        if let Some(found) = lock(&self.snapshots).get(&user_id)
+            && found.version >= known_version
+        {
+            return Ok(Arc::clone(found));
+        }
+        let snapshot = Arc::new(Snapshot::from_rows(
+            store::reading::snapshot(&db.reader, user_id).await?,
+        ));
+        let mut snapshots = lock(&self.snapshots);
+        if snapshots.len() >= MAX_CACHED_READERS {
+            snapshots.clear();
+        }
+        snapshots.insert(user_id, Arc::clone(&snapshot));
+        Ok(snapshot)
+    }
+
+    /// Forgets what is cached of a reader: after their write, or removal.
+    pub fn forget(&self, user_id: i64) {
+        lock(&self.snapshots).remove(&user_id);
+        lock(&self.counts).remove(&user_id);
+    }
+
+    /// Unread counts per section. Each section costs one index walk above
+    /// the reader's horizon, bounded by the cap, plus the reader's own
+    /// marks; the result is kept until the database or the reader changes.
+    pub async fn counts(&self, db: &Db, user_id: i64, known_version: i64) -> Result<Arc<Counts>, AppError> {
+        let generation = db.generation();
+        let snapshot = self.snapshot(db, user_id, known_version).await?;
+        if let Some(cached) = lock(&self.counts).get(&user_id)
+            && cached.generation == generation
+            && cached.version == snapshot.version
+        {
+            return Ok(Arc::clone(&cached.counts));
+        }
+        let sections = store::sections::list(db).await?;
+        // The marks in memory, not the table's: an article just opened is
+        // marked here before its write commits.
+        let marked_ids: Vec<i64> = snapshot
+            .marks
+            .iter()
+            .filter(|(_, mark)| mark.read.is_some())
+            .map(|(&id, _)| id)
+            .collect();
+        let marked = store::reading::sections_of(&db.reader, &marked_ids).await?;
+        let scheduled = store::reading::scheduled(&db.reader).await?;
+        // Per section: marks read above the horizon take away from the
+        // walk's count, marks unread at or below it add to it.
+        let mut read_above: HashMap<i64, i64> = HashMap::new();
+        let mut unread_below: HashMap<i64, i64> = HashMap::new();
+        for (id, section_id, published) in marked {
+            let above = id > snapshot.horizon(section_id);
+            match (snapshot.is_read(id, section_id), above) {
+                (true, true) => *read_above.entry(section_id).or_default() += 1,
+                (false, false) if published => *unread_below.entry(section_id).or_default() += 1,
+                _ => {}
+            }
+        }
+        for (id, section_id) in scheduled {
+            // Not shown yet: out of the walk's count unless a mark already took it out.
+            if id > snapshot.horizon(section_id) && !snapshot.is_read(id, section_id) {
+                *read_above.entry(section_id).or_default() += 1;
+            }
+        }
+        let mut counts = Counts::default();
+        for section in sections.iter() {
+            let taken = read_above.get(&section.id).copied().unwrap_or(0);
+            let limit = COUNT_CAP + taken;
+            let above =
+                store::reading::count_above(&db.reader, section.id, snapshot.horizon(section.id), limit).await?;
+            let unread = above - taken + unread_below.get(&section.id).copied().unwrap_or(0);
+            let count = Count {
+                unread: unread.clamp(0, COUNT_CAP),
+                more: above >= limit || unread > COUNT_CAP,
+            };
+            counts.total.unread += count.unread;
+            counts.total.more |= count.more;
+            counts.by_section.insert(section.id, count);
+        }
+        if counts.total.unread > COUNT_CAP {
+            counts.total = Count {
+                unread: COUNT_CAP,
+                more: true,
+            };
+        }
+        let counts = Arc::new(counts);
+        let mut cache = lock(&self.counts);
+        if cache.len() >= MAX_CACHED_READERS {
+            cache.clear();
+        }
+        cache.insert(
+            user_id,
+            CachedCounts {
+                generation,
+                version: snapshot.version,
+                counts: Arc::clone(&counts),
+            },
+        );
+        Ok(counts)
+    }
+
+    /// Reads, unreads, saves or unsaves one published article; committed
+    /// before it returns. NotFound when there is no such article to see.
+    pub async fn act(&self, db: &Db, user_id: i64, article_id: i64, action: Action) -> Result<(), AppError> {
+        self.act_unless_changed(db, user_id, article_id, action, None).await
+    }
+
+    /// `act`, skipped when `expected_mark` is given and the article's read
+    /// mark is no longer that (the reader marked it themselves meanwhile).
+    async fn act_unless_changed(
+        &self,
+        db: &Db,
+        user_id: i64,
+        article_id: i64,
+        action: Action,
+        expected_mark: Option<Option<bool>>,
+    ) -> Result<(), AppError> {
+        let now = store::now_unix();
+        let result = db
+            .writer
+            .transaction(async |conn| {
+                if let Some(expected) = expected_mark
+                    && store::reading::read_mark(conn, user_id, article_id).await? != expected
+                {
+                    return Ok(());
+                }
+                if store::reading::published_section(conn, article_id).await?.is_none() {
+                    return Err(AppError::NotFound("article"));
+                }
+                store::reading::bump_version(conn, user_id).await?;
+                match action {
+                    Action::Read | Action::Unread => {
+                        store::reading::set_read(conn, user_id, article_id, action == Action::Read).await?
+                    }
+                    Action::Save | Action::Unsave => {
+                        store::reading::set_saved(conn, user_id, article_id, action == Action::Save, now).await?
+                    }
+                }
+                Ok(())
+            })
+            .await;
+        self.forget(user_id);
+        result
+    }
+
+    /// Marks many articles read at once; unknown ids are skipped. Returns
+    /// how many were marked.
+    pub async fn read_many(&self, db: &Db, user_id: i64, ids: &[i64]) -> Result<usize, AppError> {
+        let result = db
+            .writer
+            .transaction(async |conn| {
+                store::reading::bump_version(conn, user_id).await?;
+                let mut marked = 0;
+                for &id in ids {
+                    if store::reading::published_section(conn, id).await?.is_some() {
+                        store::reading::set_read(conn, user_id, id, true).await?;
+                        marked += 1;
+                    }
+                }
+                Ok::<_, AppError>(marked)
+            })
+            .await;
+        self.forget(user_id);
+        result
+    }
+
+    /// Marks a section (or every section, with None) read up to the
+    /// newest article stored by `until` (unix seconds), or up to an
+    /// article id.
+    pub async fn read_section(
+        &self,
+        db: &Db,
+        user_id: i64,
+        section_id: Option<i64>,
+        up_to: UpTo,
+    ) -> Result<(), AppError> {
+        let result = db
+            .writer
+            .transaction(async |conn| {
+                let sections = match section_id {
+                    Some(id) if store::reading::section_exists(conn, id).await? => vec![id],
+                    Some(_) => return Err(AppError::NotFound("section")),
+                    None => store::reading::section_ids(conn).await?,
+                };
+                store::reading::bump_version(conn, user_id).await?;
+                for section in sections {
+                    let through = match up_to {
+                        UpTo::Article(id) => Some(id),
+                        UpTo::Time(time) => store::reading::last_id_stored_by(conn, section, time).await?,
+                    };
+                    if let Some(through) = through {
+                        store::reading::mark_section_read(conn, user_id, section, through).await?;
+                    }
+                }
+                Ok::<_, AppError>(())
+            })
+            .await;
+        self.forget(user_id);
+        result
+    }
+
+    /// Opening an article marks it read: at once in memory, so the page
+    /// shows it so, and in the database in the background, so a page view
+    /// never waits on the disk. Losing such a mark in a crash costs the
+    /// reader one story shown unread again, never data they gave.
+    /// `loaded` is the reader's state as the request found it: the copy in
+    /// memory may have been dropped since by a write landing meanwhile.
+    pub fn opened(self: &Arc<Self>, db: &Db, loaded: &Arc<Snapshot>, user_id: i64, article_id: i64, section_id: i64) {
+        let mark = {
+            let mut snapshots = lock(&self.snapshots);
+            let current = snapshots.get(&user_id).unwrap_or(loaded);
+            if current.is_read(article_id, section_id) {
+                return;
+            }
+            let mark = current.marks.get(&article_id).and_then(|m| m.read);
+            let mut updated = Snapshot::clone(current);
+            updated.marks.entry(article_id).or_default().read = Some(true);
+            snapshots.insert(user_id, Arc::new(updated));
+            lock(&self.counts).remove(&user_id);
+            mark
+        };
+        let (reading, db) = (Arc::clone(self), db.clone());
+        // Should the reader mark it unread before this lands, theirs is the
+        // later word: the write is skipped when the article's mark moved on.
+        tokio::spawn(async move {
+            if let Err(err) = reading
+                .act_unless_changed(&db, user_id, article_id, Action::Read, Some(mark))
+                .await
+                && !matches!(err, AppError::NotFound(_))
+            {
+                tracing::warn!(%err, user_id, article_id, "could not record an article as read");
+            }
+        });
+    }
+
+    pub async fn set_hide_read(&self, db: &Db, user_id: i64, hide: bool) -> Result<(), AppError> {
+        let result = db
+            .writer
+            .transaction(async |conn| {
+                store::reading::bump_version(conn, user_id).await?;
+                store::reading::set_hide_read(conn, user_id, hide).await
+            })
+            .await;
+        self.forget(user_id);
+        Ok(result?)
+    }
+}
+
+/// How many stories a filtered listing examines per page at most: a
+/// reader who has read nearly everything still gets an answer at once,
+/// with a link to continue further back.
+const SCAN_LIMIT: u32 = 500;
+const SCAN_BATCH: u32 = 100;
+
+/// A page of a listing without the stories this reader has read: the
+/// listing's own keyset pages, filtered. The next cursor continues after
+/// the last story examined, so a later page neither skips nor repeats.
+pub async fn unread_page(
+    db: &Db,
+    snapshot: &Snapshot,
+    scope: store::articles::Scope<'_>,
+    mut cursor: Cursor,
+    limit: u32,
+) -> Result<Page, AppError> {
+    let mut items = Vec::new();
+    let mut examined = 0;
+    loop {
+        let page = store::articles::page(&db.reader, scope, cursor, SCAN_BATCH).await?;
+        for card in page.items {
+            examined += 1;
+            cursor = card.cursor();
+            if !snapshot.is_read(card.id, card.section_id) {
+                items.push(card);
+                if items.len() == limit as usize {
+                    // More may follow: the next page will tell.
+                    return Ok(Page {
+                        items,
+                        next: Some(cursor),
+                    });
+                }
+            }
+        }
+        match page.next {
+            Some(_) if examined < SCAN_LIMIT => {}
+            Some(_) => {
+                return Ok(Page {
+                    items,
+                    next: Some(cursor),
+                });
+            }
+            None => return Ok(Page { items, next: None }),
+        }
+    }
+}
+
+/// How far "mark all read" reaches.
+#[derive(Debug, Clone, Copy)]
+pub enum UpTo {
+    /// Up to and including this article id.
+    Article(i64),
+    /// Up to the newest article stored at or before this time (unix seconds).
+    Time(i64),
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_override_the_horizon() {
+        let mut snapshot = Snapshot::default();
+        snapshot.horizons.insert(1, 10);
+        snapshot.marks.insert(
+            5,
+            Mark {
+                read: Some(false),
+                saved: true,
+            },
+        );
+        snapshot.marks.insert(
+            12,
+            Mark {
+                read: Some(true),
+                saved: false,
+            },
+        );
+        assert!(snapshot.is_read(4, 1));
+        assert!(!snapshot.is_read(5, 1), "marked unread below the horizon");
+        assert!(snapshot.is_read(12, 1), "marked read above it");
+        assert!(!snapshot.is_read(13, 1));
+        assert!(!snapshot.is_read(4, 2), "another section has its own horizon");
+        assert!(snapshot.is_saved(5) && !snapshot.is_saved(12));
+    }
+
+    #[test]
+    fn counts_say_when_they_stopped() {
+        assert_eq!(Count { unread: 7, more: false }.label(), "7");
+        assert_eq!(
+            Count {
+                unread: COUNT_CAP,
+                more: true
+            }
+            .label(),
+            "1000+"
+        );
+    }
+}

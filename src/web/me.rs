@@ -1,0 +1,308 @@
+//! `/api/v1/me`: a reader's own state as JSON, for scripts and apps.
+//! Reached with a personal API key (`Authorization: Bearer gzk_…`), or
+//! from a signed-in browser, where anything but a read also needs the
+//! session's token in `X-CSRF-Token` and this site's Origin (CSRF).
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
+use chrono::DateTime;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use crate::AppState;
+use crate::accounts::User;
+use crate::domain::Cursor;
+use crate::error::{AppError, AppResult};
+use crate::ingest::decode;
+use crate::reading::{Action, Count, UpTo};
+use crate::store;
+use crate::store::articles::Scope;
+use crate::web::api::CardJson;
+use crate::web::auth::bearer_token;
+use crate::web::body::{BodyKind, IngestBody};
+use crate::web::reading::{StoryState, saved_page, story_state};
+use crate::web::session::{cookie_value, same_origin};
+
+const DEFAULT_LIMIT: u32 = 20;
+const MAX_LIMIT: u32 = 100;
+/// Ids one `POST /api/v1/me/read` may mark.
+const MAX_IDS: usize = 1000;
+
+/// The reader a request speaks for.
+pub struct Me {
+    pub user: User,
+    pub version: i64,
+}
+
+impl FromRequestParts<AppState> for Me {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if let Some(key) = bearer_token(&parts.headers) {
+            let (user, version) = crate::reading::keys::owner(&state.db, key)
+                .await?
+                .ok_or(AppError::Unauthorized)?;
+            return Ok(Me { user, version });
+        }
+        let value = cookie_value(&parts.headers).ok_or(AppError::Unauthorized)?;
+        let session = crate::accounts::session::find(&state.db, &value)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        if parts.method != Method::GET {
+            same_origin(&parts.headers, &state.site.base_url)?;
+            let presented = parts
+                .headers
+                .get("x-csrf-token")
+                .map(|v| v.as_bytes())
+                .unwrap_or_default();
+            if !bool::from(presented.ct_eq(session.csrf_token.as_bytes())) {
+                return Err(AppError::Forbidden(
+                    "a change made with a session cookie needs the session's X-CSRF-Token header".to_owned(),
+                ));
+            }
+        }
+        Ok(Me {
+            version: session.state_version,
+            user: session.user,
+        })
+    }
+}
+
+#[derive(Serialize)]
+pub struct MeJson {
+    name: String,
+    role: &'static str,
+    hide_read: bool,
+    unread: UnreadJson,
+}
+
+#[derive(Serialize)]
+struct UnreadJson {
+    /// Counts stop at 1000; `more` says one did.
+    total: Count,
+    sections: Vec<SectionUnread>,
+}
+
+#[derive(Serialize)]
+struct SectionUnread {
+    slug: String,
+    name: String,
+    #[serde(flatten)]
+    count: Count,
+}
+
+pub async fn me(me: Me, State(state): State<AppState>) -> AppResult<Json<MeJson>> {
+    let snapshot = state.reading.snapshot(&state.db, me.user.id, me.version).await?;
+    let counts = state.reading.counts(&state.db, me.user.id, me.version).await?;
+    let sections = store::sections::list(&state.db).await?;
+    Ok(Json(MeJson {
+        name: me.user.name,
+        role: me.user.role.as_str(),
+        hide_read: snapshot.hide_read,
+        unread: UnreadJson {
+            total: counts.total,
+            sections: sections
+                .iter()
+                .map(|s| SectionUnread {
+                    slug: s.slug.clone(),
+                    name: s.name.clone(),
+                    count: counts.by_section.get(&s.id).copied().unwrap_or_default(),
+                })
+                .collect(),
+        },
+    }))
+}
+
+#[derive(Serialize)]
+pub struct MyList {
+    articles: Vec<MyCard>,
+    /// Pass as `before` for the next page; null on the last page.
+    next_cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+struct MyCard {
+    #[serde(flatten)]
+    card: CardJson,
+    read: bool,
+    saved: bool,
+}
+
+/// `limit` and `before` of a list, and its `section` if it has one.
+struct ListQuery {
+    limit: u32,
+    before: Cursor,
+    section: Option<String>,
+}
+
+fn list_query(query: Option<&str>) -> AppResult<ListQuery> {
+    let mut out = ListQuery {
+        limit: DEFAULT_LIMIT,
+        before: Cursor::START,
+        section: None,
+    };
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match &*key {
+            "section" => out.section = Some(value.into_owned()),
+            "limit" => {
+                out.limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        AppError::invalid("limit", format!("limit must be a number from 1 to {MAX_LIMIT}"))
+                    })?
+            }
+            "before" => {
+                out.before = Cursor::decode(&value).ok_or_else(|| {
+                    AppError::invalid("before", "before must be a next_cursor value from an earlier response")
+                })?
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// `GET /api/v1/me/unread?section=&limit=&before=`: newest first.
+pub async fn unread(me: Me, State(state): State<AppState>, RawQuery(query): RawQuery) -> AppResult<Json<MyList>> {
+    let query = list_query(query.as_deref())?;
+    let section_id = match &query.section {
+        Some(slug) => Some(section_id(&state, slug).await?),
+        None => None,
+    };
+    let snapshot = state.reading.snapshot(&state.db, me.user.id, me.version).await?;
+    let scope = section_id.map_or(Scope::All, Scope::Section);
+    let page = crate::reading::unread_page(&state.db, &snapshot, scope, query.before, query.limit).await?;
+    Ok(Json(MyList {
+        articles: page
+            .items
+            .into_iter()
+            .map(|card| MyCard {
+                saved: snapshot.is_saved(card.id),
+                read: false,
+                card: CardJson::new(card, &state.site.base_url),
+            })
+            .collect(),
+        next_cursor: page.next.map(|c| c.encode()),
+    }))
+}
+
+/// `GET /api/v1/me/saved?limit=&before=`: newest save first.
+pub async fn saved(me: Me, State(state): State<AppState>, RawQuery(query): RawQuery) -> AppResult<Json<MyList>> {
+    let query = list_query(query.as_deref())?;
+    let (ids, next) = saved_page(&state, me.user.id, query.before, query.limit).await?;
+    let snapshot = state.reading.snapshot(&state.db, me.user.id, me.version).await?;
+    let cards = store::articles::cards_by_ids(&state.db.reader, &ids).await?;
+    Ok(Json(MyList {
+        articles: cards
+            .into_iter()
+            .map(|card| MyCard {
+                read: snapshot.is_read(card.id, card.section_id),
+                saved: true,
+                card: CardJson::new(card, &state.site.base_url),
+            })
+            .collect(),
+        next_cursor: next.map(|c| c.encode()),
+    }))
+}
+
+async fn section_id(state: &AppState, slug: &str) -> AppResult<i64> {
+    Ok(store::sections::by_slug(&state.db.reader, slug)
+        .await?
+        .ok_or(AppError::NotFound("section"))?
+        .id)
+}
+
+fn article_id(text: &str) -> AppResult<i64> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or(AppError::NotFound("article"))
+}
+
+async fn apply(state: &AppState, me: &Me, id: &str, action: Action) -> AppResult<Json<StoryState>> {
+    let id = article_id(id)?;
+    state.reading.act(&state.db, me.user.id, id, action).await?;
+    Ok(Json(story_state(state, me.user.id, id).await?))
+}
+
+pub async fn put_read(me: Me, State(state): State<AppState>, Path(id): Path<String>) -> AppResult<Json<StoryState>> {
+    apply(&state, &me, &id, Action::Read).await
+}
+
+pub async fn delete_read(me: Me, State(state): State<AppState>, Path(id): Path<String>) -> AppResult<Json<StoryState>> {
+    apply(&state, &me, &id, Action::Unread).await
+}
+
+pub async fn put_saved(me: Me, State(state): State<AppState>, Path(id): Path<String>) -> AppResult<Json<StoryState>> {
+    apply(&state, &me, &id, Action::Save).await
+}
+
+pub async fn delete_saved(
+    me: Me,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Json<StoryState>> {
+    apply(&state, &me, &id, Action::Unsave).await
+}
+
+/// `POST /api/v1/me/read`: `{"ids": [...]}`, or `{"section": "slug" or
+/// null for all, "before": "RFC 3339 time"}` (stories stored after that
+/// time stay unread).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MarkReadJson {
+    ids: Option<Vec<i64>>,
+    section: Option<String>,
+    before: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct Marked {
+    /// Articles marked, for a list of ids; null for a section.
+    marked: Option<usize>,
+}
+
+pub async fn mark_read(
+    me: Me,
+    State(state): State<AppState>,
+    body: IngestBody,
+) -> AppResult<(StatusCode, Json<Marked>)> {
+    if body.kind != BodyKind::Json {
+        return Err(AppError::UnsupportedMediaType("send application/json".to_owned()));
+    }
+    let input: MarkReadJson = decode::object(&body.bytes)?;
+    match (input.ids, input.before) {
+        (Some(ids), None) if input.section.is_none() => {
+            if ids.len() > MAX_IDS {
+                return Err(AppError::TooManyItems {
+                    limit: MAX_IDS,
+                    got: ids.len(),
+                });
+            }
+            let marked = state.reading.read_many(&state.db, me.user.id, &ids).await?;
+            Ok((StatusCode::OK, Json(Marked { marked: Some(marked) })))
+        }
+        (None, Some(before)) => {
+            let time = DateTime::parse_from_rfc3339(&before)
+                .map_err(|_| AppError::invalid("before", "before must be an RFC 3339 time, like 2026-11-29T18:00:00Z"))?
+                .timestamp();
+            let section = match &input.section {
+                Some(slug) => Some(section_id(&state, slug).await?),
+                None => None,
+            };
+            state
+                .reading
+                .read_section(&state.db, me.user.id, section, UpTo::Time(time))
+                .await?;
+            Ok((StatusCode::OK, Json(Marked { marked: None })))
+        }
+        _ => Err(AppError::invalid(
+            "ids",
+            "send either ids (a list of article ids) or before (a time) with an optional section",
+        )),
+    }
+}
