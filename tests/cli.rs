@@ -338,4 +338,35 @@ async fn accounts_are_managed_from_the_command_line() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 303);
     assert!(!std::fs::read_to_string(&log).unwrap().contains("a brand new password"));
+
+    // Removed from the command line while the server runs: the server
+    // keeps sessions in memory for a second at most, so ben's browser is
+    // signed out within it.
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let account = || {
+        client
+            .get(format!("{}/account", server.base))
+            .header("cookie", &cookie)
+            .send()
+    };
+    assert_eq!(account().await.unwrap().status().as_u16(), 200);
+    assert!(gazette(&db, &["user", "remove", "ben"]).status.success());
+    let removed_at = std::time::Instant::now();
+    while account().await.unwrap().status().as_u16() == 200 {
+        assert!(
+            removed_at.elapsed() < std::time::Duration::from_secs(2),
+            "the removed user stayed signed in"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

@@ -83,6 +83,7 @@ pub async fn add(db: &Db, name: &str, password: String, role: Role) -> Result<Us
                 })
         })
         .await?;
+    db.accounts_changed();
     Ok(User {
         id,
         name: name.to_owned(),
@@ -118,6 +119,7 @@ pub async fn set_password(db: &Db, name: &str, password: String) -> Result<(), A
     db.writer
         .transaction(async |conn| store::users::set_password(conn, user.id, &hash).await)
         .await?;
+    db.accounts_changed();
     Ok(())
 }
 
@@ -131,6 +133,7 @@ pub async fn remove(db: &Db, name: &str) -> Result<(), AppError> {
             Ok::<_, AppError>(store::users::delete(conn, user.id).await?)
         })
         .await?;
+    db.accounts_changed();
     Ok(())
 }
 
@@ -145,6 +148,7 @@ pub async fn set_role(db: &Db, name: &str, role: Role) -> Result<(), AppError> {
             Ok::<_, AppError>(store::users::set_role(conn, user.id, role.as_str()).await?)
         })
         .await?;
+    db.accounts_changed();
     Ok(())
 }
 

@@ -45,13 +45,23 @@ pub async fn start(db: &Db, user: &User) -> Result<Started, AppError> {
             store::users::insert_session(conn, &id_hash, user.id, &csrf_token, store::now_unix()).await
         })
         .await?;
+    db.accounts_changed();
     Ok(Started { cookie_value })
 }
 
 /// The live session a cookie names, if any; an expired one is removed.
 pub async fn find(db: &Db, cookie_value: &str) -> Result<Option<Session>, AppError> {
     let id_hash = digest(cookie_value);
-    let Some(row) = store::users::session(&db.reader, &id_hash).await? else {
+    let generation = db.accounts_generation();
+    let row = match db.sessions.get(&id_hash, generation) {
+        Some(row) => row,
+        None => {
+            let row = store::users::session(&db.reader, &id_hash).await?;
+            db.sessions.put(&id_hash, generation, row.clone());
+            row
+        }
+    };
+    let Some(row) = row else {
         return Ok(None);
     };
     let now = store::now_unix();
@@ -59,12 +69,14 @@ pub async fn find(db: &Db, cookie_value: &str) -> Result<Option<Session>, AppErr
         db.writer
             .transaction(async |conn| store::users::delete_session(conn, &id_hash).await)
             .await?;
+        db.accounts_changed();
         return Ok(None);
     }
     if now - row.last_seen_at > TOUCH_AFTER_SECS {
         db.writer
             .transaction(async |conn| store::users::touch_session(conn, &id_hash, now).await)
             .await?;
+        db.accounts_changed();
     }
     Ok(Some(Session {
         user: User {
@@ -83,6 +95,7 @@ pub async fn end(db: &Db, session: &Session) -> Result<(), AppError> {
     db.writer
         .transaction(async |conn| store::users::delete_session(conn, &session.id_hash).await)
         .await?;
+    db.accounts_changed();
     Ok(())
 }
 
@@ -91,5 +104,6 @@ pub async fn end_all(db: &Db, user_id: i64) -> Result<(), AppError> {
     db.writer
         .transaction(async |conn| store::users::delete_sessions_of(conn, user_id).await)
         .await?;
+    db.accounts_changed();
     Ok(())
 }

@@ -49,6 +49,10 @@ pub struct Db {
     generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// The section list every page shows, read once per change.
     sections: std::sync::Arc<sections::ListCache>,
+    /// Bumped after every change to accounts or sessions made here.
+    accounts_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Sessions as recently read (see `users::SessionCache`).
+    pub sessions: std::sync::Arc<users::SessionCache>,
 }
 
 impl Db {
@@ -89,6 +93,8 @@ impl Db {
             writer,
             generation: Default::default(),
             sections: Default::default(),
+            accounts_generation: Default::default(),
+            sessions: Default::default(),
         })
     }
 
@@ -100,6 +106,17 @@ impl Db {
     /// The current change count: equal values mean nothing was written.
     pub fn generation(&self) -> u64 {
         self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Records that an account or a session changed: cached sessions are
+    /// read again.
+    pub fn accounts_changed(&self) {
+        self.accounts_generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
+    pub fn accounts_generation(&self) -> u64 {
+        self.accounts_generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Whether the database answers a query: the readiness probe.

@@ -79,7 +79,7 @@ pub async fn delete(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<bool> 
 }
 
 /// A session joined to its user, as every signed-in request needs it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRow {
     pub user_id: i64,
     pub name: String,
@@ -157,4 +157,48 @@ pub async fn admin_count(conn: &mut SqliteConnection) -> sqlx::Result<i64> {
     sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n!: i64" FROM users WHERE role = 'admin'"#)
         .fetch_one(conn)
         .await
+}
+
+/// Sessions read in the last second, so a signed-in reader's page costs
+/// no query. An entry is used only while no account or session changed in
+/// this process since it was read (`Db::accounts_changed`); a change made
+/// by another process (the CLI) is seen within `SESSION_CACHE_TTL`.
+#[derive(Default)]
+pub struct SessionCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, CachedSession>>,
+}
+
+struct CachedSession {
+    row: Option<SessionRow>,
+    generation: u64,
+    read_at: std::time::Instant,
+}
+
+pub const SESSION_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+/// Past this many entries, the map starts over.
+const SESSION_CACHE_MAX: usize = 10_000;
+
+impl SessionCache {
+    /// The session (or its absence) as last read, if still good to use.
+    pub fn get(&self, id_hash: &str, generation: u64) -> Option<Option<SessionRow>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = entries.get(id_hash)?;
+        (entry.generation == generation && entry.read_at.elapsed() < SESSION_CACHE_TTL).then(|| entry.row.clone())
+    }
+
+    pub fn put(&self, id_hash: &str, generation: u64, row: Option<SessionRow>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= SESSION_CACHE_MAX {
+            entries.clear();
+        }
+        let read_at = std::time::Instant::now();
+        entries.insert(
+            id_hash.to_owned(),
+            CachedSession {
+                row,
+                generation,
+                read_at,
+            },
+        );
+    }
 }

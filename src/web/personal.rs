@@ -280,7 +280,7 @@ impl<'a> Iterator for Segments<'a> {
         if self.rest.is_empty() {
             return None;
         }
-        let Some(start) = memchr(START, self.rest) else {
+        let Some(start) = memchr::memchr(START, self.rest) else {
             return Some(Segment::Text(std::mem::take(&mut self.rest)));
         };
         if start > 0 {
@@ -303,13 +303,9 @@ impl<'a> Iterator for Segments<'a> {
     }
 }
 
-fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|&b| b == needle)
-}
-
 /// `\x01` kind `A.B` `\x02` at the start of `bytes`, and its length.
 fn parse_mark(bytes: &[u8]) -> Option<(Segment<'static>, usize)> {
-    let end = memchr(END, &bytes[..bytes.len().min(48)])?;
+    let end = memchr::memchr(END, &bytes[..bytes.len().min(48)])?;
     let kind = Mark::from_letter(*bytes.get(1)?)?;
     let numbers = std::str::from_utf8(bytes.get(2..end)?).ok()?;
     let (a, b) = numbers.split_once('.')?;
@@ -327,49 +323,62 @@ struct Fill<'a> {
 /// The page with every mark filled in for one reader.
 fn fill(page: &[u8], with: &Fill<'_>) -> Vec<u8> {
     let mut out = Vec::with_capacity(page.len() + page.len() / 4);
+    // What several marks repeat, escaped once.
+    let here = escape(with.here);
+    let csrf = &with.session.csrf_token;
     for segment in (Segments { rest: page }) {
         match segment {
             Segment::Text(text) => out.extend_from_slice(text),
-            Segment::Mark(kind, a, b) => out.extend_from_slice(filling(kind, a, b, with).as_bytes()),
+            Segment::Mark(kind, a, b) => {
+                // Writing to a Vec cannot fail.
+                let _ = filling(&mut out, kind, a, b, with, &here, csrf);
+            }
         }
     }
     out
 }
 
-fn filling(kind: Mark, a: i64, b: i64, with: &Fill<'_>) -> String {
-    let csrf = &with.session.csrf_token;
-    let here = escape(with.here);
+fn filling(
+    out: &mut Vec<u8>,
+    kind: Mark,
+    a: i64,
+    b: i64,
+    with: &Fill<'_>,
+    here: &str,
+    csrf: &str,
+) -> std::io::Result<()> {
     match kind {
         Mark::Header => {
-            let total = with.counts.total;
             let admin = if with.session.user.role == Role::Admin {
                 r#"<a class="header-link" href="/admin/feeds">Admin</a>"#
             } else {
                 ""
             };
-            format!(
+            write!(
+                out,
                 r#"<a class="header-link" href="/unread">Unread <span class="unread-count" data-unread-total>{}</span></a><a class="header-link" href="/saved">Saved</a>{admin}<a class="header-link account-link" href="/account">{}</a>"#,
-                total.label(),
+                with.counts.total.label(),
                 escape(&with.session.user.name)
             )
         }
         Mark::NavCount => match with.counts.by_section.get(&a) {
-            Some(count) if count.unread > 0 => format!(
-                r#" <span class="unread-count" data-unread-section="{a}" title="{} unread">{}</span>"#,
-                count.label(),
-                count.label()
-            ),
-            _ => String::new(),
+            Some(count) if count.unread > 0 => {
+                let label = count.label();
+                write!(
+                    out,
+                    r#" <span class="unread-count" data-unread-section="{a}" title="{label} unread">{label}</span>"#
+                )
+            }
+            _ => Ok(()),
         },
         Mark::ReadClass => {
-            let mut class = String::new();
             if with.snapshot.is_read(a, b) {
-                class.push_str(" is-read");
+                out.extend_from_slice(b" is-read");
             }
             if with.snapshot.is_saved(a) {
-                class.push_str(" is-saved");
+                out.extend_from_slice(b" is-saved");
             }
-            class
+            Ok(())
         }
         Mark::Actions => {
             let read = with.snapshot.is_read(a, b);
@@ -380,12 +389,14 @@ fn filling(kind: Mark, a: i64, b: i64, with: &Fill<'_>) -> String {
                 ("read", "Mark read")
             };
             let (save_do, save_label) = if saved { ("unsave", "Saved") } else { ("save", "Save") };
-            format!(
+            write!(
+                out,
                 r#"<form class="story-actions" method="post" action="/reading/{a}"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="next" value="{here}"><button type="submit" name="do" value="{read_do}" class="toggle-read">{read_label}</button><button type="submit" name="do" value="{save_do}" class="toggle-save" aria-pressed="{saved}">{save_label}</button></form>"#
             )
         }
-        Mark::Opened => String::new(),
-        Mark::MarkAll => format!(
+        Mark::Opened => Ok(()),
+        Mark::MarkAll => write!(
+            out,
             r#"<form class="mark-all" method="post" action="/reading/mark-all"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="next" value="{here}"><input type="hidden" name="section" value="{a}"><input type="hidden" name="through" value="{b}"><button type="submit">Mark all as read</button></form>"#
         ),
     }
