@@ -519,6 +519,20 @@ async fn admins_manage_tokens_and_users_from_the_browser_and_readers_cannot() {
         .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
+    // An admin's form without the session's token, or from elsewhere: refused.
+    let before = app.fingerprint().await;
+    let response = ada.post("/admin/tokens", &[("csrf", "0"), ("name", "forged")]).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = ada
+        .post_from(
+            "/admin/users",
+            &[("csrf", &csrf), ("do", "remove"), ("name", "ben")],
+            Some("https://evil.example"),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.fingerprint().await, before);
+
     let page = ada
         .post("/admin/tokens", &[("csrf", &csrf), ("name", "wire-scraper")])
         .await
