@@ -53,8 +53,21 @@
     });
   }
 
+  // Moves an unread count by one, unless it is absent or says "1000+".
+  function nudge(element, by) {
+    if (!element || !/^\d+$/.test(element.textContent)) return;
+    var value = Math.max(0, Number(element.textContent) + by);
+    element.textContent = String(value);
+    element.hidden = value === 0;
+  }
+
   function showState(form, state) {
     var story = form.closest(".card, .lead, .story");
+    if (story && story.classList.contains("is-read") !== state.read) {
+      var by = state.read ? -1 : 1;
+      nudge(document.querySelector("[data-unread-total]"), by);
+      nudge(document.querySelector('[data-unread-section="' + story.getAttribute("data-section") + '"]'), by);
+    }
     if (story) {
       story.classList.toggle("is-read", state.read);
       story.classList.toggle("is-saved", state.saved);
@@ -136,6 +149,19 @@
         return;
     }
   });
+
+  // Admin feeds: an OPML file chosen is read into the form's text box.
+  var opmlFile = document.getElementById("opml-file");
+  if (opmlFile) {
+    opmlFile.parentNode.hidden = false;
+    opmlFile.addEventListener("change", function () {
+      var file = opmlFile.files && opmlFile.files[0];
+      if (!file) return;
+      file.text().then(function (text) {
+        document.getElementById("opml").value = text;
+      });
+    });
+  }
 
   var close = document.getElementById("shortcuts-close");
   if (close && help) close.addEventListener("click", function () { help.close(); });

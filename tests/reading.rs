@@ -509,9 +509,22 @@ async fn admins_manage_tokens_and_users_from_the_browser_and_readers_cannot() {
     }
     let anonymous = app.get("/admin/tokens").await;
     assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        ben.get("/admin/feeds/export.opml").await.status(),
+        StatusCode::FORBIDDEN
+    );
 
     let mut ada = signed_in(&app, "ada").await;
     let csrf = ada.csrf_on("/admin/tokens").await;
+    let export = ada.get("/admin/feeds/export.opml").await;
+    assert_eq!(export.status(), StatusCode::OK);
+    assert!(
+        export.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    assert!(export.text().await.unwrap().contains("<opml"));
     // A reader's session with its own token still cannot use an admin form.
     let ben_csrf = ben.csrf().await;
     let response = ben

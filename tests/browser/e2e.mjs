@@ -153,6 +153,26 @@ try {
       check((await page.locator("article.story.is-read").count()) === 1, `${label}: an opened story is read`);
       await page.goto(readingPath);
       check((await page.locator(`.card[data-id="${firstId}"]`).getAttribute("class")).includes("is-read"), `${label}: the listing shows the opened story read`);
+      // Marking read in place moves the counts down by one.
+      const totalBefore = Number(await page.locator("[data-unread-total]").textContent());
+      const unreadId = await page.locator(".listing .card:not(.is-read)").first().getAttribute("data-id");
+      const unreadCard = page.locator(`.listing .card[data-id="${unreadId}"]`);
+      await unreadCard.locator(".toggle-read").click();
+      await page.waitForFunction((n) => Number(document.querySelector("[data-unread-total]").textContent) === n, totalBefore - 1);
+      check(true, `${label}: marking read in place updates the unread count`);
+      await unreadCard.locator(".toggle-read").click();
+      await page.waitForFunction((n) => Number(document.querySelector("[data-unread-total]").textContent) === n, totalBefore);
+      // The keyboard: j selects the first story, m marks it, m again unmarks.
+      if (viewport.name === "desktop") {
+        const firstClass = () => page.locator(".listing .card").first().getAttribute("class");
+        const wasRead = (await firstClass()).includes("is-read");
+        await page.keyboard.press("j");
+        await page.keyboard.press("m");
+        await page.waitForFunction((read) => document.querySelector(".listing .card").classList.contains("is-read") !== read, wasRead);
+        check(true, `${label}: m marks the selected story`);
+        await page.keyboard.press("m");
+        await page.waitForFunction((read) => document.querySelector(".listing .card").classList.contains("is-read") === read, wasRead);
+      }
       const second = page.locator(".listing .card").nth(1);
       await second.locator(".toggle-save").click();
       await page.waitForFunction((id) => document.querySelector(`.card[data-id="${id}"] .toggle-save`).getAttribute("aria-pressed") === "true", await second.getAttribute("data-id"));
