@@ -19,7 +19,7 @@ use crate::AppState;
 use crate::accounts::{self, password, session};
 use crate::error::AppError;
 use crate::web::pages::{PageError, query_param};
-use crate::web::session::{SignedIn, check_form, clear_cookie, safe_next, same_origin, set_cookie};
+use crate::web::session::{SignedIn, clear_cookie, form_session, or_return, safe_next, same_origin, set_cookie};
 use crate::web::views::Layout;
 
 /// Sign-in attempts allowed per minute, for one account and from one
@@ -207,10 +207,7 @@ pub async fn logout(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
-    let Some(SignedIn(session)) = signed_in else {
-        return Ok(see_other("/login"));
-    };
-    check_form(&session, &form.csrf, &headers, &state.site.base_url)?;
+    let session = or_return!(form_session(signed_in, &form.csrf, &headers, &state.site.base_url));
     session::end(&state.db, &session).await?;
     Ok(signed_out(&state, "/"))
 }
@@ -311,10 +308,7 @@ pub async fn change_password(
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, PageError> {
-    let Some(SignedIn(session)) = signed_in else {
-        return Ok(see_other("/login"));
-    };
-    check_form(&session, &form.csrf, &headers, &state.site.base_url)?;
+    let session = or_return!(form_session(signed_in, &form.csrf, &headers, &state.site.base_url));
     let problem = if form.new != form.confirm {
         Some("The two new passwords differ.".to_owned())
     } else if accounts::authenticate(&state.db, &session.user.name, form.current)
@@ -355,10 +349,7 @@ pub async fn logout_everywhere(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
-    let Some(SignedIn(session)) = signed_in else {
-        return Ok(see_other("/login"));
-    };
-    check_form(&session, &form.csrf, &headers, &state.site.base_url)?;
+    let session = or_return!(form_session(signed_in, &form.csrf, &headers, &state.site.base_url));
     session::end_all(&state.db, session.user.id).await?;
     Ok(signed_out(&state, "/login"))
 }
@@ -377,10 +368,7 @@ pub async fn delete_account(
     headers: HeaderMap,
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, PageError> {
-    let Some(SignedIn(session)) = signed_in else {
-        return Ok(see_other("/login"));
-    };
-    check_form(&session, &form.csrf, &headers, &state.site.base_url)?;
+    let session = or_return!(form_session(signed_in, &form.csrf, &headers, &state.site.base_url));
     if accounts::authenticate(&state.db, &session.user.name, form.password)
         .await?
         .is_none()
@@ -417,10 +405,7 @@ pub async fn save_settings(
     headers: HeaderMap,
     Form(form): Form<SettingsForm>,
 ) -> Result<Response, PageError> {
-    let Some(SignedIn(session)) = signed_in else {
-        return Ok(see_other("/login"));
-    };
-    check_form(&session, &form.csrf, &headers, &state.site.base_url)?;
+    let session = or_return!(form_session(signed_in, &form.csrf, &headers, &state.site.base_url));
     state
         .reading
         .set_hide_read(&state.db, session.user.id, form.hide_read.is_some())
@@ -443,10 +428,7 @@ pub async fn create_key(
     headers: HeaderMap,
     Form(form): Form<NewKeyForm>,
 ) -> Result<Response, PageError> {
-    let Some(SignedIn(session)) = signed_in else {
-        return Ok(see_other("/login"));
-    };
-    check_form(&session, &form.csrf, &headers, &state.site.base_url)?;
+    let session = or_return!(form_session(signed_in, &form.csrf, &headers, &state.site.base_url));
     match crate::reading::keys::create(&state.db, session.user.id, &form.name).await {
         Ok(key) => {
             let note = Note {
@@ -476,10 +458,7 @@ pub async fn revoke_key(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
-    let Some(SignedIn(session)) = signed_in else {
-        return Ok(see_other("/login"));
-    };
-    check_form(&session, &form.csrf, &headers, &state.site.base_url)?;
+    let session = or_return!(form_session(signed_in, &form.csrf, &headers, &state.site.base_url));
     let user_id = session.user.id;
     let removed = state
         .db

@@ -20,7 +20,7 @@ use crate::feeds::{self, FeedView, ImportResult, Subscription};
 use crate::store;
 use crate::web::account::see_other;
 use crate::web::pages::{PageError, query_param};
-use crate::web::session::{SignedIn, check_form};
+use crate::web::session::{SignedIn, form_session, or_return};
 use crate::web::views::Layout;
 
 type AdminResult = Result<Response, PageError>;
@@ -47,19 +47,8 @@ fn admin_form(
     headers: &HeaderMap,
     state: &AppState,
 ) -> Result<Session, Box<Response>> {
-    let session = admin(signed_in, "/admin/feeds")?;
-    check_form(&session, csrf, headers, &state.site.base_url)
-        .map_err(|err| Box::new(PageError::from(err).into_response()))?;
-    Ok(session)
-}
-
-macro_rules! admin_or_return {
-    ($result:expr) => {
-        match $result {
-            Ok(session) => session,
-            Err(response) => return Ok(*response),
-        }
-    };
+    let session = form_session(signed_in, csrf, headers, &state.site.base_url)?;
+    admin(Some(SignedIn(session)), "/admin/feeds")
 }
 
 /// Admin pages are personal: never kept by a cache on the way.
@@ -186,7 +175,7 @@ pub async fn feeds(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> AdminResult {
-    let session = admin_or_return!(admin(signed_in, "/admin/feeds"));
+    let session = or_return!(admin(signed_in, "/admin/feeds"));
     feeds_page(
         &state,
         &session,
@@ -232,7 +221,7 @@ pub async fn subscribe(
     headers: HeaderMap,
     Form(form): Form<SubscribeForm>,
 ) -> AdminResult {
-    let session = admin_or_return!(admin_form(signed_in, &form.csrf, &headers, &state));
+    let session = or_return!(admin_form(signed_in, &form.csrf, &headers, &state));
     let outcome = async {
         let subscription = Subscription {
             url: &form.url,
@@ -275,7 +264,7 @@ pub async fn feed(
     headers: HeaderMap,
     Form(form): Form<FeedForm>,
 ) -> AdminResult {
-    let session = admin_or_return!(admin_form(signed_in, &form.csrf, &headers, &state));
+    let session = or_return!(admin_form(signed_in, &form.csrf, &headers, &state));
     let outcome = async {
         match form.action.as_str() {
             "save" => {
@@ -324,7 +313,7 @@ pub async fn import(
     headers: HeaderMap,
     Form(form): Form<ImportForm>,
 ) -> AdminResult {
-    let session = admin_or_return!(admin_form(signed_in, &form.csrf, &headers, &state));
+    let session = or_return!(admin_form(signed_in, &form.csrf, &headers, &state));
     let section = non_empty(&form.section).unwrap_or("Feeds");
     match feeds::import_opml(&state.db, &state.fetcher, &form.opml, section).await {
         Ok(results) => {
@@ -345,7 +334,7 @@ pub async fn import(
 }
 
 pub async fn export(signed_in: Option<SignedIn>, State(state): State<AppState>) -> AdminResult {
-    admin_or_return!(admin(signed_in, "/admin/feeds"));
+    or_return!(admin(signed_in, "/admin/feeds"));
     let xml = feeds::export_opml(&state.db, &state.site.name).await?;
     Ok((
         [
@@ -403,7 +392,7 @@ pub async fn tokens(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> AdminResult {
-    let session = admin_or_return!(admin(signed_in, "/admin/tokens"));
+    let session = or_return!(admin(signed_in, "/admin/tokens"));
     tokens_page(&state, &session, StatusCode::OK, done_notice(query.as_deref()), None).await
 }
 
@@ -422,7 +411,7 @@ pub async fn create_token(
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> AdminResult {
-    let session = admin_or_return!(admin_form(signed_in, &form.csrf, &headers, &state));
+    let session = or_return!(admin_form(signed_in, &form.csrf, &headers, &state));
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > 64 {
         let err = AppError::invalid("name", "a token's name must have 1 to 64 characters");
@@ -451,7 +440,7 @@ pub async fn revoke_token(
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> AdminResult {
-    admin_or_return!(admin_form(signed_in, &form.csrf, &headers, &state));
+    or_return!(admin_form(signed_in, &form.csrf, &headers, &state));
     let name = form.name.clone();
     let revoked = state
         .db
@@ -513,7 +502,7 @@ pub async fn users(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> AdminResult {
-    let session = admin_or_return!(admin(signed_in, "/admin/users"));
+    let session = or_return!(admin(signed_in, "/admin/users"));
     users_page(&state, &session, StatusCode::OK, done_notice(query.as_deref())).await
 }
 
@@ -538,7 +527,7 @@ pub async fn user(
     headers: HeaderMap,
     Form(form): Form<UserForm>,
 ) -> AdminResult {
-    let session = admin_or_return!(admin_form(signed_in, &form.csrf, &headers, &state));
+    let session = or_return!(admin_form(signed_in, &form.csrf, &headers, &state));
     let role = || match form.role.as_str() {
         "admin" => Ok(Role::Admin),
         "reader" => Ok(Role::Reader),

@@ -187,40 +187,12 @@ pub struct ArticleList {
 }
 
 pub async fn list_articles(State(state): State<AppState>, RawQuery(query): RawQuery) -> AppResult<Json<ArticleList>> {
-    let mut section = None;
-    let mut limit = DEFAULT_LIMIT;
-    let mut before = Cursor::START;
-    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        match &*key {
-            "section" => section = Some(value.into_owned()),
-            "limit" => {
-                limit = value
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or_else(|| {
-                        AppError::invalid("limit", format!("limit must be a number from 1 to {MAX_LIMIT}"))
-                    })?
-            }
-            "before" => {
-                before = Cursor::decode(&value).ok_or_else(|| {
-                    AppError::invalid("before", "before must be a next_cursor value from an earlier response")
-                })?
-            }
-            _ => {}
-        }
-    }
-    let section_id = match section {
-        Some(slug) => Some(
-            store::sections::by_slug(&state.db.reader, &slug)
-                .await?
-                .ok_or(AppError::NotFound("section"))?
-                .id,
-        ),
-        None => None,
+    let query = list_query(query.as_deref())?;
+    let scope = match &query.section {
+        Some(slug) => Scope::Section(section_id(&state, slug).await?),
+        None => Scope::All,
     };
-    let scope = section_id.map_or(Scope::All, Scope::Section);
-    let page = store::articles::page(&state.db.reader, scope, before, limit).await?;
+    let page = store::articles::page(&state.db.reader, scope, query.before, query.limit).await?;
     Ok(Json(ArticleList {
         articles: page
             .items
@@ -229,6 +201,50 @@ pub async fn list_articles(State(state): State<AppState>, RawQuery(query): RawQu
             .collect(),
         next_cursor: page.next.map(|c| c.encode()),
     }))
+}
+
+/// The id of the section a `section=` parameter names.
+pub(crate) async fn section_id(state: &AppState, slug: &str) -> AppResult<i64> {
+    Ok(store::sections::by_slug(&state.db.reader, slug)
+        .await?
+        .ok_or(AppError::NotFound("section"))?
+        .id)
+}
+
+/// `limit` and `before` of a list, and its `section` if it has one.
+pub(crate) struct ListQuery {
+    pub limit: u32,
+    pub before: Cursor,
+    pub section: Option<String>,
+}
+
+pub(crate) fn list_query(query: Option<&str>) -> AppResult<ListQuery> {
+    let mut out = ListQuery {
+        limit: DEFAULT_LIMIT,
+        before: Cursor::START,
+        section: None,
+    };
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match &*key {
+            "section" => out.section = Some(value.into_owned()),
+            "limit" => {
+                out.limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        AppError::invalid("limit", format!("limit must be a number from 1 to {MAX_LIMIT}"))
+                    })?
+            }
+            "before" => {
+                out.before = Cursor::decode(&value).ok_or_else(|| {
+                    AppError::invalid("before", "before must be a next_cursor value from an earlier response")
+                })?
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Serialize)]

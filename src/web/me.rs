@@ -13,20 +13,17 @@ use subtle::ConstantTimeEq;
 
 use crate::AppState;
 use crate::accounts::User;
-use crate::domain::Cursor;
 use crate::error::{AppError, AppResult};
 use crate::ingest::decode;
 use crate::reading::{Action, Count, UpTo};
 use crate::store;
 use crate::store::articles::Scope;
-use crate::web::api::CardJson;
+use crate::web::api::{CardJson, list_query, section_id};
 use crate::web::auth::bearer_token;
 use crate::web::body::{BodyKind, IngestBody};
 use crate::web::reading::{StoryState, saved_page, story_state};
 use crate::web::session::{cookie_value, same_origin};
 
-const DEFAULT_LIMIT: u32 = 20;
-const MAX_LIMIT: u32 = 100;
 /// Ids one `POST /api/v1/me/read` may mark.
 const MAX_IDS: usize = 1000;
 
@@ -130,42 +127,6 @@ struct MyCard {
     saved: bool,
 }
 
-/// `limit` and `before` of a list, and its `section` if it has one.
-struct ListQuery {
-    limit: u32,
-    before: Cursor,
-    section: Option<String>,
-}
-
-fn list_query(query: Option<&str>) -> AppResult<ListQuery> {
-    let mut out = ListQuery {
-        limit: DEFAULT_LIMIT,
-        before: Cursor::START,
-        section: None,
-    };
-    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        match &*key {
-            "section" => out.section = Some(value.into_owned()),
-            "limit" => {
-                out.limit = value
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or_else(|| {
-                        AppError::invalid("limit", format!("limit must be a number from 1 to {MAX_LIMIT}"))
-                    })?
-            }
-            "before" => {
-                out.before = Cursor::decode(&value).ok_or_else(|| {
-                    AppError::invalid("before", "before must be a next_cursor value from an earlier response")
-                })?
-            }
-            _ => {}
-        }
-    }
-    Ok(out)
-}
-
 /// `GET /api/v1/me/unread?section=&limit=&before=`: newest first.
 pub async fn unread(me: Me, State(state): State<AppState>, RawQuery(query): RawQuery) -> AppResult<Json<MyList>> {
     let query = list_query(query.as_deref())?;
@@ -207,13 +168,6 @@ pub async fn saved(me: Me, State(state): State<AppState>, RawQuery(query): RawQu
             .collect(),
         next_cursor: next.map(|c| c.encode()),
     }))
-}
-
-async fn section_id(state: &AppState, slug: &str) -> AppResult<i64> {
-    Ok(store::sections::by_slug(&state.db.reader, slug)
-        .await?
-        .ok_or(AppError::NotFound("section"))?
-        .id)
 }
 
 fn article_id(text: &str) -> AppResult<i64> {

@@ -7,7 +7,7 @@ use axum::extract::OptionalFromRequestParts;
 use axum::http::header::{COOKIE, ORIGIN, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use cookie::{Cookie, SameSite};
 use subtle::ConstantTimeEq;
 
@@ -120,6 +120,34 @@ pub fn check_form(session: &Session, presented: &str, headers: &HeaderMap, base_
         ))
     }
 }
+
+/// The session that posted a form: signed in, from this site, with the
+/// session's token. Without a session the answer is the way to sign in;
+/// a forged form is refused (403).
+pub fn form_session(
+    signed_in: Option<SignedIn>,
+    csrf: &str,
+    headers: &HeaderMap,
+    base_url: &str,
+) -> Result<Session, Box<Response>> {
+    let Some(SignedIn(session)) = signed_in else {
+        return Err(Box::new(crate::web::account::see_other("/login")));
+    };
+    check_form(&session, csrf, headers, base_url)
+        .map_err(|err| Box::new(crate::web::pages::PageError::from(err).into_response()))?;
+    Ok(session)
+}
+
+/// The value of an `Ok`, or returns the `Err`'s response from the handler.
+macro_rules! or_return {
+    ($result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(response) => return Ok(*response),
+        }
+    };
+}
+pub(crate) use or_return;
 
 /// Where to go after signing in: a path on this site, never elsewhere
 /// (`//host`, `/\host` and absolute URLs are refused: an open redirect).
