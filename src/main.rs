@@ -103,6 +103,14 @@ enum UserCommand {
     },
     /// Remove an account; its sessions end at once.
     Remove { name: String },
+    /// Make an app password, for a reader app (Google Reader or Fever API):
+    /// printed once; revoked on the account page.
+    AppPassword {
+        name: String,
+        /// What the password is for, to tell it apart on the account page.
+        #[arg(long, default_value = "Reader app")]
+        app: String,
+    },
 }
 
 /// mimalloc rather than the system allocator: rendering and ingest make
@@ -248,6 +256,21 @@ async fn user(config: &Config, command: UserCommand) -> anyhow::Result<()> {
         UserCommand::Remove { name } => {
             accounts::remove(&db, &name).await.map_err(account_error)?;
             eprintln!("Account {name:?} removed; its sessions have ended.");
+        }
+        UserCommand::AppPassword { name, app } => {
+            let user = accounts::by_name(&db, &name)
+                .await
+                .map_err(account_error)?
+                .ok_or_else(|| anyhow::anyhow!("no account is named {name:?}"))?;
+            let password = accounts::app_passwords::create(&db, &user, &app)
+                .await
+                .map_err(account_error)?;
+            println!("{password}");
+            eprintln!(
+                "App password {app:?} made for {name:?}. It is shown only now. In the app: server {base}/api/greader \
+                 (Google Reader) or {base}/api/fever (Fever), user {name}, and this password.",
+                base = config.public_base_url()
+            );
         }
     }
     db.close().await;

@@ -1,6 +1,7 @@
 //! Accounts: the people who sign in, their roles, and their sessions.
 //! Articles are one shared library; accounts only add who is reading.
 
+pub mod app_passwords;
 pub mod password;
 pub mod session;
 
@@ -162,6 +163,15 @@ async fn keep_an_admin(conn: &mut sqlx::SqliteConnection, user: &store::users::U
         )));
     }
     Ok(())
+}
+
+/// The account with this name, if there is one.
+pub async fn by_name(db: &Db, name: &str) -> Result<Option<User>, AppError> {
+    Ok(store::users::by_name(&db.reader, name.trim()).await?.map(|r| User {
+        id: r.id,
+        name: r.name,
+        role: Role::from_stored(&r.role),
+    }))
 }
 
 /// The user with this name and password, if they match. An unknown name

@@ -108,12 +108,50 @@ pub async fn subscribe(db: &Db, fetcher: &Fetcher, sub: Subscription<'_>) -> Res
             "the poll interval is at least one minute",
         ));
     }
-    let (feed_url, parsed, validators) = fetch_feed(fetcher, &url).await?;
+    let fetched = fetch_feed(fetcher, &url).await?;
+    store_subscription(db, fetched, &section, sub.title, interval).await
+}
+
+/// Subscribes to a feed into a section of its own, named after the feed
+/// (`title`, else the feed's own title, else its host): what adding a feed
+/// from a reader app does. The section exists from then on, even before
+/// the feed has stories.
+pub async fn subscribe_as_section(
+    db: &Db,
+    fetcher: &Fetcher,
+    url: &str,
+    title: Option<&str>,
+) -> Result<(FeedView, PollReport), AppError> {
+    let url = parse_url(url)?;
+    let fetched = fetch_feed(fetcher, &url).await?;
+    let name = title
+        .map(str::to_owned)
+        .or_else(|| fetched.1.title.clone())
+        .filter(|name| !name.trim().is_empty())
+        .unwrap_or_else(|| fetched.0.host_str().unwrap_or("Feed").to_owned());
+    let name: String = name.chars().take(crate::domain::article::MAX_SECTION_CHARS).collect();
+    let section = check_section(&name)?;
+    let slug = crate::domain::slug::slugify_or(&section, "section");
     let now = store::now_unix();
-    let title = sub.title.map(str::to_owned).or_else(|| parsed.title.clone());
+    db.writer
+        .transaction(async |conn| store::sections::ensure_many(conn, &[(section.as_str(), slug.as_str())], now).await)
+        .await?;
+    store_subscription(db, fetched, &section, None, schedule::DEFAULT_INTERVAL).await
+}
+
+/// Stores a subscription to a fetched feed and ingests its entries at once.
+async fn store_subscription(
+    db: &Db,
+    (feed_url, parsed, validators): (Url, ParsedFeed, Validators),
+    section: &str,
+    title: Option<&str>,
+    interval: Duration,
+) -> Result<(FeedView, PollReport), AppError> {
+    let now = store::now_unix();
+    let title = title.map(str::to_owned).or_else(|| parsed.title.clone());
     let new_feed = NewFeed {
         url: feed_url.as_str(),
-        section: &section,
+        section,
         title: title.as_deref(),
         interval_secs: interval.as_secs() as i64,
         now,

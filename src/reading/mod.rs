@@ -11,6 +11,8 @@
 //! counts until the next write.
 
 pub mod keys;
+pub mod labels;
+pub mod streams;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -77,6 +79,20 @@ impl Snapshot {
 
     pub fn is_saved(&self, article_id: i64) -> bool {
         self.marks.get(&article_id).is_some_and(|m| m.saved)
+    }
+
+    /// The articles this reader saved, in no order.
+    pub fn saved_ids(&self) -> impl Iterator<Item = i64> + '_ {
+        self.marks.iter().filter(|(_, m)| m.saved).map(|(&id, _)| id)
+    }
+
+    /// The articles this reader marked read (or unread), whatever their
+    /// horizon says, in no order.
+    pub fn marked_ids(&self, read: bool) -> impl Iterator<Item = i64> + '_ {
+        self.marks
+            .iter()
+            .filter(move |(_, m)| m.read == Some(read))
+            .map(|(&id, _)| id)
     }
 }
 
@@ -278,21 +294,34 @@ impl Reading {
         result
     }
 
-    /// Marks many articles read at once; unknown ids are skipped. Returns
-    /// how many were marked.
-    pub async fn read_many(&self, db: &Db, user_id: i64, ids: &[i64]) -> Result<usize, AppError> {
+    /// Does one thing to many articles at once, in one transaction;
+    /// ids of articles that do not exist (or are not published yet) are
+    /// skipped. Returns how many were acted on.
+    pub async fn act_many(&self, db: &Db, user_id: i64, ids: &[i64], action: Action) -> Result<usize, AppError> {
+        let now = store::now_unix();
         let result = db
             .writer
             .transaction(async |conn| {
-                store::reading::bump_version(conn, user_id).await?;
-                let mut marked = 0;
+                let mut done = 0;
                 for &id in ids {
-                    if store::reading::published_section(conn, id).await?.is_some() {
-                        store::reading::set_read(conn, user_id, id, true).await?;
-                        marked += 1;
+                    if store::reading::published_section(conn, id).await?.is_none() {
+                        continue;
                     }
+                    match action {
+                        Action::Read | Action::Unread => {
+                            store::reading::set_read(conn, user_id, id, action == Action::Read).await?
+                        }
+                        Action::Save | Action::Unsave => {
+                            store::reading::set_saved(conn, user_id, id, action == Action::Save, now).await?
+                        }
+                    }
+                    done += 1;
                 }
-                Ok::<_, AppError>(marked)
+                // A request that found nothing to change leaves no trace.
+                if done > 0 {
+                    store::reading::bump_version(conn, user_id).await?;
+                }
+                Ok::<_, AppError>(done)
             })
             .await;
         self.forget(user_id);

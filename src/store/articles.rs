@@ -668,3 +668,28 @@ pub async fn cards_by_ids(db: &SqlitePool, ids: &[i64]) -> sqlx::Result<Vec<Arti
         rows.into_iter().map(|r| (r.id, ArticleCard::from(r))).collect();
     Ok(ids.iter().filter_map(|id| cards.remove(id)).collect())
 }
+
+/// Published articles in full by id, in the order of `ids`; ids of
+/// deleted or scheduled articles are left out.
+pub async fn full_by_ids(db: &SqlitePool, ids: &[i64]) -> sqlx::Result<Vec<Article>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let until = Shown::Published.until();
+    let ids_json = serde_json::to_string(ids).map_err(|err| sqlx::Error::Encode(err.into()))?;
+    let rows = sqlx::query_as!(
+        ArticleDbRow,
+        r#"SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.source, a.url, a.external_id,
+                  a.body_format, a.body_html, a.word_count, a.image_url, a.image_caption, a.tags,
+                  s.name AS section_name, s.slug AS section_slug, a.published_at, a.claimed_published_at, a.created_at, a.updated_at
+           FROM articles a JOIN sections s ON s.id = a.section_id
+           WHERE a.id IN (SELECT value FROM json_each(?)) AND a.published_at <= ?"#,
+        ids_json,
+        until
+    )
+    .fetch_all(db)
+    .await?;
+    let mut articles: std::collections::HashMap<i64, Article> =
+        rows.into_iter().map(|r| (r.id, Article::from(r))).collect();
+    Ok(ids.iter().filter_map(|id| articles.remove(id)).collect())
+}

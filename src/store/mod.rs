@@ -13,6 +13,7 @@
 //!   SQLite did not report committed (see writer.rs for why).
 //! - Foreign keys on, so a section can never lose an article it holds.
 
+pub mod app_passwords;
 pub mod articles;
 pub mod backup;
 pub mod feeds;
@@ -21,6 +22,7 @@ pub mod reading;
 pub mod search;
 pub mod sections;
 pub mod site;
+pub mod streams;
 pub mod tokens;
 pub mod users;
 pub mod writer;

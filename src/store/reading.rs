@@ -137,8 +137,16 @@ pub async fn set_saved(
         )
         .execute(&mut *conn)
         .await?;
+        // Unsaved and never marked: the row says nothing any more.
+        sqlx::query!(
+            "DELETE FROM article_states WHERE user_id = ? AND article_id = ? AND read IS NULL AND saved_at IS NULL",
+            user_id,
+            article_id
+        )
+        .execute(&mut *conn)
+        .await?;
     }
-    forget_empty(conn, user_id).await
+    Ok(())
 }
 
 /// Rows that say nothing any more (neither a read mark nor saved) go.

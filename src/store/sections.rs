@@ -110,3 +110,12 @@ impl ListCache {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((version, sections));
     }
 }
+
+/// Renames a section; its slug, and so its address, stays.
+pub async fn rename(conn: &mut SqliteConnection, id: i64, name: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query!("UPDATE sections SET name = ? WHERE id = ?", name, id)
+        .execute(conn)
+        .await?
+        .rows_affected();
+    Ok(done == 1)
+}

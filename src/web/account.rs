@@ -46,7 +46,7 @@ impl Default for LoginLimits {
 
 impl LoginLimits {
     /// Counts an attempt; Err(seconds to wait) when over either limit.
-    fn attempt(&self, name: &str, address: IpAddr) -> Result<(), u64> {
+    pub(crate) fn attempt(&self, name: &str, address: IpAddr) -> Result<(), u64> {
         let clock = governor::clock::DefaultClock::default();
         let wait = |not_until: governor::NotUntil<governor::clock::QuantaInstant>| {
             not_until
@@ -80,8 +80,17 @@ struct AccountPage<'a> {
     problem: Option<&'a str>,
     hide_read: bool,
     keys: Vec<KeyView>,
-    /// A key just made: shown this once.
-    new_key: Option<&'a str>,
+    app_passwords: Vec<KeyView>,
+    /// A key or app password just made: shown this once.
+    made: Option<Made<'a>>,
+    base_url: &'a str,
+}
+
+/// A secret just made, to be shown this once.
+#[derive(Clone, Copy)]
+enum Made<'a> {
+    Key(&'a str),
+    AppPassword(&'a str),
 }
 
 struct KeyView {
@@ -230,6 +239,7 @@ pub async fn account_page(
         Some("password") => Some("Your password was changed. Other browsers were signed out."),
         Some("settings") => Some("Your reading settings were saved."),
         Some("key-revoked") => Some("The key was revoked: it opens nothing any more."),
+        Some("app-password-revoked") => Some("The app password was revoked: the app using it is signed out."),
         _ => None,
     };
     render_account(
@@ -239,7 +249,7 @@ pub async fn account_page(
         Note {
             notice,
             problem: None,
-            new_key: None,
+            made: None,
         },
     )
     .await
@@ -249,7 +259,17 @@ pub async fn account_page(
 struct Note<'a> {
     notice: Option<&'a str>,
     problem: Option<&'a str>,
-    new_key: Option<&'a str>,
+    made: Option<Made<'a>>,
+}
+
+fn key_views(rows: impl Iterator<Item = (i64, String, i64, Option<i64>)>) -> Vec<KeyView> {
+    rows.map(|(id, name, created, last_used)| KeyView {
+        id,
+        name,
+        created: day(created),
+        last_used: last_used.map_or_else(|| "never".to_owned(), day),
+    })
+    .collect()
 }
 
 async fn render_account(
@@ -263,16 +283,18 @@ async fn render_account(
         .reading
         .snapshot(&state.db, user_id, session.state_version)
         .await?;
-    let keys = crate::store::reading::api_keys(&state.db.reader, user_id)
-        .await?
-        .into_iter()
-        .map(|k| KeyView {
-            id: k.id,
-            name: k.name,
-            created: day(k.created_at),
-            last_used: k.last_used_at.map_or_else(|| "never".to_owned(), day),
-        })
-        .collect();
+    let keys = key_views(
+        crate::store::reading::api_keys(&state.db.reader, user_id)
+            .await?
+            .into_iter()
+            .map(|k| (k.id, k.name, k.created_at, k.last_used_at)),
+    );
+    let app_passwords = key_views(
+        crate::accounts::app_passwords::list(&state.db, user_id)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.name, p.created_at, p.last_used_at)),
+    );
     let (notice, problem) = (note.notice, note.problem);
     let page = AccountPage {
         layout: Layout::bare(&state.site.name, &format!("Your account · {}", state.site.name))
@@ -285,7 +307,9 @@ async fn render_account(
         problem,
         hide_read: snapshot.hide_read,
         keys,
-        new_key: note.new_key,
+        app_passwords,
+        made: note.made,
+        base_url: &state.site.base_url,
     };
     personal(status, page.render())
 }
@@ -327,7 +351,7 @@ pub async fn change_password(
         let note = Note {
             notice: None,
             problem: Some(&problem),
-            new_key: None,
+            made: None,
         };
         return render_account(&state, &session, StatusCode::UNPROCESSABLE_ENTITY, note).await;
     }
@@ -376,7 +400,7 @@ pub async fn delete_account(
         let note = Note {
             notice: None,
             problem: Some("The password is not right; the account was kept."),
-            new_key: None,
+            made: None,
         };
         return render_account(&state, &session, StatusCode::UNPROCESSABLE_ENTITY, note).await;
     }
@@ -429,26 +453,65 @@ pub async fn create_key(
     Form(form): Form<NewKeyForm>,
 ) -> Result<Response, PageError> {
     let session = or_return!(form_session(signed_in, &form.csrf, &headers, &state.site.base_url));
-    match crate::reading::keys::create(&state.db, session.user.id, &form.name).await {
-        Ok(key) => {
+    let made = crate::reading::keys::create(&state.db, session.user.id, &form.name).await;
+    show_made(&state, &session, made, false).await
+}
+
+/// Makes an app password (for a reader app) and shows it, this once.
+pub async fn create_app_password(
+    signed_in: Option<SignedIn>,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<NewKeyForm>,
+) -> Result<Response, PageError> {
+    let session = or_return!(form_session(signed_in, &form.csrf, &headers, &state.site.base_url));
+    let made = crate::accounts::app_passwords::create(&state.db, &session.user, &form.name).await;
+    show_made(&state, &session, made, true).await
+}
+
+/// The account page with a secret just made, or with why it was not.
+async fn show_made(
+    state: &AppState,
+    session: &session::Session,
+    made: Result<String, AppError>,
+    app_password: bool,
+) -> Result<Response, PageError> {
+    match made {
+        Ok(secret) => {
             let note = Note {
-                notice: Some("Your new key is below. Copy it now: it is shown only this once."),
+                notice: Some("It is below. Copy it now: it is shown only this once."),
                 problem: None,
-                new_key: Some(&key),
+                made: Some(if app_password {
+                    Made::AppPassword(&secret)
+                } else {
+                    Made::Key(&secret)
+                }),
             };
-            render_account(&state, &session, StatusCode::OK, note).await
+            render_account(state, session, StatusCode::OK, note).await
         }
         Err(AppError::Invalid(err)) => {
             let problem = format!("{}.", capitalised(&err.message));
             let note = Note {
                 notice: None,
                 problem: Some(&problem),
-                new_key: None,
+                made: None,
             };
-            render_account(&state, &session, StatusCode::UNPROCESSABLE_ENTITY, note).await
+            render_account(state, session, StatusCode::UNPROCESSABLE_ENTITY, note).await
         }
         Err(err) => Err(err.into()),
     }
+}
+
+pub async fn revoke_app_password(
+    signed_in: Option<SignedIn>,
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    let session = or_return!(form_session(signed_in, &form.csrf, &headers, &state.site.base_url));
+    crate::accounts::app_passwords::revoke(&state.db, session.user.id, id).await?;
+    Ok(see_other("/account?done=app-password-revoked"))
 }
 
 pub async fn revoke_key(

@@ -256,6 +256,7 @@ fn cacheable(request: &Request) -> bool {
     // Personal pages (signing in, the account, a reader's lists, the
     // admin's) are never shared.
     !(path.starts_with("/api/")
+        || crate::web::apps::is_app_path(path)
         || path.starts_with("/static/")
         || path.starts_with("/account")
         || path.starts_with("/admin")

@@ -237,7 +237,10 @@ pub async fn mark_read(
                     got: ids.len(),
                 });
             }
-            let marked = state.reading.read_many(&state.db, me.user.id, &ids).await?;
+            let marked = state
+                .reading
+                .act_many(&state.db, me.user.id, &ids, Action::Read)
+                .await?;
             Ok((StatusCode::OK, Json(Marked { marked: Some(marked) })))
         }
         (None, Some(before)) => {

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 pub mod api;
+pub mod apps;
 pub mod assets;
 pub mod auth;
 pub mod body;
@@ -120,6 +121,14 @@ pub fn router(state: AppState) -> Router {
         .route("/account/settings", axum::routing::post(account::save_settings))
         .route("/account/keys", axum::routing::post(account::create_key))
         .route("/account/keys/{id}/delete", axum::routing::post(account::revoke_key))
+        .route(
+            "/account/app-passwords",
+            axum::routing::post(account::create_app_password),
+        )
+        .route(
+            "/account/app-passwords/{id}/delete",
+            axum::routing::post(account::revoke_app_password),
+        )
         .route("/admin", get(|| async { account::see_other("/admin/feeds") }))
         .route("/admin/feeds", get(admin::feeds).post(admin::subscribe))
         .route("/admin/feeds/change", axum::routing::post(admin::feed))
@@ -146,6 +155,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(metrics::render))
         .nest("/api/v1", api)
+        .merge(reader_apps(max_body))
         .fallback(pages::not_found)
         .with_state(state.clone())
         .layer(middleware::from_fn(log_server_errors))
@@ -170,6 +180,23 @@ pub fn router(state: AppState) -> Router {
         // Failures are logged once, with their detail, by `log_server_errors`;
         // the trace layer would log every 5xx again, a full disk once per request.
         .layer(TraceLayer::new_for_http().on_failure(()))
+}
+
+/// The reader apps' protocols: Google Reader under /api/greader and at the
+/// root (apps differ in which they assume), Fever at /api/fever and /fever/.
+fn reader_apps(max_body: usize) -> Router<AppState> {
+    let fever = || get(apps::fever::endpoint).post(apps::fever::endpoint);
+    Router::new()
+        .merge(apps::greader::routes())
+        .nest(
+            "/api/greader",
+            apps::greader::routes().fallback(apps::greader::not_found),
+        )
+        .route("/api/fever", fever())
+        .route("/api/fever/", fever())
+        .route("/fever", fever())
+        .route("/fever/", fever())
+        .layer(BodyLimit::single(max_body).layer())
 }
 
 /// Files at the root of the site: feeds, the sitemap index, robots.txt.

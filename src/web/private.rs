@@ -25,6 +25,8 @@ fn open_to_all(path: &str) -> bool {
         // A reader's own API checks its key or session itself.
         || path == "/api/v1/me"
         || path.starts_with("/api/v1/me/")
+        // Reader apps sign in with app passwords.
+        || crate::web::apps::is_app_path(path)
 }
 
 pub async fn gate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
