@@ -269,7 +269,7 @@ async fn app_passwords_are_made_listed_and_revoked_on_the_account_page() {
     // ben's own second app password: the one just made.
     let action = doc
         .select(&form)
-        .last()
+        .next_back()
         .unwrap()
         .value()
         .attr("action")
@@ -544,7 +544,8 @@ async fn bad_requests_get_a_clear_answer_and_change_nothing() {
     reader.json("/unread-count").await;
     let before = app.fingerprint().await;
     let write_token = reader.get("/token").await.text().await.unwrap();
-    let cases: Vec<(&str, Vec<(&str, String)>, u16)> = vec![
+    type Case<'a> = (&'a str, Vec<(&'a str, String)>, u16);
+    let cases: Vec<Case> = vec![
         ("/edit-tag", vec![("i", "not-an-id".into()), ("a", READ.into())], 422),
         ("/edit-tag", vec![("i", "0".into()), ("a", READ.into())], 422),
         ("/edit-tag", vec![("i", "424242".into()), ("a", READ.into())], 404),
