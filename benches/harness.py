@@ -436,6 +436,108 @@ function request()
 end
 """
 
+# ---------------------------------------------------------------- reader apps
+
+def app_reader(binary, db, port, name):
+    """An account with an app password made by the CLI, signed in through
+    ClientLogin: returns (user id, Google Reader auth header, Fever key)."""
+    env = dict(os.environ, GAZETTE_DATABASE=str(db))
+    subprocess.run([str(binary), "user", "add", name, "--password-stdin"], input=BENCH_PASSWORD + "\n", text=True,
+                   env=env, check=True, capture_output=True)
+    made = subprocess.run([str(binary), "user", "app-password", name, "--app", "bench"], text=True, env=env,
+                          check=True, capture_output=True)
+    password = made.stdout.strip()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("POST", "/api/greader/accounts/ClientLogin", body=f"Email={name}&Passwd={password}",
+              headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = c.getresponse()
+    body = r.read().decode()
+    assert r.status == 200, (r.status, body)
+    auth = [line[5:] for line in body.splitlines() if line.startswith("Auth=")][0]
+    key = __import__("hashlib").md5(f"{name}:{password}".encode()).hexdigest()
+    uid = sqlite.connect(str(db)).execute("SELECT id FROM users WHERE name = ?", (name,)).fetchone()[0]
+    return uid, {"Authorization": f"GoogleLogin auth={auth}"}, key
+
+
+def timed(port, method, path, headers, body=None, samples=30):
+    """Latency of one request, repeated on a fresh connection each time
+    (an app's sync is a handful of requests, not a stream): p50, p99, max
+    in milliseconds, and the response size."""
+    times, size = [], 0
+    for _ in range(samples):
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        started = time.perf_counter()
+        c.request(method, path, body=body, headers=headers)
+        r = c.getresponse()
+        data = r.read()
+        times.append((time.perf_counter() - started) * 1000)
+        assert r.status == 200, (path, r.status, data[:200])
+        size = len(data)
+    times.sort()
+    return {"p50_ms": times[len(times) // 2], "p99_ms": times[min(len(times) - 1, int(len(times) * 0.99))],
+            "max_ms": times[-1], "bytes": size}
+
+
+def app_sync(binary, db, args):
+    """What reader apps ask of a large library, for two readers: one who
+    keeps up (has read all but a few thousand stories, and marked and saved
+    some on the way) and one who has read nothing yet. Each request of a
+    first sync and an incremental one is timed on its own."""
+    server = Gazette(binary, db)
+    try:
+        conn = sqlite.connect(str(db))
+        max_id = conn.execute("SELECT MAX(id) FROM articles").fetchone()[0]
+        sections = [row[0] for row in conn.execute("SELECT id FROM sections")]
+        readers = {}
+        for name in ("bench-app-keeps-up", "bench-app-new"):
+            readers[name] = app_reader(binary, db, server.port, name)
+        # The reader who keeps up: horizons near the top of every section,
+        # a thousand marks below and above them, a hundred saved.
+        uid = readers["bench-app-keeps-up"][0]
+        r = random.Random(5)
+        behind = max(1, min(max_id // 2, 5000) // max(1, len(sections)))
+        for section in sections:
+            top = conn.execute("SELECT MAX(id) FROM articles WHERE section_id = ?", (section,)).fetchone()[0] or 0
+            conn.execute("INSERT INTO read_horizons VALUES (?, ?, ?)", (uid, section, max(0, top - behind * len(sections))))
+        for n, article in enumerate({r.randint(1, max_id) for _ in range(1000)}):
+            conn.execute("INSERT OR IGNORE INTO article_states (user_id, article_id, read, saved_at) VALUES (?, ?, ?, ?)",
+                         (uid, article, r.choice([0, 1]), int(time.time()) if n < 100 else None))
+        conn.execute("UPDATE users SET state_version = state_version + 1 WHERE id = ?", (uid,))
+        conn.commit()
+        recent = conn.execute("SELECT created_at FROM articles WHERE id = ?", (max(1, max_id - 500),)).fetchone()[0]
+        conn.close()
+        rl = "user/-/state/com.google/reading-list"
+        xt = "user/-/state/com.google/read"
+        out = {"articles": max_id}
+        for name, (uid, headers, key) in readers.items():
+            print(f"  app sync: {name}", flush=True)
+            status, body = fetch(server.port, f"/api/greader/reader/api/0/stream/items/ids?s={rl}&xt={xt}&n=1000",
+                                 headers)
+            ids = [ref["id"] for ref in json.loads(body)["itemRefs"]]
+            contents_body = "&".join(f"i={i}" for i in ids)
+            form = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+            fever_form = {"Content-Type": "application/x-www-form-urlencoded"}
+            g = "/api/greader/reader/api/0"
+            out[name] = {
+                "unread_ids_first_page_n10000": timed(server.port, "GET",
+                                                      f"{g}/stream/items/ids?s={rl}&xt={xt}&n=10000", headers),
+                "unread_count": timed(server.port, "GET", f"{g}/unread-count", headers),
+                "items_contents_1000": timed(server.port, "POST", f"{g}/stream/items/contents", form,
+                                             contents_body, samples=15),
+                "starred_ids": timed(server.port, "GET", f"{g}/stream/items/ids?s=user/-/state/com.google/starred&n=10000",
+                                     headers),
+                "incremental_ids_since": timed(server.port, "GET",
+                                               f"{g}/stream/items/ids?s={rl}&xt={xt}&ot={recent}&n=1000", headers),
+                "fever_unread_item_ids": timed(server.port, "POST", "/api/fever/?api&unread_item_ids", fever_form,
+                                               f"api_key={key}", samples=15),
+                "fever_items_since": timed(server.port, "POST", f"/api/fever/?api&items&since_id={max_id - 200}",
+                                           fever_form, f"api_key={key}"),
+            }
+        return out
+    finally:
+        server.stop()
+
+
 # ---------------------------------------------------------------- one size
 
 def bench_size(binary, count, args, workdir):
@@ -454,6 +556,10 @@ def bench_size(binary, count, args, workdir):
     print(f"[{count}] batch ingest", flush=True)
     result["batch_ingest_per_s"] = ingest_batches(server.port, corpus)
     server.stop()
+    if args.only == "sync":
+        print(f"[{count}] reader apps' syncs", flush=True)
+        result["app_sync"] = app_sync(binary, db, args)
+        return result
 
     print(f"[{count}] raw SQLite ceiling", flush=True)
     result["raw_ceiling_per_s"] = raw_ceiling(db, work)
@@ -514,6 +620,8 @@ def bench_size(binary, count, args, workdir):
     result["signed_in"] = signed_in_reads(binary, db, work, kinds, args)
     print(f"[{count}] unread counts of {args.readers} readers", flush=True)
     result["unread_counts"] = unread_counts(binary, db, args)
+    print(f"[{count}] reader apps' syncs", flush=True)
+    result["app_sync"] = app_sync(binary, db, args)
     server = Gazette(binary, db)
 
     # Single posts last: they add articles the figures above should not see.
@@ -525,10 +633,25 @@ def bench_size(binary, count, args, workdir):
     return result
 
 
+def sync_lines(sync):
+    lines = ["", "Reader apps, each request timed alone (Google Reader under /api/greader, Fever at /api/fever):", "",
+             "| Reader | Request | p50 ms | p99 ms | max ms | bytes |", "|---|---|---|---|---|---|"]
+    for name, requests in sync.items():
+        if name == "articles":
+            continue
+        for request, t in requests.items():
+            lines.append(f"| {name} | {request} | {t['p50_ms']:.1f} | {t['p99_ms']:.1f} | {t['max_ms']:.1f} | {t['bytes']:,} |")
+    return lines
+
+
 def report(results, args):
     lines = [f"Command: `{' '.join(['benches/harness.py', *sys.argv[1:]])}`", ""]
     for r in results:
         n = r["articles"]
+        if "reads" not in r:
+            lines += [f"### {n:,} articles", "", f"Batch ingest: {r['batch_ingest_per_s']:,.0f} articles/s.",
+                      *sync_lines(r["app_sync"]), ""]
+            continue
         lines += [f"### {n:,} articles", "",
                   "| Ingest | articles/s | ratio |", "|---|---|---|",
                   f"| Raw SQLite ceiling (row and index entry, one transaction) | {r['raw_ceiling_per_s']:,.0f} | 1.00 |",
@@ -555,6 +678,7 @@ def report(results, args):
         lines += ["", f"Unread counts, {u['readers']:,} readers of mixed state: first /api/v1/me of each (counted, "
                       f"not cached) p50 {u['cold_p50_ms']:.1f} ms, p99 {u['cold_p99_ms']:.1f} ms, max {u['cold_max_ms']:.1f} ms; "
                       f"then 32 connections over all of them {u['warm']['rps']:,.0f} req/s, p99 {u['warm']['p99_ms']:.2f} ms."]
+        lines += sync_lines(r["app_sync"])
         lines += ["",
                   f"Resources: start-up {r['startup_s'] * 1000:.0f} ms; RSS {r['rss_idle_mb']:.0f} MB idle, "
                   f"{r['rss_under_load_mb']:.0f} MB peak under load; database {r['db_bytes'] / n:,.0f} bytes per article "
@@ -572,6 +696,8 @@ def main():
     parser.add_argument("--binary", default=str(ROOT / "target/release/gazette"))
     parser.add_argument("--out", default=None, help="write the JSON results here")
     parser.add_argument("--readers", type=int, default=1000, help="readers of mixed state for the unread counts")
+    parser.add_argument("--only", choices=["all", "sync"], default="all",
+                        help="sync: build the library, then time the reader apps' syncs alone")
     args = parser.parse_args()
     args.read_connections = [1, 32, 128]
     args.post_connections = [1, 16, 64]
@@ -590,7 +716,7 @@ def main():
     print(text)
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=2))
-    if args.smoke:
+    if args.smoke and args.only == "all":
         for r in results:
             assert r["batch_ingest_per_s"] > 0 and r["raw_ceiling_per_s"] > 0
             for by_c in [*r["reads"].values(), *r["signed_in"].values()]:

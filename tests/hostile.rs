@@ -45,7 +45,19 @@ async fn no_write_route_is_reachable_without_a_token() {
                 if let Some(value) = auth {
                     request = request.header("authorization", value);
                 }
-                let status = request.send().await.unwrap().status().as_u16();
+                let response = request.send().await.unwrap();
+                let status = response.status().as_u16();
+                // Fever answers a wrong key with 200 and `auth: 0`, as its
+                // protocol says (and 429 once one address tries too many):
+                // that answer must be the refusal.
+                if path.contains("fever") && status == 429 {
+                    continue;
+                }
+                if path.contains("fever") && status == 200 {
+                    let answer: Value = response.json().await.unwrap();
+                    assert_eq!(answer["auth"], 0, "{method} {path} with {auth:?}: {answer}");
+                    continue;
+                }
                 // Routes reached by a session cookie instead of a token: with
                 // none, they send the browser to sign in (303) or refuse the
                 // request (403 cross-site, 415 not a form). The fingerprint
