@@ -370,3 +370,41 @@ async fn accounts_are_managed_from_the_command_line() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn an_app_password_from_the_command_line_signs_an_app_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("gazette.db");
+    let added = gazette_with_input(
+        &db,
+        &["user", "add", "ada", "--password-stdin"],
+        "first long password\n",
+    );
+    assert!(added.status.success());
+    let made = gazette(&db, &["user", "app-password", "ada", "--app", "Phone"]);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let password = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    assert_eq!(password.len(), 29, "printed alone on stdout: {password:?}");
+    let told = String::from_utf8_lossy(&made.stderr);
+    assert!(told.contains("/api/greader") && told.contains("/api/fever"), "{told}");
+    let unknown = gazette(&db, &["user", "app-password", "nobody"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no account"));
+
+    let log = dir.path().join("server.log");
+    let server = start_server(&db, &log, &[]).await;
+    let client = reqwest::Client::new();
+    let login = |password: String| {
+        client
+            .post(format!("{}/api/greader/accounts/ClientLogin", server.base))
+            .form(&[("Email", "ada".to_owned()), ("Passwd", password)])
+            .send()
+    };
+    assert_eq!(login(password.clone()).await.unwrap().status().as_u16(), 200);
+    // The account's own password is not an app password.
+    assert_eq!(
+        login("first long password".to_owned()).await.unwrap().status().as_u16(),
+        401
+    );
+    assert!(!std::fs::read_to_string(&log).unwrap().contains(&password));
+}

@@ -479,7 +479,11 @@ async fn show_made(
     match made {
         Ok(secret) => {
             let note = Note {
-                notice: Some("It is below. Copy it now: it is shown only this once."),
+                notice: Some(if app_password {
+                    "Your new app password is below. Enter it in the app now: it is shown only this once."
+                } else {
+                    "Your new key is below. Copy it now: it is shown only this once."
+                }),
                 problem: None,
                 made: Some(if app_password {
                     Made::AppPassword(&secret)

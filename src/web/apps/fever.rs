@@ -4,6 +4,7 @@
 //! section is a feed, all in one group named after the site; item ids are
 //! article ids, so they grow with ingestion as the protocol expects.
 
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 use axum::Json;
@@ -70,7 +71,11 @@ pub async fn endpoint(
     let Some(app) = app else {
         // The protocol's answer to a wrong key; repeated ones from one
         // address slow down like wrong passwords do.
-        if let Err(wait) = state.login_limits.attempt("fever api_key", client.ip()) {
+        let address = client.ip();
+        if let Err(wait) = state
+            .login_limits
+            .attempt(&format!("fever api_key from {address}"), address)
+        {
             return error(AppError::RateLimited { retry_after_secs: wait });
         }
         let mut body = base();
@@ -98,7 +103,7 @@ async fn answer(state: &AppState, app: &AppUser, params: &Params) -> Result<Map<
         .max()
         .map_or(0, |t| t.timestamp());
     body.insert("last_refreshed_on_time".to_owned(), json!(refreshed));
-    let feed_ids = sections.iter().map(|s| s.id.to_string()).collect::<Vec<_>>().join(",");
+    let feed_ids = comma_separated(sections.iter().map(|s| s.id));
     let feeds_groups = json!([{ "group_id": GROUP_ID, "feed_ids": feed_ids }]);
     if params.has("groups") {
         body.insert(
@@ -166,17 +171,28 @@ async fn answer(state: &AppState, app: &AppUser, params: &Params) -> Result<Map<
         ] {
             if params.has(part) {
                 let found = streams::ids(&state.db, user_id, snapshot, &query).await?;
-                let ids = found
-                    .items
-                    .iter()
-                    .map(|i| i.id.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",");
-                body.insert(part.to_owned(), json!(ids));
+                body.insert(
+                    part.to_owned(),
+                    json!(comma_separated(found.items.iter().map(|i| i.id))),
+                );
             }
         }
     }
     Ok(body)
+}
+
+/// Ids as the protocol lists them, "3,2,1": written into one string, as a
+/// reader who has read nothing may have a million.
+fn comma_separated(ids: impl Iterator<Item = i64>) -> String {
+    let mut out = String::new();
+    for id in ids {
+        if !out.is_empty() {
+            out.push(',');
+        }
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{id}");
+    }
+    out
 }
 
 /// `items`: 50 at a time; `since_id` gives those after an id (oldest

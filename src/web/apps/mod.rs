@@ -110,6 +110,12 @@ impl IntoResponse for PlainError {
             .headers
             .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
         parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+        if parts.status == axum::http::StatusCode::UNAUTHORIZED {
+            parts.headers.insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("GoogleLogin"),
+            );
+        }
         Response::from_parts(parts, Body::from(format!("{message}\n")))
     }
 }
