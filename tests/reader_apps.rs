@@ -371,6 +371,11 @@ async fn a_sync_pages_without_skipping_or_repeating_while_items_are_marked() {
     assert_eq!(titles, ["Match report 6", "Match report 3", "Match report 0"]);
     let same = reader.json("/stream/contents?s=feed/1&n=10").await;
     assert_eq!(same["items"], boxing["items"]);
+    // kept-unread is what is unread, as Miniflux and FreshRSS read it.
+    let kept = reader
+        .all_ids("s=user/-/state/com.google/kept-unread&n=50&r=o", async |_| {})
+        .await;
+    assert_eq!(kept, unread);
     // Read stream; starred stream; ot/nt around the stored times.
     let read = reader.all_ids(&format!("s={READ}&n=50"), async |_| {}).await;
     assert_eq!(read.len(), marked.len() + 1);

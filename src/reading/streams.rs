@@ -49,6 +49,9 @@ pub struct Query {
     pub below: i64,
     pub oldest_first: bool,
     pub limit: usize,
+    /// The page's items in any order: for a caller that wants the whole
+    /// stream as a set (Fever's id lists), which saves sorting a million.
+    pub any_order: bool,
 }
 
 impl Query {
@@ -61,6 +64,7 @@ impl Query {
             below: i64::MAX,
             oldest_first: false,
             limit: 20,
+            any_order: false,
         }
     }
 }
@@ -128,30 +132,45 @@ pub async fn ids(db: &Db, user_id: i64, snapshot: &Snapshot, query: &Query) -> R
                 ReadFilter::Unread => snapshot.marked_ids(false).collect(),
                 ReadFilter::Read => snapshot.marked_ids(true).collect(),
             };
+            // Only those across: one on the walked side is found by the walk.
+            let across = |i: &Item| match query.read {
+                ReadFilter::Unread => i.id <= snapshot.horizon(i.section_id),
+                _ => i.id > snapshot.horizon(i.section_id),
+            };
             let mut found: Vec<Item> = with_sections(db, &marked_across)
                 .await?
                 .into_iter()
-                .filter(|i| sections.contains(&i.section_id) && wanted(*i))
+                .filter(|i| sections.contains(&i.section_id) && across(i) && wanted(*i))
                 .collect();
-            for section_id in sections {
+            // The sections are walked at once, on as many connections as
+            // the pool lends: a large sync is mostly SQLite's work.
+            let walks = sections.iter().map(|&section_id| {
                 let horizon = snapshot.horizon(section_id);
                 let range = match query.read {
                     ReadFilter::Any => (query.above, query.below),
                     ReadFilter::Unread => (query.above.max(horizon), query.below),
                     ReadFilter::Read => (query.above, query.below.min(horizon.saturating_add(1))),
                 };
-                section_items(db, section_id, range, query.oldest_first, want, &wanted, &mut found).await?;
+                section_items(db, section_id, range, query.oldest_first, want, &wanted)
+            });
+            for walked in futures_util::future::try_join_all(walks).await? {
+                found.extend(walked);
             }
             found
         }
     };
-    if query.oldest_first {
-        found.sort_unstable_by_key(|i| i.id);
-    } else {
-        found.sort_unstable_by_key(|i| std::cmp::Reverse(i.id));
-    }
-    found.dedup_by_key(|i| i.id);
+    // Every item was found once (each source yields an id at most once, and
+    // marks are taken only where the walks do not reach), so the page is
+    // the first `limit` in order. A stable sort finds the sections' runs
+    // (the walks come back in order in practice) and merges them.
     let more = found.len() > query.limit;
+    if more || !query.any_order {
+        if query.oldest_first {
+            found.sort_by_key(|i| i.id);
+        } else {
+            found.sort_by_key(|i| std::cmp::Reverse(i.id));
+        }
+    }
     found.truncate(query.limit);
     Ok(Ids { items: found, more })
 }
@@ -165,8 +184,8 @@ async fn section_items(
     oldest_first: bool,
     want: usize,
     wanted: &impl Fn(Item) -> bool,
-    found: &mut Vec<Item>,
-) -> Result<(), AppError> {
+) -> Result<Vec<Item>, AppError> {
+    let mut found = Vec::new();
     let mut taken = 0;
     while above < below.saturating_sub(1) && taken < want {
         let batch = (want - taken).min(BATCH) as i64;
@@ -179,18 +198,18 @@ async fn section_items(
                 taken += 1;
             }
         }
-        match ids.last() {
-            Some(&last) if !complete => {
-                if oldest_first {
-                    above = last;
-                } else {
-                    below = last;
-                }
-            }
-            _ => break,
+        if complete {
+            break;
+        }
+        // The batch is the `batch` ids nearest the start, in no order: the
+        // next one starts past the farthest.
+        if oldest_first {
+            above = ids.iter().copied().max().unwrap_or(below);
+        } else {
+            below = ids.iter().copied().min().unwrap_or(above);
         }
     }
-    Ok(())
+    Ok(found)
 }
 
 /// Walks a label's items (tag or the reader's own) until `want` are found.

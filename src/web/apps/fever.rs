@@ -96,7 +96,7 @@ async fn answer(state: &AppState, app: &AppUser, params: &Params) -> Result<Map<
     }
     let mut body = base();
     body.insert("auth".to_owned(), json!(1));
-    let sections = store::sections::list(&state.db).await?;
+    let sections = super::sections_by_name(&state.db).await?;
     let refreshed = sections
         .iter()
         .filter_map(|s| s.latest_at)
@@ -158,6 +158,7 @@ async fn answer(state: &AppState, app: &AppUser, params: &Params) -> Result<Map<
                 Query {
                     read: ReadFilter::Unread,
                     limit: usize::MAX - 1,
+                    any_order: true,
                     ..Query::new(Source::All)
                 },
             ),
@@ -165,6 +166,7 @@ async fn answer(state: &AppState, app: &AppUser, params: &Params) -> Result<Map<
                 "saved_item_ids",
                 Query {
                     limit: usize::MAX - 1,
+                    any_order: true,
                     ..Query::new(Source::Starred)
                 },
             ),

@@ -570,7 +570,7 @@ async fn tag_list(State(state): State<AppState>, reader: Reader) -> Reply {
 
 async fn subscription_list(State(state): State<AppState>, _reader: Reader) -> Reply {
     let base = &state.site.base_url;
-    let sections = store::sections::list(&state.db).await?;
+    let sections = super::sections_by_name(&state.db).await?;
     let folder = json!([{ "id": folder_id(&state.site.name), "label": state.site.name }]);
     let subscriptions: Vec<Value> = sections
         .iter()
@@ -594,7 +594,7 @@ async fn subscription_list(State(state): State<AppState>, _reader: Reader) -> Re
 /// `max` (1000) like the web pages' counts, which these always equal.
 async fn unread_count(State(state): State<AppState>, reader: Reader) -> Reply {
     let counts = state.reading.counts(&state.db, reader.user.id, reader.version).await?;
-    let sections = store::sections::list(&state.db).await?;
+    let sections = super::sections_by_name(&state.db).await?;
     let usec = |t: Option<chrono::DateTime<chrono::Utc>>| (t.map_or(0, |t| t.timestamp()) * 1_000_000).to_string();
     let newest = sections.iter().filter_map(|s| s.latest_at).max();
     let mut unread: Vec<Value> = sections

@@ -120,6 +120,14 @@ impl IntoResponse for PlainError {
     }
 }
 
+/// The sections as apps list them (feeds): by name, so the list stays put
+/// as stories arrive (the site's own navigation puts the latest first).
+pub async fn sections_by_name(db: &crate::store::Db) -> Result<Vec<crate::domain::Section>, AppError> {
+    let mut sections = crate::store::sections::list(db).await?.to_vec();
+    sections.sort_by_cached_key(|s| (s.name.to_lowercase(), s.id));
+    Ok(sections)
+}
+
 /// Whether a path belongs to a reader app's protocol: they authenticate
 /// themselves, are never cached, and have no pages to personalise.
 pub fn is_app_path(path: &str) -> bool {
