@@ -18,6 +18,7 @@ pub mod articles;
 pub mod backup;
 pub mod feeds;
 pub mod health;
+pub mod postgres;
 pub mod reading;
 pub mod search;
 pub mod sections;
