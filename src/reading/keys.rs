@@ -29,6 +29,19 @@ pub async fn create(db: &Db, user_id: i64, name: &str) -> Result<String, AppErro
     Ok(key)
 }
 
+/// Revokes one of a user's keys; NotFound if they have no such one.
+pub async fn revoke(db: &Db, user_id: i64, id: i64) -> Result<(), AppError> {
+    let removed = db
+        .writer
+        .transaction(async |conn| store::reading::delete_api_key(conn, user_id, id).await)
+        .await?;
+    if removed {
+        Ok(())
+    } else {
+        Err(AppError::NotFound("key"))
+    }
+}
+
 /// The user a presented key belongs to, and their state's version. The lookup is by digest, so the
 /// secret itself is never compared byte by byte.
 pub async fn owner(db: &Db, presented: &str) -> Result<Option<(User, i64)>, AppError> {

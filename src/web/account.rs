@@ -526,14 +526,6 @@ pub async fn revoke_key(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     let session = or_return!(form_session(signed_in, &form.csrf, &headers, &state.site.base_url));
-    let user_id = session.user.id;
-    let removed = state
-        .db
-        .writer
-        .transaction(async |conn| crate::store::reading::delete_api_key(conn, user_id, id).await)
-        .await?;
-    if !removed {
-        return Err(AppError::NotFound("key").into());
-    }
+    crate::reading::keys::revoke(&state.db, session.user.id, id).await?;
     Ok(see_other("/account?done=key-revoked"))
 }

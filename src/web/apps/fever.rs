@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use axum::http::header::RETRY_AFTER;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Map, Value, json};
@@ -44,14 +43,7 @@ fn error(err: AppError) -> Response {
     let mut body = base();
     body.insert("auth".to_owned(), json!(1));
     body.insert("error".to_owned(), json!(err.body().message));
-    let mut response = (err.status(), Json(Value::Object(body))).into_response();
-    if let AppError::RateLimited { retry_after_secs } = &err {
-        response.headers_mut().insert(RETRY_AFTER, (*retry_after_secs).into());
-    }
-    if let Some(detail) = err.log_detail() {
-        response.extensions_mut().insert(detail);
-    }
-    response
+    super::in_protocol(err, "application/json", Value::Object(body).to_string())
 }
 
 pub async fn endpoint(

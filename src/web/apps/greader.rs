@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
@@ -184,6 +185,11 @@ impl Reader {
             }
             _ => None,
         }
+    }
+
+    /// This reader's state, as of their credential's version or newer.
+    async fn snapshot(&self, state: &AppState) -> Result<Arc<Snapshot>, AppError> {
+        state.reading.snapshot(&state.db, self.user.id, self.version).await
     }
 
     fn require_admin(&self) -> Result<(), AppError> {
@@ -397,6 +403,7 @@ async fn stream_query(state: &AppState, stream: &Stream, params: &Params, max: i
 async fn page(
     state: &AppState,
     reader: &Reader,
+    snapshot: &Snapshot,
     stream: &Stream,
     params: &Params,
     max: i64,
@@ -404,11 +411,7 @@ async fn page(
     let Some(query) = stream_query(state, stream, params, max).await? else {
         return Ok((Vec::new(), None));
     };
-    let snapshot = state
-        .reading
-        .snapshot(&state.db, reader.user.id, reader.version)
-        .await?;
-    let found = streams::ids(&state.db, reader.user.id, &snapshot, &query).await?;
+    let found = streams::ids(&state.db, reader.user.id, snapshot, &query).await?;
     let continuation = found
         .more
         .then(|| found.items.last().map(|i| i.id.to_string()))
@@ -428,7 +431,8 @@ struct ItemRef {
 /// oldest with `r=o`), `n` at a time (at most 10,000).
 async fn item_ids(State(state): State<AppState>, reader: Reader, params: Params) -> Reply {
     let stream = parse_stream(params.get("s").unwrap_or(READING_LIST))?;
-    let (ids, continuation) = page(&state, &reader, &stream, &params, MAX_IDS).await?;
+    let snapshot = reader.snapshot(&state).await?;
+    let (ids, continuation) = page(&state, &reader, &snapshot, &stream, &params, MAX_IDS).await?;
     let times = if ids.is_empty() {
         HashMap::new()
     } else {
@@ -467,8 +471,9 @@ async fn stream_contents_path(
 
 async fn stream_contents(State(state): State<AppState>, reader: Reader, stream_id: &str, params: Params) -> Reply {
     let stream = parse_stream(stream_id)?;
-    let (ids, continuation) = page(&state, &reader, &stream, &params, MAX_CONTENTS).await?;
-    let mut body = contents(&state, &reader, stream_id, &ids).await?;
+    let snapshot = reader.snapshot(&state).await?;
+    let (ids, continuation) = page(&state, &reader, &snapshot, &stream, &params, MAX_CONTENTS).await?;
+    let mut body = contents(&state, &reader, &snapshot, stream_id, &ids).await?;
     if let Some(c) = continuation {
         body["continuation"] = Value::String(c);
     }
@@ -479,23 +484,26 @@ async fn stream_contents(State(state): State<AppState>, reader: Reader, stream_i
 /// the order asked; ids of deleted stories are left out.
 async fn item_contents(State(state): State<AppState>, reader: Reader, params: Params) -> Reply {
     let ids = item_ids_of(&params)?;
-    Ok(Json(contents(&state, &reader, READING_LIST, &ids).await?).into_response())
+    let snapshot = reader.snapshot(&state).await?;
+    Ok(Json(contents(&state, &reader, &snapshot, READING_LIST, &ids).await?).into_response())
 }
 
 /// A stream's JSON with its items in full.
-async fn contents(state: &AppState, reader: &Reader, stream_id: &str, ids: &[i64]) -> Result<Value, AppError> {
+async fn contents(
+    state: &AppState,
+    reader: &Reader,
+    snapshot: &Snapshot,
+    stream_id: &str,
+    ids: &[i64],
+) -> Result<Value, AppError> {
     let articles = store::articles::full_by_ids(&state.db.reader, ids).await?;
-    let snapshot = state
-        .reading
-        .snapshot(&state.db, reader.user.id, reader.version)
-        .await?;
     let mut labels: HashMap<i64, Vec<String>> = HashMap::new();
     for (id, label) in store::streams::labels_on(&state.db.reader, reader.user.id, ids).await? {
         labels.entry(id).or_default().push(label);
     }
     let items: Vec<Value> = articles
         .iter()
-        .map(|article| item_json(state, &snapshot, article, labels.get(&article.id)))
+        .map(|article| item_json(state, snapshot, article, labels.get(&article.id)))
         .collect();
     Ok(json!({
         "direction": "ltr",
@@ -716,7 +724,7 @@ async fn mark_all_as_read(State(state): State<AppState>, reader: Reader, params:
                 limit: MAX_MARKED_AT_ONCE,
                 ..Query::new(source)
             };
-            let snapshot = state.reading.snapshot(&state.db, user_id, reader.version).await?;
+            let snapshot = reader.snapshot(&state).await?;
             let found = streams::ids(&state.db, user_id, &snapshot, &query).await?;
             let ids: Vec<i64> = found.items.iter().map(|i| i.id).collect();
             state.reading.act_many(&state.db, user_id, &ids, Action::Read).await?;

@@ -105,19 +105,26 @@ impl<E: Into<AppError>> From<E> for PlainError {
 impl IntoResponse for PlainError {
     fn into_response(self) -> Response {
         let message = self.0.body().message;
-        let (mut parts, _) = self.0.into_response().into_parts();
-        parts
-            .headers
-            .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-        parts.headers.remove(axum::http::header::CONTENT_LENGTH);
-        if parts.status == axum::http::StatusCode::UNAUTHORIZED {
-            parts.headers.insert(
+        let mut response = in_protocol(self.0, "text/plain; charset=utf-8", format!("{message}\n"));
+        if response.status() == axum::http::StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("GoogleLogin"),
             );
         }
-        Response::from_parts(parts, Body::from(format!("{message}\n")))
+        response
     }
+}
+
+/// An error answered in a protocol's own shape: the one error type's
+/// status, headers (Retry-After, …) and logged detail, with this body.
+pub fn in_protocol(err: AppError, content_type: &'static str, body: String) -> Response {
+    let (mut parts, _) = err.into_response().into_parts();
+    parts
+        .headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
 }
 
 /// The sections as apps list them (feeds): by name, so the list stays put
