@@ -20,9 +20,16 @@ pub struct Config {
     #[arg(long, global = true, env = "GAZETTE_BIND", default_value = "127.0.0.1:3000")]
     pub bind: SocketAddr,
 
-    /// Path of the SQLite database file; it and its folder are created if missing.
-    #[arg(long, global = true, env = "GAZETTE_DATABASE", default_value = "data/gazette.db")]
-    pub database: PathBuf,
+    /// Path of the SQLite database file (it and its folder are created if
+    /// missing), or a postgres:// URL of a PostgreSQL database.
+    #[arg(
+        long,
+        global = true,
+        env = "GAZETTE_DATABASE",
+        default_value = "data/gazette.db",
+        hide_env_values = true
+    )]
+    pub database: crate::store::Location,
 
     /// An ingest token accepted in addition to the ones stored in the database.
     #[arg(long, global = true, env = "GAZETTE_INGEST_TOKEN", hide_env_values = true)]
@@ -134,6 +141,12 @@ pub struct Config {
     #[arg(long, global = true, env = "GAZETTE_MAX_DATABASE_SIZE", value_parser = parse_size)]
     pub max_database_size: Option<u64>,
 
+    /// Connections each instance keeps to PostgreSQL, reads and writes
+    /// together (one more listens for other instances' changes). Several
+    /// instances together must stay under the server's max_connections.
+    #[arg(long, global = true, env = "GAZETTE_DATABASE_CONNECTIONS", default_value_t = 10)]
+    pub database_connections: u32,
+
     /// How often the retention sweep runs, in seconds.
     #[arg(long, global = true, env = "GAZETTE_RETENTION_INTERVAL_SECS", default_value_t = 3600)]
     pub retention_interval_secs: u64,
@@ -165,8 +178,8 @@ fn parse_section_retention(text: &str) -> Result<(String, u32), String> {
 }
 
 impl Config {
-    /// A configuration with every default, for the given database file.
-    pub fn for_database(database: impl Into<PathBuf>) -> Self {
+    /// A configuration with every default, for the given database.
+    pub fn for_database(database: impl Into<crate::store::Location>) -> Self {
         Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 3000)),
             database: database.into(),
@@ -193,6 +206,7 @@ impl Config {
             section_retention: Vec::new(),
             retention_interval_secs: 3600,
             max_database_size: None,
+            database_connections: 10,
             page_cache: true,
             allow_private_feeds: false,
             feed_concurrency: 8,

@@ -49,6 +49,10 @@ pub enum AppError {
     /// /readyz while writes are failing.
     #[error("writes are failing ({}) since {since}: new articles are refused until this clears; reads still work", .fault.label())]
     WritesFailing { fault: Fault, since: String },
+    /// The database server cannot be reached (PostgreSQL down, or the
+    /// network to it): nothing of the request was done.
+    #[error("the database cannot be reached: {0}")]
+    DatabaseUnavailable(sqlx::Error),
     #[error("database error: {0}")]
     Database(sqlx::Error),
     #[error("internal error: {0}")]
@@ -91,9 +95,9 @@ impl AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Feed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Storage { fault: Fault::Full, .. } => StatusCode::INSUFFICIENT_STORAGE,
-            AppError::Storage { fault: Fault::Io, .. } | AppError::WritesFailing { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            AppError::Storage { fault: Fault::Io, .. }
+            | AppError::WritesFailing { .. }
+            | AppError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -117,6 +121,7 @@ impl AppError {
             AppError::Storage { fault: Fault::Full, .. } => ("storage_full", None),
             AppError::Storage { fault: Fault::Io, .. } => ("storage_error", None),
             AppError::WritesFailing { .. } => ("writes_failing", None),
+            AppError::DatabaseUnavailable(_) => ("database_unavailable", None),
             AppError::Database(_) | AppError::Internal(_) => ("internal_error", None),
         };
         let message = match self {
@@ -126,6 +131,9 @@ impl AppError {
                 .to_owned(),
             AppError::Storage { fault: Fault::Io, .. } => "the server's storage failed to write: nothing of this \
                  request was stored; retry later"
+                .to_owned(),
+            AppError::DatabaseUnavailable(_) => "the server cannot reach its database: nothing of this request \
+                 was done; retry shortly"
                 .to_owned(),
             other => other.to_string(),
         };
@@ -138,9 +146,10 @@ impl AppError {
     /// and serious, and may come from a read, so each one is logged.
     pub fn log_detail(&self) -> Option<LoggedError> {
         match self {
-            AppError::Database(_) | AppError::Internal(_) | AppError::Storage { fault: Fault::Io, .. } => {
-                Some(LoggedError(self.to_string()))
-            }
+            AppError::Database(_)
+            | AppError::Internal(_)
+            | AppError::Storage { fault: Fault::Io, .. }
+            | AppError::DatabaseUnavailable(_) => Some(LoggedError(self.to_string())),
             _ => None,
         }
     }
@@ -153,6 +162,9 @@ impl AppError {
                 fault: *fault,
                 detail: detail.clone(),
             },
+            AppError::DatabaseUnavailable(err) => {
+                AppError::DatabaseUnavailable(sqlx::Error::Io(std::io::Error::other(err.to_string())))
+            }
             other => AppError::Internal(anyhow::anyhow!("{other}")),
         }
     }
@@ -165,8 +177,23 @@ impl From<sqlx::Error> for AppError {
                 fault,
                 detail: err.to_string(),
             },
+            None if unreachable(&err) => AppError::DatabaseUnavailable(err),
             None => AppError::Database(err),
         }
+    }
+}
+
+/// Whether an error says the database server could not be reached, as
+/// opposed to refusing a statement.
+fn unreachable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+        // SQLSTATE class 08 (connection exception); 57P01 to 57P03: the
+        // server is shutting down or starting.
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")),
+        _ => false,
     }
 }
 
@@ -204,6 +231,9 @@ impl IntoResponse for AppError {
             }
             AppError::Storage { .. } | AppError::WritesFailing { .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static(STORAGE_RETRY_AFTER_SECS));
+            }
+            AppError::DatabaseUnavailable(_) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             _ => {}
         }

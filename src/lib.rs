@@ -3,6 +3,13 @@
 //! This file builds the shared state and the application; `main.rs` and
 //! every integration test start Gazette through [`Application::build`].
 
+// The two passes of .ci/prepare-sqlx compile one backend's queries each;
+// what the other backend's code would have used is unused there.
+#![cfg_attr(
+    any(feature = "prepare-sqlite", feature = "prepare-postgres"),
+    allow(dead_code, unused)
+)]
+
 pub mod accounts;
 pub mod config;
 pub mod domain;
@@ -77,7 +84,9 @@ pub struct Application {
     feed_concurrency: usize,
     /// Held while serving: `gazette restore` refuses to replace a database
     /// a server is using.
-    _lock: File,
+    /// The lock file beside a SQLite database (PostgreSQL takes several
+    /// instances).
+    _lock: Option<File>,
 }
 
 /// Takes the lock file beside the database, or says who holds it.
@@ -102,8 +111,11 @@ impl Application {
     /// Opens the database, makes sure an ingest token exists, and binds
     /// the listener (port 0 picks a free port, as the tests do).
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        let lock = lock_database(&config.database)?;
-        let db = Db::open(&config.database).await?;
+        let lock = match &config.database {
+            store::Location::Sqlite(path) => Some(lock_database(path)?),
+            store::Location::Postgres(_) => None,
+        };
+        let db = Db::connect(&config.database, config.database_connections).await?;
         db.writer.set_max_size(config.max_database_size).await?;
         let configured = config.configured_token()?;
         tokens::ensure_first_token(&db, configured.is_some(), &config.public_base_url()).await?;
@@ -196,6 +208,10 @@ impl Application {
             ))
         });
         let upkeep = tokio::spawn(upkeep::run(db.clone(), stop_rx.clone()));
+        let peers = {
+            let (db, stop) = (db.clone(), stop_rx.clone());
+            tokio::spawn(async move { db.follow_peers(stop).await })
+        };
         let poller = tokio::spawn(feeds::poller::run(
             db.clone(),
             self.state.fetcher.clone(),
@@ -223,6 +239,7 @@ impl Application {
         }
         poller.abort();
         upkeep.abort();
+        peers.abort();
         Ok(db.close().await)
     }
 }

@@ -158,7 +158,7 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     tracing::info!(
         address = %app.local_addr()?,
-        database = %config.database.display(),
+        database = %config.database,
         max_connections = app.connection_limits().max_connections,
         "Gazette is serving"
     );
@@ -219,7 +219,7 @@ fn account_error(err: gazette::error::AppError) -> anyhow::Error {
 }
 
 async fn user(config: &Config, command: UserCommand) -> anyhow::Result<()> {
-    let db = Db::open(&config.database).await?;
+    let db = Db::connect(&config.database, config.database_connections).await?;
     match command {
         UserCommand::Add {
             name,
@@ -278,7 +278,7 @@ async fn user(config: &Config, command: UserCommand) -> anyhow::Result<()> {
 }
 
 async fn token(config: &Config, command: TokenCommand) -> anyhow::Result<()> {
-    let db = Db::open(&config.database).await?;
+    let db = Db::connect(&config.database, config.database_connections).await?;
     match command {
         TokenCommand::Create { name } => {
             let token = tokens::create(&db, &name).await?;
@@ -325,8 +325,20 @@ async fn healthcheck(config: &Config) -> ExitCode {
     }
 }
 
+/// The SQLite file that `backup` and `restore` work on. A PostgreSQL
+/// database has its own tools, which know more than Gazette could.
+fn sqlite_file<'a>(config: &'a Config, doing: &str) -> anyhow::Result<&'a std::path::Path> {
+    match &config.database {
+        store::Location::Sqlite(path) => Ok(path),
+        store::Location::Postgres(_) => anyhow::bail!(
+            "gazette {doing} works on a SQLite database; on PostgreSQL use pg_dump and pg_restore \
+             (or your provider's backups), which copy a live database consistently"
+        ),
+    }
+}
+
 async fn backup(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
-    let report = store::backup::backup(&config.database, file).await?;
+    let report = store::backup::backup(sqlite_file(config, "backup")?, file).await?;
     eprintln!(
         "Backed up {} articles in {} sections to {} (integrity check: ok).",
         report.articles,
@@ -337,22 +349,23 @@ async fn backup(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
 }
 
 async fn restore(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
-    let _lock = gazette::lock_database(&config.database)
-        .map_err(|err| anyhow::anyhow!("{err}: stop the server before restoring"))?;
-    let report = store::backup::restore(&config.database, file).await?;
+    let database = sqlite_file(config, "restore")?;
+    let _lock =
+        gazette::lock_database(database).map_err(|err| anyhow::anyhow!("{err}: stop the server before restoring"))?;
+    let report = store::backup::restore(database, file).await?;
     eprintln!(
         "Restored {} articles in {} sections from {} into {}.",
         report.articles,
         report.sections,
         file.display(),
-        config.database.display()
+        database.display()
     );
     Ok(())
 }
 
 async fn feed(config: &Config, command: FeedCommand) -> anyhow::Result<()> {
     use gazette::feeds::{self, Subscription, fetch::Fetcher};
-    let db = Db::open(&config.database).await?;
+    let db = Db::connect(&config.database, config.database_connections).await?;
     let fetcher = Fetcher::new(config.fetch_settings())?;
     match command {
         FeedCommand::Add {
@@ -422,7 +435,7 @@ async fn feed(config: &Config, command: FeedCommand) -> anyhow::Result<()> {
 
 async fn import(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
     use std::io::BufReader;
-    let db = Db::open(&config.database).await?;
+    let db = Db::connect(&config.database, config.database_connections).await?;
     let summary = if file.as_os_str() == "-" {
         gazette::ingest::import::import(&db, BufReader::new(std::io::stdin().lock()), None).await?
     } else {

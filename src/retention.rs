@@ -34,7 +34,7 @@ impl Policy {
 /// Deletes every article older than its section's limit; returns how many.
 pub async fn sweep(db: &Db, policy: &Policy, now: i64) -> anyhow::Result<u64> {
     let mut deleted = 0u64;
-    for section in store::sections::list(db).await?.iter() {
+    'sections: for section in store::sections::list(db).await?.iter() {
         let Some(days) = policy.days_for(&section.slug) else {
             continue;
         };
@@ -43,13 +43,21 @@ pub async fn sweep(db: &Db, policy: &Policy, now: i64) -> anyhow::Result<u64> {
             let ids = db
                 .writer
                 .transaction(async |conn| {
+                    // Another instance on the same database sweeping now
+                    // has this batch in hand; it will finish the sweep.
+                    if !store::site::take_turn(conn, store::site::Job::Retention).await? {
+                        return Ok(None);
+                    }
                     let ids = store::articles::ids_published_before(conn, section.id, before, SWEEP_BATCH).await?;
                     for id in &ids {
                         store::articles::delete(conn, *id, now).await?;
                     }
-                    Ok::<_, sqlx::Error>(ids)
+                    Ok::<_, sqlx::Error>(Some(ids))
                 })
                 .await?;
+            let Some(ids) = ids else {
+                break 'sections;
+            };
             db.changed();
             deleted += ids.len() as u64;
             if ids.len() < SWEEP_BATCH as usize {

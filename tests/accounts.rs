@@ -236,10 +236,11 @@ async fn next_never_leads_off_the_site() {
 #[tokio::test]
 async fn passwords_are_hashed_with_argon2id_changed_with_a_new_session_and_checked() {
     let app = app_with_users().await;
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE name = 'ada'")
-        .fetch_one(&app.db.reader)
+    let hash = gazette::store::users::by_name(&app.db.reader, "ada")
         .await
-        .unwrap();
+        .unwrap()
+        .unwrap()
+        .password_hash;
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     assert!(!hash.contains(PASSWORD));
     // Too short, and a taken name, are refused with the reason.

@@ -451,19 +451,11 @@ async fn failures_are_retried_politely_and_never_stop_other_feeds() {
     let id = body["feed"]["id"].clone();
     let feed_url = format!("{feeds}/mutable.xml");
     let set_url = |url: String| {
-        let db = app.db_path.clone();
-        let id = id.as_i64().unwrap();
+        let (app, id) = (&app, id.as_i64().unwrap());
         async move {
-            use sqlx::Connection;
-            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.display()))
-                .await
-                .unwrap();
-            sqlx::query("UPDATE feeds SET url = ? WHERE id = ?")
-                .bind(url)
-                .bind(id)
-                .execute(&mut conn)
-                .await
-                .unwrap();
+            assert!(!url.contains('\''));
+            app.execute(&format!("UPDATE feeds SET url = '{url}' WHERE id = {id}"))
+                .await;
         }
     };
 
@@ -661,28 +653,18 @@ async fn private_addresses_are_refused_unless_allowed() {
 #[tokio::test]
 async fn the_scheduler_polls_due_feeds_and_a_restart_reingests_nothing() {
     let (feeds, server) = start_feed_server().await;
-    let dir = tempfile::tempdir().unwrap();
     let tweak = |c: &mut gazette::config::Config| {
         c.allow_private_feeds = true;
         c.feed_timeout_secs = 2;
     };
-    let app = spawn_in(dir, tweak).await;
+    let app = spawn_in(tempfile::tempdir().unwrap(), tweak).await;
     let (_, body) = subscribe(&app, &format!("{feeds}/mutable.xml"), "Desk").await;
     let id = body["feed"]["id"].as_i64().unwrap();
     let hits_before = server.hits.lock().unwrap()["mutable.xml"];
     server.version.store(1, Ordering::SeqCst);
     // Make it due now: the background scheduler picks it up on its own.
-    {
-        use sqlx::Connection;
-        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}", app.db_path.display()))
-            .await
-            .unwrap();
-        sqlx::query("UPDATE feeds SET next_fetch_at = 0 WHERE id = ?")
-            .bind(id)
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    }
+    app.execute(&format!("UPDATE feeds SET next_fetch_at = 0 WHERE id = {id}"))
+        .await;
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     while section_titles(&app, "desk").await != ["Corrected headline"] {
         assert!(
@@ -696,16 +678,7 @@ async fn the_scheduler_polls_due_feeds_and_a_restart_reingests_nothing() {
 
     // A restart polls what is due and re-ingests nothing.
     let dir = app.stop().await;
-    {
-        use sqlx::Connection;
-        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}", dir.path().join("gazette.db").display()))
-            .await
-            .unwrap();
-        sqlx::query("UPDATE feeds SET next_fetch_at = 0")
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    }
+    dir.execute("UPDATE feeds SET next_fetch_at = 0").await;
     let hits = server.hits.lock().unwrap()["mutable.xml"];
     let app = spawn_in(dir, tweak).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(15);

@@ -4,60 +4,12 @@
 //! (default postgres://postgres@127.0.0.1:5432/postgres); without one the
 //! tests fail, never skip: CI has one.
 
-use sqlx::{Connection, Executor, PgConnection, PgPool, Row};
+use sqlx::{PgPool, Row};
 
 use gazette::store::postgres;
 
-fn admin_url() -> String {
-    std::env::var("GAZETTE_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// A fresh, empty database, dropped when the value goes.
-struct FreshDatabase {
-    name: String,
-    url: String,
-}
-
-impl FreshDatabase {
-    async fn new() -> FreshDatabase {
-        let admin = admin_url();
-        let mut conn = PgConnection::connect(&admin)
-            .await
-            .unwrap_or_else(|err| panic!("PostgreSQL at {admin} is needed for these tests: {err}"));
-        let name = format!("gazette_test_{}", hex::encode(rand::random::<[u8; 6]>()));
-        conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .await
-            .unwrap();
-        let url = match admin.rsplit_once('/') {
-            Some((server, _)) => format!("{server}/{name}"),
-            None => panic!("{admin} names no database"),
-        };
-        FreshDatabase { name, url }
-    }
-}
-
-impl Drop for FreshDatabase {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        // Dropped from a plain thread: the test's runtime may be gone.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                if let Ok(mut conn) = PgConnection::connect(&admin_url()).await {
-                    let _ = conn
-                        .execute(sqlx::AssertSqlSafe(format!(
-                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                        )))
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
+mod support;
+use support::postgres::FreshDatabase;
 
 async fn tables(pool: &PgPool) -> Vec<String> {
     sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
@@ -87,6 +39,7 @@ async fn the_schema_has_every_table_sqlite_has() {
         "tombstones",
         "user_labels",
         "users",
+        "write_probe",
     ];
     expected.sort_unstable();
     assert_eq!(tables(&pool).await, expected);

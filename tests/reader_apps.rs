@@ -6,8 +6,6 @@
 
 mod support;
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::routing::get;
 use reqwest::StatusCode;
@@ -621,18 +619,18 @@ async fn bad_requests_get_a_clear_answer_and_change_nothing() {
     );
 }
 
+/// Serves one feed at `/{name}.xml`, its story's guid and link named after it.
 async fn start_feed_server() -> String {
-    let feed = Arc::new(
-        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Harbour Gazette</title><link>http://example.com/</link>
-        <item><title>Ferry timetable changes</title><link>http://example.com/ferry</link><guid>ferry-1</guid><description>New sailings from Monday.</description></item>
-        </channel></rss>"#
-            .to_owned(),
-    );
     let app = Router::new().route(
-        "/feed.xml",
-        get(move || {
-            let feed = Arc::clone(&feed);
-            async move { ([("content-type", "application/rss+xml")], (*feed).clone()) }
+        "/{file}",
+        get(|axum::extract::Path(file): axum::extract::Path<String>| async move {
+            let name = file.trim_end_matches(".xml");
+            let feed = format!(
+                r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Harbour Gazette</title><link>http://example.com/</link>
+        <item><title>Ferry timetable changes</title><link>http://example.com/{name}/ferry</link><guid>{name}-1</guid><description>New sailings from Monday.</description></item>
+        </channel></rss>"#
+            );
+            ([("content-type", "application/rss+xml")], feed)
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -695,11 +693,13 @@ async fn an_admin_adds_renames_and_removes_feeds_from_an_app() {
         "the subscription is gone"
     );
     assert_eq!(app.count("SELECT count(*) FROM articles").await, 1, "its stories stay");
-    // The same through subscription/edit ac=subscribe, with a title.
+    // The same through subscription/edit ac=subscribe, with a title (and
+    // another feed: the first one's story stays where it was).
+    let other = url.replace("feed.xml", "port.xml");
     admin
         .ok(
             "/subscription/edit",
-            &[("ac", "subscribe"), ("s", &format!("feed/{url}")), ("t", "Port news")],
+            &[("ac", "subscribe"), ("s", &format!("feed/{other}")), ("t", "Port news")],
         )
         .await;
     let subs = reader.json("/subscription/list").await;
@@ -708,7 +708,8 @@ async fn an_admin_adds_renames_and_removes_feeds_from_an_app() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|s| s["title"] == "Port news")
+            .any(|s| s["title"] == "Port news"),
+        "{subs}"
     );
     let other_folder = admin
         .post(

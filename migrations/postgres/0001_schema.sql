@@ -230,3 +230,9 @@ CREATE TABLE user_labels (
     PRIMARY KEY (user_id, label, article_id)
 );
 CREATE INDEX user_labels_by_article ON user_labels (article_id);
+
+-- The write probe's table (store::postgres::Writer::probe): a committed
+-- write needs WAL space, so the probe tells when a full disk has room again.
+CREATE TABLE write_probe (
+    filler BYTEA
+);

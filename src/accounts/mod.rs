@@ -155,7 +155,7 @@ pub async fn set_role(db: &Db, name: &str, role: Role) -> Result<(), AppError> {
 
 /// Refuses to take away the last admin: nobody could manage Gazette from
 /// the browser any more.
-async fn keep_an_admin(conn: &mut sqlx::SqliteConnection, user: &store::users::UserRow) -> Result<(), AppError> {
+async fn keep_an_admin(conn: &mut store::Tx<'_>, user: &store::users::UserRow) -> Result<(), AppError> {
     if user.role == Role::Admin.as_str() && store::users::admin_count(conn).await? <= 1 {
         return Err(AppError::Conflict(format!(
             "{} is the only admin: make another user an admin first",

@@ -11,11 +11,14 @@
 const MAX_QUERY_CHARS: usize = 500;
 const MAX_TERMS: usize = 16;
 
-/// A search ready for FTS5 `MATCH`.
+/// A search ready for SQLite's FTS5 `MATCH` and PostgreSQL's `@@`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchQuery {
     /// The FTS5 expression.
     pub fts: String,
+    /// The same search as PostgreSQL `to_tsquery` input: every word a
+    /// quoted lexeme of letters and digits, so no input is a syntax error.
+    pub tsquery: String,
     /// The words to mark in snippets, folded as the index folds them, and
     /// whether each is a prefix.
     marks: Vec<(String, bool)>,
@@ -57,6 +60,7 @@ impl SearchQuery {
             })
             .collect::<Vec<_>>()
             .join(" ");
+        let tsquery = tsquery(&terms);
         let marks = terms
             .iter()
             .flat_map(|term| match term {
@@ -65,7 +69,7 @@ impl SearchQuery {
                 Term::Or => Vec::new(),
             })
             .collect();
-        Ok(SearchQuery { fts, marks })
+        Ok(SearchQuery { fts, tsquery, marks })
     }
 
     /// About [`SNIPPET_WORDS`] words of `text` around its first match, the
@@ -137,6 +141,41 @@ fn fold(word: &str) -> String {
 
 fn quote(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// The terms as a tsquery. Each term is split into words as the index
+/// splits text (so "e-mail" is the phrase `'e' <-> 'mail'`, as in FTS5);
+/// terms are joined by `&`, or `|` where OR stood, and `&` binds tighter
+/// than `|` as FTS5's AND binds tighter than OR.
+fn tsquery(terms: &[Term]) -> String {
+    let phrase = |text: &str, prefix: bool| {
+        let words: Vec<String> = tokens(text)
+            .map(|(_, w)| format!("'{}'", w.replace('\'', "''")))
+            .collect();
+        let mut out = words.join(" <-> ");
+        if prefix {
+            out.push_str(":*");
+        }
+        format!("({out})")
+    };
+    let mut out = String::new();
+    let mut or = false;
+    for term in terms {
+        let next = match term {
+            Term::Or => {
+                or = true;
+                continue;
+            }
+            Term::Word(text) | Term::Phrase(text) => phrase(text, false),
+            Term::Prefix(text) => phrase(text, true),
+        };
+        if !out.is_empty() {
+            out.push_str(if or { " | " } else { " & " });
+        }
+        or = false;
+        out.push_str(&next);
+    }
+    out
 }
 
 /// Splits input into terms. A quote opens a phrase only if it is closed
@@ -247,6 +286,23 @@ mod tests {
         let none = marked("absent");
         assert!(none.starts_with("one two") && !none.contains('['), "{none}");
         assert_eq!(SearchQuery::parse("x").unwrap().snippet(""), "");
+    }
+
+    fn ts(input: &str) -> String {
+        SearchQuery::parse(input)
+            .map(|q| q.tsquery)
+            .unwrap_or_else(|e| format!("ERR {}", e.0))
+    }
+
+    #[test]
+    fn tsqueries_say_what_the_fts5_queries_say() {
+        assert_eq!(ts("ferry timetable"), "('ferry') & ('timetable')");
+        assert_eq!(ts(r#""single ferry" coast"#), "('single' <-> 'ferry') & ('coast')");
+        assert_eq!(ts("ceasefi*"), "('ceasefi':*)");
+        assert_eq!(ts("boxing OR football derby"), "('boxing') | ('football') & ('derby')");
+        assert_eq!(ts("e-mail"), "('e' <-> 'mail')");
+        assert_eq!(ts("it's O'Neill's"), "('it' <-> 's') & ('O' <-> 'Neill' <-> 's')");
+        assert_eq!(ts(r#"a\b 'x' ! & | :* <->"#), "('a' <-> 'b') & ('x')");
     }
 
     #[test]

@@ -15,12 +15,21 @@ use crate::store::{self, Db};
 /// through the API or CLI is picked up soon.
 const MAX_IDLE: Duration = Duration::from_secs(5);
 
+/// How long a feed claimed by this instance stays its (on PostgreSQL):
+/// far longer than a poll takes (fetch timeouts included), short enough
+/// that a crashed instance's feeds are polled by another soon after.
+const LEASE_SECS: i64 = 300;
+
 pub async fn run(db: Db, fetcher: Arc<Fetcher>, concurrency: usize, mut shutdown: watch::Receiver<bool>) {
     let slots = Arc::new(Semaphore::new(concurrency.max(1)));
     let in_flight: Arc<Mutex<HashSet<i64>>> = Arc::default();
     loop {
         let now = store::now_unix();
-        match store::feeds::due(&db.reader, now, 100).await {
+        let claimed = db
+            .writer
+            .transaction(async |conn| store::feeds::claim_due(conn, now, 100, LEASE_SECS).await)
+            .await;
+        match claimed {
             Ok(due) => {
                 for feed in due {
                     if !in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(feed.id) {

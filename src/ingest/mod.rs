@@ -13,7 +13,6 @@ use std::io::Write;
 use std::sync::Arc;
 
 use serde::Serialize;
-use sqlx::SqliteConnection;
 
 use crate::domain::article::url_ingest_key;
 use crate::domain::listing::article_path;
@@ -312,10 +311,7 @@ async fn commit_group(db: &Db, items: &[Prepared]) -> Result<Vec<Result<Saved, A
 /// judged against what the articles before it wrote.
 ///
 /// `Err` means storage failed and the transaction must be abandoned.
-async fn write_group(
-    conn: &mut SqliteConnection,
-    items: &[Prepared],
-) -> Result<Vec<Result<Saved, AppError>>, AppError> {
+async fn write_group(conn: &mut store::Tx<'_>, items: &[Prepared]) -> Result<Vec<Result<Saved, AppError>>, AppError> {
     let mut outcomes = Vec::with_capacity(items.len());
     let mut start = 0;
     while start < items.len() {
@@ -333,7 +329,7 @@ async fn write_group(
 }
 
 /// Stores a run of articles none of which shares a key or URL.
-async fn write_run(conn: &mut SqliteConnection, run: &[Prepared]) -> Result<Vec<Result<Saved, AppError>>, AppError> {
+async fn write_run(conn: &mut store::Tx<'_>, run: &[Prepared]) -> Result<Vec<Result<Saved, AppError>>, AppError> {
     let sections: Vec<(&str, &str)> = run
         .iter()
         .map(|p| (p.article.section.as_str(), p.section_slug.as_str()))

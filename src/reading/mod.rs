@@ -167,6 +167,13 @@ impl Reading {
     }
 
     /// Forgets what is cached of a reader: after their write, or removal.
+    /// After a write to a reader's state: this process reads it afresh,
+    /// and so do the other instances on the same database.
+    fn changed(&self, db: &Db, user_id: i64) {
+        self.forget(user_id);
+        db.reading_changed();
+    }
+
     pub fn forget(&self, user_id: i64) {
         lock(&self.snapshots).remove(&user_id);
         lock(&self.counts).remove(&user_id);
@@ -290,7 +297,7 @@ impl Reading {
                 Ok(())
             })
             .await;
-        self.forget(user_id);
+        self.changed(db, user_id);
         result
     }
 
@@ -324,7 +331,7 @@ impl Reading {
                 Ok::<_, AppError>(done)
             })
             .await;
-        self.forget(user_id);
+        self.changed(db, user_id);
         result
     }
 
@@ -359,7 +366,7 @@ impl Reading {
                 Ok::<_, AppError>(())
             })
             .await;
-        self.forget(user_id);
+        self.changed(db, user_id);
         result
     }
 
@@ -405,7 +412,7 @@ impl Reading {
                 store::reading::set_hide_read(conn, user_id, hide).await
             })
             .await;
-        self.forget(user_id);
+        self.changed(db, user_id);
         Ok(result?)
     }
 }

@@ -1,6 +1,6 @@
 //! Feed subscriptions and their polling state.
 
-use sqlx::{SqliteConnection, SqlitePool};
+use super::{Reader, Tx};
 
 /// A subscription as stored, with what an admin needs to see of its health.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -31,92 +31,6 @@ pub struct NewFeed<'a> {
     pub now: i64,
 }
 
-pub async fn insert(conn: &mut SqliteConnection, feed: &NewFeed<'_>) -> sqlx::Result<i64> {
-    sqlx::query_scalar!(
-        r#"INSERT INTO feeds (url, section, title, interval_secs, created_at, next_fetch_at)
-           VALUES (?, ?, ?, ?, ?, ?) RETURNING id AS "id!""#,
-        feed.url,
-        feed.section,
-        feed.title,
-        feed.interval_secs,
-        feed.now,
-        feed.now
-    )
-    .fetch_one(conn)
-    .await
-}
-
-pub async fn list(db: &SqlitePool) -> sqlx::Result<Vec<Feed>> {
-    sqlx::query_as!(
-        Feed,
-        r#"SELECT id AS "id!", url, section, title, interval_secs, etag, last_modified, created_at, last_fetch_at,
-                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested
-           FROM feeds ORDER BY id"#
-    )
-    .fetch_all(db)
-    .await
-}
-
-pub async fn get(db: &SqlitePool, id: i64) -> sqlx::Result<Option<Feed>> {
-    sqlx::query_as!(
-        Feed,
-        r#"SELECT id AS "id!", url, section, title, interval_secs, etag, last_modified, created_at, last_fetch_at,
-                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested
-           FROM feeds WHERE id = ?"#,
-        id
-    )
-    .fetch_optional(db)
-    .await
-}
-
-/// Feeds due for a poll, soonest first.
-pub async fn due(db: &SqlitePool, now: i64, limit: i64) -> sqlx::Result<Vec<Feed>> {
-    sqlx::query_as!(
-        Feed,
-        r#"SELECT id AS "id!", url, section, title, interval_secs, etag, last_modified, created_at, last_fetch_at,
-                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested
-           FROM feeds WHERE next_fetch_at <= ? ORDER BY next_fetch_at LIMIT ?"#,
-        now,
-        limit
-    )
-    .fetch_all(db)
-    .await
-}
-
-/// When the next feed is due, if any.
-pub async fn next_due_at(db: &SqlitePool) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar!(r#"SELECT MIN(next_fetch_at) AS "at: i64" FROM feeds"#)
-        .fetch_one(db)
-        .await
-}
-
-pub async fn update_settings(
-    conn: &mut SqliteConnection,
-    id: i64,
-    section: &str,
-    title: Option<&str>,
-    interval_secs: i64,
-) -> sqlx::Result<bool> {
-    let done = sqlx::query!(
-        "UPDATE feeds SET section = ?, title = ?, interval_secs = ? WHERE id = ?",
-        section,
-        title,
-        interval_secs,
-        id
-    )
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() > 0)
-}
-
-pub async fn delete(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<bool> {
-    Ok(sqlx::query!("DELETE FROM feeds WHERE id = ?", id)
-        .execute(conn)
-        .await?
-        .rows_affected()
-        > 0)
-}
-
 /// The outcome of one poll, written back in one statement.
 pub struct PollRecord<'a> {
     pub id: i64,
@@ -132,32 +46,26 @@ pub struct PollRecord<'a> {
     pub ingested: i64,
 }
 
-pub async fn record_poll(conn: &mut SqliteConnection, poll: &PollRecord<'_>) -> sqlx::Result<()> {
-    sqlx::query!(
-        r#"UPDATE feeds SET
-               last_fetch_at = ?1,
-               last_success_at = CASE WHEN ?2 THEN ?1 ELSE last_success_at END,
-               next_fetch_at = ?3,
-               error_count = CASE WHEN ?2 THEN 0 ELSE error_count + 1 END,
-               last_error = CASE WHEN ?2 THEN NULL ELSE ?4 END,
-               etag = CASE WHEN ?2 THEN COALESCE(?5, etag) ELSE etag END,
-               last_modified = CASE WHEN ?2 THEN COALESCE(?6, last_modified) ELSE last_modified END,
-               url = COALESCE(?7, url),
-               title = COALESCE(title, ?8),
-               articles_ingested = articles_ingested + ?9
-           WHERE id = ?10"#,
-        poll.now,
-        poll.success,
-        poll.next_fetch_at,
-        poll.error,
-        poll.etag,
-        poll.last_modified,
-        poll.moved_to,
-        poll.title,
-        poll.ingested,
-        poll.id
-    )
-    .execute(conn)
-    .await
-    .map(|_| ())
+operations! {
+    feeds;
+    pub async fn insert(conn: &mut Tx<'_>, feed: &NewFeed<'_>) -> sqlx::Result<i64>;
+
+    pub async fn list(db: &Reader) -> sqlx::Result<Vec<Feed>>;
+
+    pub async fn get(db: &Reader, id: i64) -> sqlx::Result<Option<Feed>>;
+
+    /// Feeds due for a poll, soonest first, claimed for this instance for
+    /// `lease` seconds where several instances share the database: each
+    /// due feed goes to one of them, and a crashed instance's claims run
+    /// out. (One SQLite file has one poller, and no claims.)
+    pub async fn claim_due(conn: &mut Tx<'_>, now: i64, limit: i64, lease: i64) -> sqlx::Result<Vec<Feed>>;
+
+    /// When the next feed is due, if any.
+    pub async fn next_due_at(db: &Reader) -> sqlx::Result<Option<i64>>;
+
+    pub async fn update_settings(conn: &mut Tx<'_>, id: i64, section: &str, title: Option<&str>, interval_secs: i64) -> sqlx::Result<bool>;
+
+    pub async fn delete(conn: &mut Tx<'_>, id: i64) -> sqlx::Result<bool>;
+
+    pub async fn record_poll(conn: &mut Tx<'_>, poll: &PollRecord<'_>) -> sqlx::Result<()>;
 }

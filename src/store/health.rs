@@ -14,10 +14,11 @@ use sqlx::error::DatabaseError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     /// SQLITE_FULL: the disk is full, or the database reached the size
-    /// limit it was given.
+    /// limit it was given; on PostgreSQL, disk_full (53100).
     Full,
     /// SQLITE_IOERR (a failed write or fsync among them), SQLITE_CORRUPT,
-    /// SQLITE_NOTADB or SQLITE_CANTOPEN: the storage misbehaved.
+    /// SQLITE_NOTADB or SQLITE_CANTOPEN: the storage misbehaved; on
+    /// PostgreSQL, io_error (58030), data_corrupted or index_corrupted.
     Io,
 }
 
@@ -38,6 +39,15 @@ impl Fault {
     }
 
     fn of_code(err: &dyn DatabaseError) -> Option<Fault> {
+        if err.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
+            // SQLSTATE classes 53 (insufficient resources), 58 (system
+            // error) and XX (internal error, data corruption among them).
+            return match err.code()?.as_ref() {
+                "53100" => Some(Fault::Full),
+                "58030" | "XX001" | "XX002" => Some(Fault::Io),
+                _ => None,
+            };
+        }
         let code: i32 = err.code()?.parse().ok()?;
         match code & 0xff {
             SQLITE_FULL => Some(Fault::Full),

@@ -13,6 +13,9 @@
 //!   SQLite did not report committed (see writer.rs for why).
 //! - Foreign keys on, so a section can never lose an article it holds.
 
+#[macro_use]
+mod operations;
+
 pub mod app_passwords;
 pub mod articles;
 pub mod backup;
@@ -23,6 +26,7 @@ pub mod reading;
 pub mod search;
 pub mod sections;
 pub mod site;
+pub mod sqlite;
 pub mod streams;
 pub mod tokens;
 pub mod users;
@@ -32,10 +36,10 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgConnection, PgPool, SqliteConnection, SqlitePool};
 
-pub use writer::Writer;
+pub use writer::{WriteError, Writer};
 
 /// Readers are cheap in WAL mode; a few cover two cores with room for
 /// requests that wait on the network.
@@ -45,7 +49,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The database: a pool of read-only connections and the single write path.
 #[derive(Clone)]
 pub struct Db {
-    pub reader: SqlitePool,
+    pub reader: Reader,
     pub writer: Writer,
     /// Bumped after every committed change to what the site shows, so
     /// caches of rendered pages know they are stale.
@@ -56,11 +60,135 @@ pub struct Db {
     accounts_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Sessions as recently read (see `users::SessionCache`).
     pub sessions: std::sync::Arc<users::SessionCache>,
+    /// This process among the instances sharing a PostgreSQL database:
+    /// it tells the others of its changes and ignores its own.
+    instance: u64,
+}
+
+/// What a change touched, as caches care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// What the site shows: articles, sections, feeds' output.
+    Articles,
+    /// Accounts and sessions.
+    Accounts,
+    /// A reader's own state (read, saved, labels).
+    Reading,
+}
+
+/// Where the data lives: a SQLite file (the default) or a PostgreSQL
+/// database, told apart by the `postgres://` (or `postgresql://`) scheme.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl FromStr for Location {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(
+            if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+                Location::Postgres(text.to_owned())
+            } else {
+                Location::Sqlite(text.into())
+            },
+        )
+    }
+}
+
+impl From<std::path::PathBuf> for Location {
+    fn from(path: std::path::PathBuf) -> Self {
+        Location::Sqlite(path)
+    }
+}
+
+impl From<&std::path::Path> for Location {
+    fn from(path: &std::path::Path) -> Self {
+        Location::Sqlite(path.to_owned())
+    }
+}
+
+impl From<&std::path::PathBuf> for Location {
+    fn from(path: &std::path::PathBuf) -> Self {
+        Location::Sqlite(path.clone())
+    }
+}
+
+impl From<&str> for Location {
+    fn from(text: &str) -> Self {
+        match text.parse() {
+            Ok(location) => location,
+            Err(never) => match never {},
+        }
+    }
+}
+
+/// Shown in logs and messages: a PostgreSQL URL without its password.
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(path) => write!(f, "{}", path.display()),
+            Location::Postgres(url) => match url::Url::parse(url) {
+                Ok(mut parsed) => {
+                    if parsed.password().is_some() {
+                        let _ = parsed.set_password(Some("***"));
+                    }
+                    write!(f, "{parsed}")
+                }
+                Err(_) => f.write_str("postgres://(unreadable URL)"),
+            },
+        }
+    }
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")
+    }
 }
 
 impl Db {
+    /// Opens and migrates the database wherever it lives; on PostgreSQL
+    /// with a pool of `connections`.
+    pub async fn connect(location: &Location, connections: u32) -> anyhow::Result<Self> {
+        match location {
+            Location::Sqlite(path) => Db::open(path).await,
+            Location::Postgres(url) => Db::open_postgres(url, connections).await,
+        }
+    }
+
+    /// Connects to a PostgreSQL database and brings it to the current
+    /// schema (several instances starting at once take turns).
+    pub async fn open_postgres(url: &str, connections: u32) -> anyhow::Result<Self> {
+        let shown = Location::Postgres(url.to_owned());
+        let pool = postgres::connect(url, connections.max(2))
+            .await
+            .map_err(|err| anyhow::anyhow!("cannot connect to {shown}: {err}"))?;
+        postgres::migrate(&pool)
+            .await
+            .map_err(|err| anyhow::anyhow!("cannot migrate {shown}: {err}"))?;
+        if !postgres::folds_accents(&pool).await? {
+            tracing::warn!(
+                "PostgreSQL's unaccent extension could not be created: search tells accented letters \
+                 from plain ones (\"qarabag\" does not find \"Qarabağ\"). Folding is set up when Gazette \
+                 creates its schema: have an administrator create the extension before a fresh start"
+            );
+        }
+        Ok(Db {
+            reader: Reader::Postgres(pool.clone()),
+            writer: Writer::Postgres(postgres::Writer::new(pool)),
+            generation: Default::default(),
+            sections: Default::default(),
+            accounts_generation: Default::default(),
+            sessions: Default::default(),
+            instance: rand::random(),
+        })
+    }
+
     /// Opens (creating it and its folder if missing) and migrates the
-    /// database at `path`.
+    /// SQLite database at `path`.
     pub async fn open(path: &Path) -> anyhow::Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -79,10 +207,10 @@ impl Db {
             .busy_timeout(BUSY_TIMEOUT)
             .pragma("temp_store", "memory");
 
-        let writer = Writer::open(options.clone())
+        let writer = sqlite::Writer::open(options.clone())
             .await
             .map_err(|err| anyhow::anyhow!("cannot open database {}: {err}", path.display()))?;
-        sqlx::migrate!("./migrations").run(writer.pool()).await?;
+        sqlite::MIGRATOR.run(writer.pool()).await?;
 
         let reader = SqlitePoolOptions::new()
             .max_connections(READ_CONNECTIONS)
@@ -92,18 +220,20 @@ impl Db {
             .connect_with(options.read_only(true))
             .await?;
         Ok(Db {
-            reader,
-            writer,
+            reader: Reader::Sqlite(reader),
+            writer: Writer::Sqlite(writer),
             generation: Default::default(),
             sections: Default::default(),
             accounts_generation: Default::default(),
             sessions: Default::default(),
+            instance: rand::random(),
         })
     }
 
     /// Records that articles changed; called by the write path after commit.
     pub fn changed(&self) {
-        self.generation.fetch_add(1, std::sync::atomic::Ordering::Release);
+        self.note(Change::Articles);
+        self.tell_peers(Change::Articles);
     }
 
     /// The current change count: equal values mean nothing was written.
@@ -114,17 +244,52 @@ impl Db {
     /// Records that an account or a session changed: cached sessions are
     /// read again.
     pub fn accounts_changed(&self) {
-        self.accounts_generation
-            .fetch_add(1, std::sync::atomic::Ordering::Release);
+        self.note(Change::Accounts);
+        self.tell_peers(Change::Accounts);
     }
 
     pub fn accounts_generation(&self) -> u64 {
         self.accounts_generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
+    /// Records that a reader's state changed. This process keeps its own
+    /// copy right (`reading::Reading`); other instances read the reader's
+    /// session again, which carries the state's version.
+    pub fn reading_changed(&self) {
+        self.tell_peers(Change::Reading);
+    }
+
+    /// Makes caches of `change` stale in this process only.
+    pub(crate) fn note(&self, change: Change) {
+        use std::sync::atomic::Ordering::Release;
+        match change {
+            Change::Articles => self.generation.fetch_add(1, Release),
+            Change::Accounts | Change::Reading => self.accounts_generation.fetch_add(1, Release),
+        };
+    }
+
+    /// Tells the other instances on a PostgreSQL database (see
+    /// `postgres::peers`); one SQLite file has no others.
+    fn tell_peers(&self, change: Change) {
+        if let Writer::Postgres(writer) = &self.writer {
+            postgres::peers::tell(writer.pool(), self.instance, change);
+        }
+    }
+
+    /// Listens to the other instances' changes until `shutdown`, on
+    /// PostgreSQL; returns at once on SQLite.
+    pub async fn follow_peers(&self, shutdown: tokio::sync::watch::Receiver<bool>) {
+        if let Writer::Postgres(writer) = &self.writer {
+            postgres::peers::follow(self, writer.pool(), self.instance, shutdown).await;
+        }
+    }
+
     /// Whether the database answers a query: the readiness probe.
     pub async fn ping(&self) -> sqlx::Result<()> {
-        sqlx::query("SELECT 1").execute(&self.reader).await.map(|_| ())
+        match &self.reader {
+            Reader::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()),
+            Reader::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()),
+        }
     }
 
     /// Checkpoints the WAL into the main file and closes every connection.
@@ -132,7 +297,12 @@ impl Db {
     /// stays beside the database holding the latest commits, and SQLite
     /// replays it at the next start, so nothing committed is lost.
     pub async fn close(&self) -> Checkpoint {
-        let outcome = match self.writer.execute_alone("PRAGMA wal_checkpoint(TRUNCATE)").await {
+        let Writer::Sqlite(writer) = &self.writer else {
+            self.reader.close().await;
+            self.writer.close().await;
+            return Checkpoint::Done;
+        };
+        let outcome = match writer.execute_alone("PRAGMA wal_checkpoint(TRUNCATE)").await {
             Ok(()) => Checkpoint::Done,
             Err(err) => {
                 tracing::warn!(
@@ -146,6 +316,61 @@ impl Db {
         self.reader.close().await;
         self.writer.close().await;
         outcome
+    }
+}
+
+/// Where reads go: the read pool of the database in use.
+#[derive(Clone, Debug)]
+pub enum Reader {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Reader {
+    /// Connection pool figures for /metrics: (size, idle).
+    pub fn pool_figures(&self) -> (u32, usize) {
+        match self {
+            Reader::Sqlite(pool) => (pool.size(), pool.num_idle()),
+            Reader::Postgres(pool) => (pool.size(), pool.num_idle()),
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Reader::Sqlite(pool) => pool.close().await,
+            Reader::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// An open write transaction on the database in use (see [`Writer::transaction`]).
+pub enum Tx<'c> {
+    Sqlite(&'c mut SqliteConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+/// A handle on one backend or the other: what every store operation
+/// takes apart to run its SQL in that backend's dialect.
+pub enum Backend<S, P> {
+    Sqlite(S),
+    Postgres(P),
+}
+
+impl<'a> From<&'a Reader> for Backend<&'a SqlitePool, &'a PgPool> {
+    fn from(reader: &'a Reader) -> Self {
+        match reader {
+            Reader::Sqlite(pool) => Backend::Sqlite(pool),
+            Reader::Postgres(pool) => Backend::Postgres(pool),
+        }
+    }
+}
+
+impl<'a, 'c> From<&'a mut Tx<'c>> for Backend<&'a mut SqliteConnection, &'a mut PgConnection> {
+    fn from(tx: &'a mut Tx<'c>) -> Self {
+        match tx {
+            Tx::Sqlite(conn) => Backend::Sqlite(&mut **conn),
+            Tx::Postgres(conn) => Backend::Postgres(&mut **conn),
+        }
     }
 }
 

@@ -1,51 +1,10 @@
 //! Site-wide facts: when anything last changed, and the lists sitemaps
 //! are made of.
 
-use chrono::{DateTime, Utc};
-use sqlx::SqlitePool;
-
 use crate::domain::listing::from_unix;
+use chrono::{DateTime, Utc};
 
-/// When an article was last written or deleted (kept by triggers).
-pub async fn last_write_at(db: &SqlitePool) -> sqlx::Result<DateTime<Utc>> {
-    let secs = sqlx::query_scalar!("SELECT last_write_at FROM site_state WHERE id = 1")
-        .fetch_optional(db)
-        .await?;
-    Ok(from_unix(secs.unwrap_or_default()))
-}
-
-/// The highest article id: sitemaps split articles into blocks of ids.
-pub async fn max_article_id(db: &SqlitePool) -> sqlx::Result<i64> {
-    let max = sqlx::query_scalar!(r#"SELECT MAX(id) AS "max: i64" FROM articles"#)
-        .fetch_one(db)
-        .await?;
-    Ok(max.unwrap_or(0))
-}
-
-// Like every read of the public site, these show only articles published
-// by now (see `articles::Shown`).
-
-pub async fn author_slugs(db: &SqlitePool) -> sqlx::Result<Vec<String>> {
-    let now = super::now_unix();
-    sqlx::query_scalar!(
-        r#"SELECT DISTINCT author_slug AS "slug!: String" FROM articles
-           WHERE author_slug IS NOT NULL AND published_at <= ? ORDER BY 1"#,
-        now
-    )
-    .fetch_all(db)
-    .await
-}
-
-pub async fn tag_names(db: &SqlitePool) -> sqlx::Result<Vec<String>> {
-    let now = super::now_unix();
-    sqlx::query_scalar!(
-        r#"SELECT MIN(tag_name) AS "name!: String" FROM article_tags WHERE published_at <= ?
-           GROUP BY tag_slug ORDER BY tag_slug"#,
-        now
-    )
-    .fetch_all(db)
-    .await
-}
+use super::{Reader, Tx};
 
 /// An article as a sitemap lists it.
 pub struct SitemapEntry {
@@ -56,12 +15,12 @@ pub struct SitemapEntry {
     pub updated_at: DateTime<Utc>,
 }
 
-struct SitemapRow {
-    id: i64,
-    slug: String,
-    title: String,
-    published_at: i64,
-    updated_at: i64,
+pub(crate) struct SitemapRow {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub published_at: i64,
+    pub updated_at: i64,
 }
 
 impl From<SitemapRow> for SitemapEntry {
@@ -76,33 +35,39 @@ impl From<SitemapRow> for SitemapEntry {
     }
 }
 
-pub async fn published_since(db: &SqlitePool, since: i64, limit: u32) -> sqlx::Result<Vec<SitemapEntry>> {
-    let limit = i64::from(limit);
-    let now = super::now_unix();
-    let rows = sqlx::query_as!(
-        SitemapRow,
-        r#"SELECT id AS "id!", slug, title, published_at, updated_at FROM articles
-           WHERE published_at >= ? AND published_at <= ? ORDER BY published_at DESC, id DESC LIMIT ?"#,
-        since,
-        now,
-        limit
-    )
-    .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(SitemapEntry::from).collect())
+/// A job that one instance at a time does (see [`take_turn`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Job {
+    Retention,
 }
 
-pub async fn articles_in_id_range(db: &SqlitePool, first: i64, last: i64) -> sqlx::Result<Vec<SitemapEntry>> {
-    let now = super::now_unix();
-    let rows = sqlx::query_as!(
-        SitemapRow,
-        r#"SELECT id AS "id!", slug, title, published_at, updated_at FROM articles
-           WHERE id BETWEEN ? AND ? AND published_at <= ? ORDER BY id"#,
-        first,
-        last,
-        now
-    )
-    .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(SitemapEntry::from).collect())
+impl Job {
+    /// The job's advisory lock key on PostgreSQL.
+    pub(crate) fn key(self) -> i64 {
+        match self {
+            Job::Retention => 0x6761_7a65_7474_6502,
+        }
+    }
+}
+
+operations! {
+    site;
+    /// Whether this transaction may do `job` now: false while another
+    /// instance on the same database is doing it in a transaction of its
+    /// own (the turn ends with the transaction). Always true on SQLite,
+    /// where one process owns the file.
+    pub async fn take_turn(conn: &mut Tx<'_>, job: Job) -> sqlx::Result<bool>;
+    /// When an article was last written or deleted (kept by triggers).
+    pub async fn last_write_at(db: &Reader) -> sqlx::Result<DateTime<Utc>>;
+
+    /// The highest article id: sitemaps split articles into blocks of ids.
+    pub async fn max_article_id(db: &Reader) -> sqlx::Result<i64>;
+
+    pub async fn author_slugs(db: &Reader) -> sqlx::Result<Vec<String>>;
+
+    pub async fn tag_names(db: &Reader) -> sqlx::Result<Vec<String>>;
+
+    pub async fn published_since(db: &Reader, since: i64, limit: u32) -> sqlx::Result<Vec<SitemapEntry>>;
+
+    pub async fn articles_in_id_range(db: &Reader, first: i64, last: i64) -> sqlx::Result<Vec<SitemapEntry>>;
 }

@@ -1,6 +1,6 @@
 //! Ingest tokens, stored only as SHA-256 digests.
 
-use sqlx::{SqliteConnection, SqlitePool};
+use super::{Reader, Tx};
 
 /// A stored token as listed to its owner: never the token itself.
 #[derive(Debug, Clone)]
@@ -9,53 +9,18 @@ pub struct TokenInfo {
     pub created_at: i64,
 }
 
-pub async fn insert(conn: &mut SqliteConnection, name: &str, token_hash: &str, now: i64) -> sqlx::Result<()> {
-    sqlx::query!(
-        "INSERT INTO tokens (name, token_hash, created_at) VALUES (?, ?, ?)",
-        name,
-        token_hash,
-        now
-    )
-    .execute(conn)
-    .await
-    .map(|_| ())
-}
+operations! {
+    tokens;
+    pub async fn insert(conn: &mut Tx<'_>, name: &str, token_hash: &str, now: i64) -> sqlx::Result<()>;
 
-/// Whether a token with this digest exists. Looking up by digest means the
-/// comparison never runs over the secret itself.
-pub async fn exists(db: &SqlitePool, token_hash: &str) -> sqlx::Result<bool> {
-    let found = sqlx::query_scalar!(
-        r#"SELECT 1 AS "one!: i64" FROM tokens WHERE token_hash = ?"#,
-        token_hash
-    )
-    .fetch_optional(db)
-    .await?;
-    Ok(found.is_some())
-}
+    /// Whether a token with this digest exists. Looking up by digest means the
+    /// comparison never runs over the secret itself.
+    pub async fn exists(db: &Reader, token_hash: &str) -> sqlx::Result<bool>;
 
-pub async fn count(db: &SqlitePool) -> sqlx::Result<i64> {
-    sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n!: i64" FROM tokens"#)
-        .fetch_one(db)
-        .await
-}
+    pub async fn count(db: &Reader) -> sqlx::Result<i64>;
 
-pub async fn list(db: &SqlitePool) -> sqlx::Result<Vec<TokenInfo>> {
-    let rows = sqlx::query!("SELECT name, created_at FROM tokens ORDER BY name")
-        .fetch_all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| TokenInfo {
-            name: r.name,
-            created_at: r.created_at,
-        })
-        .collect())
-}
+    pub async fn list(db: &Reader) -> sqlx::Result<Vec<TokenInfo>>;
 
-/// Removes the named token; false when there was none.
-pub async fn revoke(conn: &mut SqliteConnection, name: &str) -> sqlx::Result<bool> {
-    let done = sqlx::query!("DELETE FROM tokens WHERE name = ?", name)
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected() > 0)
+    /// Removes the named token; false when there was none.
+    pub async fn revoke(conn: &mut Tx<'_>, name: &str) -> sqlx::Result<bool>;
 }

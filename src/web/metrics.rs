@@ -82,9 +82,11 @@ pub async fn render(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     allowed(&state, signed_in.as_ref(), &headers).await?;
-    for (name, pool) in [("reader", &state.db.reader), ("writer", state.db.writer.pool())] {
-        let size = pool.size() as f64;
-        let idle = pool.num_idle() as f64;
+    for (name, (size, idle)) in [
+        ("reader", state.db.reader.pool_figures()),
+        ("writer", state.db.writer.pool_figures()),
+    ] {
+        let (size, idle) = (f64::from(size), idle as f64);
         metrics::gauge!("gazette_db_pool_connections", "pool" => name, "state" => "open").set(size);
         metrics::gauge!("gazette_db_pool_connections", "pool" => name, "state" => "idle").set(idle);
         metrics::gauge!("gazette_db_pool_connections", "pool" => name, "state" => "busy").set(size - idle);

@@ -1,5 +1,8 @@
-//! Starts the real Gazette on a random port with a fresh SQLite file, the
-//! same way `main` does, and talks HTTP to it.
+//! Starts the real Gazette on a random port with a fresh database, the
+//! same way `main` does, and talks HTTP to it. The database is a SQLite
+//! file, or with GAZETTE_TEST_BACKEND=postgres a fresh PostgreSQL
+//! database (see `postgres`): .ci/run runs the suites that are not about
+//! SQLite itself on both.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -8,11 +11,12 @@ use gazette::Application;
 use gazette::config::Config;
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
-use sqlx::{AssertSqlSafe, Connection, Row, SqliteConnection};
+use sqlx::{AssertSqlSafe, Connection, PgConnection, Row, SqliteConnection};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
 pub mod browser;
+pub mod postgres;
 pub mod process;
 
 pub const TOKEN: &str = "test-token-0123456789abcdef";
@@ -23,9 +27,68 @@ pub struct TestApp {
     pub db: gazette::store::Db,
     pub db_path: PathBuf,
     pub client: Client,
-    dir: TempDir,
+    store: Kept,
+    /// The PostgreSQL database it runs on, if it does.
+    postgres: Option<String>,
     shutdown: oneshot::Sender<()>,
     stopped: oneshot::Receiver<()>,
+}
+
+/// Whether this run's apps keep their data in PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("GAZETTE_TEST_BACKEND").is_ok_and(|backend| backend == "postgres")
+}
+
+/// For a test about SQLite itself: says loudly, on a PostgreSQL run, that
+/// it is skipped there and why, and returns true.
+pub fn skipped_on_postgres(why: &str) -> bool {
+    if on_postgres() {
+        eprintln!("SKIPPED on PostgreSQL (this test is about SQLite): {why}");
+    }
+    on_postgres()
+}
+
+/// What outlives a stopped app, for the next one to start on: its folder
+/// and, on PostgreSQL, its database.
+pub struct Kept {
+    dir: TempDir,
+    database: Option<postgres::FreshDatabase>,
+}
+
+impl From<TempDir> for Kept {
+    fn from(dir: TempDir) -> Self {
+        Kept { dir, database: None }
+    }
+}
+
+impl Kept {
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Runs one statement of SQL that both databases read alike (no
+    /// parameters) on this data, behind the app's back.
+    pub async fn execute(&self, sql: &str) {
+        match &self.database {
+            Some(database) => {
+                let mut conn = PgConnection::connect(&database.url).await.expect("connect");
+                sqlx::query(AssertSqlSafe(sql.to_owned()))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+            None => {
+                let path = self.dir.path().join("gazette.db");
+                let mut conn = SqliteConnection::connect(&format!("sqlite:{}", path.display()))
+                    .await
+                    .expect("open db");
+                sqlx::query(AssertSqlSafe(sql.to_owned()))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -37,14 +100,27 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     spawn_in(tempfile::tempdir().expect("temp dir"), tweak).await
 }
 
-/// Starts an app on the database in `dir` (kept, so a test can restart
-/// Gazette on the same file).
-pub async fn spawn_in(dir: TempDir, tweak: impl FnOnce(&mut Config)) -> TestApp {
-    let db_path = dir.path().join("gazette.db");
+/// Starts an app on the database in `store` (kept, so a test can restart
+/// Gazette on the same data).
+pub async fn spawn_in(store: impl Into<Kept>, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let mut store = store.into();
+    if on_postgres() && store.database.is_none() {
+        store.database = Some(postgres::FreshDatabase::new().await);
+    }
+    let db_path = store.dir.path().join("gazette.db");
     let mut config = Config::for_database(&db_path);
+    if let Some(database) = &store.database {
+        config.database = gazette::store::Location::Postgres(database.url.clone());
+        // Tests run side by side; the server allows 100 connections.
+        config.database_connections = 3;
+    }
     config.bind = "127.0.0.1:0".parse().unwrap();
     config.ingest_token = Some(TOKEN.to_owned());
     tweak(&mut config);
+    let postgres = match &config.database {
+        gazette::store::Location::Postgres(url) => Some(url.clone()),
+        gazette::store::Location::Sqlite(_) => None,
+    };
     let app = Application::build(&config).await.expect("app builds");
     let addr = app.local_addr().unwrap();
     let db = app.db().clone();
@@ -66,7 +142,8 @@ pub async fn spawn_in(dir: TempDir, tweak: impl FnOnce(&mut Config)) -> TestApp 
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),
-        dir,
+        store,
+        postgres,
         shutdown: tx,
         stopped: done_rx,
     }
@@ -78,11 +155,31 @@ pub fn article(title: &str, section: &str) -> Value {
 }
 
 impl TestApp {
-    /// Stops the server cleanly and hands back its folder, database included.
-    pub async fn stop(self) -> TempDir {
+    /// Stops the server cleanly and hands back its folder and database.
+    pub async fn stop(self) -> Kept {
         let _ = self.shutdown.send(());
         let _ = self.stopped.await;
-        self.dir
+        self.store
+    }
+
+    /// Runs one statement of SQL that both databases read alike (see
+    /// [`Kept::execute`]) while the app runs.
+    pub async fn execute(&self, sql: &str) {
+        match &self.postgres {
+            Some(url) => {
+                let mut conn = PgConnection::connect(url).await.expect("connect");
+                sqlx::query(AssertSqlSafe(sql.to_owned()))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+            None => self.store.execute(sql).await,
+        }
+    }
+
+    /// The PostgreSQL database this app runs on, if it does.
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.postgres.as_deref()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -138,6 +235,9 @@ impl TestApp {
     /// Every row of every table, as one string: equal fingerprints mean
     /// the database did not change.
     pub async fn fingerprint(&self) -> String {
+        if let Some(url) = self.postgres_url() {
+            return postgres::fingerprint(url).await;
+        }
         let mut conn = SqliteConnection::connect(&format!("sqlite:{}?mode=ro", self.db_path.display()))
             .await
             .expect("open db");
@@ -171,7 +271,36 @@ impl TestApp {
         out
     }
 
+    /// How many articles the search index finds for one word.
+    pub async fn count_indexed(&self, word: &str) -> i64 {
+        if let Some(url) = self.postgres_url() {
+            let mut conn = PgConnection::connect(url).await.expect("connect");
+            return sqlx::query_scalar("SELECT count(*) FROM articles WHERE search @@ to_tsquery('gazette', $1)")
+                .bind(word)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        }
+        let mut conn = SqliteConnection::connect(&format!("sqlite:{}?mode=ro", self.db_path.display()))
+            .await
+            .expect("open db");
+        sqlx::query_scalar("SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH ?")
+            .bind(word)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    }
+
+    /// The number a counting query (portable SQL) answers.
     pub async fn count(&self, sql: &'static str) -> i64 {
+        if let Some(url) = self.postgres_url() {
+            // PostgreSQL's SUM of bigints is numeric.
+            let mut conn = PgConnection::connect(url).await.expect("connect");
+            return sqlx::query_scalar(AssertSqlSafe(format!("SELECT ({sql})::bigint")))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        }
         let mut conn = SqliteConnection::connect(&format!("sqlite:{}?mode=ro", self.db_path.display()))
             .await
             .expect("open db");

@@ -1,0 +1,80 @@
+//! PostgreSQL, for several Gazette instances on one database (issue 14):
+//! the schema (`migrations/postgres/`) and applying it, safely when
+//! several instances start at once; the write path (`writer`); and every
+//! store operation's SQL in PostgreSQL's dialect, one module per domain
+//! module of `store`. Until every domain module has its PostgreSQL side,
+//! `GAZETTE_DATABASE` takes a SQLite path only.
+
+pub mod peers;
+pub mod writer;
+
+// Compiled out in .ci/prepare-sqlx's SQLite pass (see store::operations).
+#[cfg(not(feature = "prepare-sqlite"))]
+pub mod app_passwords;
+#[cfg(not(feature = "prepare-sqlite"))]
+pub mod articles;
+#[cfg(not(feature = "prepare-sqlite"))]
+pub mod feeds;
+#[cfg(not(feature = "prepare-sqlite"))]
+pub mod reading;
+#[cfg(not(feature = "prepare-sqlite"))]
+pub mod search;
+#[cfg(not(feature = "prepare-sqlite"))]
+pub mod sections;
+#[cfg(not(feature = "prepare-sqlite"))]
+pub mod site;
+#[cfg(not(feature = "prepare-sqlite"))]
+pub mod streams;
+#[cfg(not(feature = "prepare-sqlite"))]
+pub mod tokens;
+#[cfg(not(feature = "prepare-sqlite"))]
+pub mod users;
+
+pub use writer::Writer;
+
+/// The advisory lock every transaction that inserts articles holds from
+/// its first insert to its end (see `articles::insert_many`). Any number
+/// unlikely to collide with another application's locks on a shared database.
+pub(crate) const INGEST_LOCK: i64 = 0x6761_7a65_7474_6501;
+
+/// How much of an article's body text the search vector indexes, in
+/// characters (see `articles::write_derived`).
+pub(crate) const BODY_INDEXED: i32 = 250_000;
+
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::PgPoolOptions;
+
+/// The PostgreSQL migrations, kept apart from SQLite's: each database
+/// has its own dialect, and a PostgreSQL database starts at the schema
+/// SQLite reached by then.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Connects to a PostgreSQL database by URL (`postgres://…`).
+///
+/// A request waits at most `ACQUIRE_TIMEOUT` for a connection: while the
+/// server is down, requests fail quickly with 503 instead of hanging.
+pub async fn connect(url: &str, max_connections: u32) -> sqlx::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect(url)
+        .await
+}
+
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Whether search folds accents: the `unaccent` extension was there for
+/// the migration to build the `gazette` text search configuration on.
+pub async fn folds_accents(pool: &PgPool) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'unaccent')")
+        .fetch_one(pool)
+        .await
+}
+
+/// Brings a database to the current schema. Instances starting together
+/// take turns: sqlx holds an advisory lock while it migrates, so one
+/// applies each migration and the others find it applied.
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}

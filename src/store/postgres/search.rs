@@ -1,0 +1,72 @@
+//! Full-text search over articles: the weighted tsvector `search` column
+//! (written by `articles::write_derived`), its GIN index, and `ts_rank`.
+
+use sqlx::{PgConnection, PgPool};
+
+use crate::domain::search::SearchQuery;
+use crate::store::search::{CANDIDATES, Filters, Hit, HitRow, Order};
+
+/// The weights of `ts_rank` for the classes D, C, B, A: body; author and
+/// tags; summary; title. In the proportions of SQLite's bm25 weights.
+const WEIGHTS: [f32; 4] = [0.1, 0.3, 0.4, 1.0];
+
+pub async fn search(
+    db: &PgPool,
+    query: &SearchQuery,
+    filters: &Filters,
+    order: Order,
+    limit: u32,
+    offset: u32,
+) -> sqlx::Result<Vec<Hit>> {
+    let (limit, offset) = (i64::from(limit), i64::from(offset));
+    let newest = order == Order::Newest;
+    // Scheduled articles are not found before their time.
+    let published_by = crate::store::now_unix();
+    // As on SQLite, a word found in nearly every article is ranked among
+    // its newest CANDIDATES matches only, which bounds the work.
+    let rows = sqlx::query_as!(
+        HitRow,
+        r#"WITH q AS (SELECT to_tsquery('gazette', $1) AS q),
+           candidates AS (
+               SELECT a.id FROM articles a, q WHERE a.search @@ q.q ORDER BY a.id DESC LIMIT $2
+           ),
+           page AS (
+               SELECT a.id, a.published_at,
+                      CASE WHEN $6 THEN -a.published_at::float8
+                           ELSE -ts_rank($10::real[], a.search, q.q)::float8 END AS sort_key
+               FROM candidates c JOIN articles a ON a.id = c.id, q
+               WHERE ($3::bigint IS NULL OR a.section_id = $3)
+                 AND ($4::bigint IS NULL OR a.published_at >= $4)
+                 AND ($5::bigint IS NULL OR a.published_at <= $5)
+                 AND a.published_at <= $9
+               ORDER BY sort_key, a.published_at DESC, a.id DESC
+               LIMIT $7 OFFSET $8
+           )
+           SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.image_url,
+                  s.name AS section_name, s.slug AS section_slug, a.published_at,
+                  a.body_html
+           FROM page
+           JOIN articles a ON a.id = page.id
+           JOIN sections s ON s.id = a.section_id
+           ORDER BY page.sort_key, page.published_at DESC, page.id DESC"#,
+        query.tsquery,
+        CANDIDATES,
+        filters.section_id,
+        filters.from,
+        filters.to,
+        newest,
+        limit,
+        offset,
+        published_by,
+        &WEIGHTS[..]
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|row| row.into_hit(query)).collect())
+}
+
+/// PostgreSQL keeps its GIN index itself (autovacuum merges its pending
+/// list): there is never a merge step to take.
+pub async fn merge_step(_conn: &mut PgConnection) -> sqlx::Result<bool> {
+    Ok(false)
+}

@@ -1,0 +1,53 @@
+//! Ingest tokens, stored only as SHA-256 digests.
+
+use crate::store::tokens::TokenInfo;
+
+use sqlx::{SqliteConnection, SqlitePool};
+
+pub async fn insert(conn: &mut SqliteConnection, name: &str, token_hash: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO tokens (name, token_hash, created_at) VALUES (?, ?, ?)",
+        name,
+        token_hash,
+        now
+    )
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+pub async fn exists(db: &SqlitePool, token_hash: &str) -> sqlx::Result<bool> {
+    let found = sqlx::query_scalar!(
+        r#"SELECT 1 AS "one!: i64" FROM tokens WHERE token_hash = ?"#,
+        token_hash
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(found.is_some())
+}
+
+pub async fn count(db: &SqlitePool) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n!: i64" FROM tokens"#)
+        .fetch_one(db)
+        .await
+}
+
+pub async fn list(db: &SqlitePool) -> sqlx::Result<Vec<TokenInfo>> {
+    let rows = sqlx::query!("SELECT name, created_at FROM tokens ORDER BY name")
+        .fetch_all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| TokenInfo {
+            name: r.name,
+            created_at: r.created_at,
+        })
+        .collect())
+}
+
+pub async fn revoke(conn: &mut SqliteConnection, name: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query!("DELETE FROM tokens WHERE name = ?", name)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
