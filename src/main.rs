@@ -40,6 +40,14 @@ enum Command {
     Backup { file: PathBuf },
     /// Replace the database with the backup in FILE (stop the server first).
     Restore { file: PathBuf },
+    /// Copy the whole Gazette (--database) into another, empty database:
+    /// a postgres:// URL or a SQLite file. One transaction: a failed copy
+    /// leaves the target empty.
+    Copy {
+        /// The database to copy into.
+        #[arg(long)]
+        to: store::Location,
+    },
 }
 
 #[derive(Subcommand)]
@@ -144,6 +152,7 @@ async fn main() -> ExitCode {
         Command::Import { file } => import(&cli.config, &file).await,
         Command::Backup { file } => backup(&cli.config, &file).await,
         Command::Restore { file } => restore(&cli.config, &file).await,
+        Command::Copy { to } => copy(&cli.config, &to).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -360,6 +369,47 @@ async fn restore(config: &Config, file: &std::path::Path) -> anyhow::Result<()> 
         file.display(),
         database.display()
     );
+    Ok(())
+}
+
+async fn copy(config: &Config, to: &store::Location) -> anyhow::Result<()> {
+    if *to == config.database {
+        anyhow::bail!("--to names the database being copied");
+    }
+    // A SQLite source stays still while it is read: its server is stopped.
+    let _lock = match &config.database {
+        store::Location::Sqlite(path) => {
+            Some(gazette::lock_database(path).map_err(|err| anyhow::anyhow!("{err}: stop the server before copying"))?)
+        }
+        store::Location::Postgres(_) => None,
+    };
+    let from = Db::connect(&config.database, config.database_connections).await?;
+    let into = Db::connect(to, config.database_connections).await?;
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("{msg:>14} [{bar:40}] {pos}/{len} rows ({eta} left)")
+            .map_err(|err| anyhow::anyhow!("{err}"))?
+            .progress_chars("=> "),
+    );
+    let report = store::copy::copy(&from, &into, |progress| {
+        bar.set_length(progress.total);
+        bar.set_position(progress.copied);
+        bar.set_message(progress.table.to_owned());
+    })
+    .await;
+    bar.finish_and_clear();
+    let report = report?;
+    let rows: u64 = report.rows.iter().map(|(_, n)| n).sum();
+    let articles = report
+        .rows
+        .iter()
+        .find(|(t, _)| *t == "articles")
+        .map_or(0, |(_, n)| *n);
+    eprintln!(
+        "Copied {rows} rows ({articles} articles) from {} into {to}.",
+        config.database
+    );
+    from.close().await;
+    into.close().await;
     Ok(())
 }
 

@@ -19,6 +19,7 @@ mod operations;
 pub mod app_passwords;
 pub mod articles;
 pub mod backup;
+pub mod copy;
 pub mod feeds;
 pub mod health;
 pub mod postgres;
