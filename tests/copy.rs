@@ -188,3 +188,14 @@ async fn a_sqlite_gazette_moves_to_postgres_and_back_whole() {
     .await;
     assert_eq!(everything(&on_sqlite, &key).await, with_new);
 }
+
+#[tokio::test]
+async fn backup_and_restore_on_postgres_point_to_its_own_tools() {
+    let db = FreshDatabase::new().await;
+    for command in [["backup", "gazette-backup.db"], ["restore", "gazette-backup.db"]] {
+        let output = process::command(Path::new(&db.url)).args(command).output().unwrap();
+        assert!(!output.status.success(), "{command:?} pretended to work");
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(said.contains("pg_dump"), "{command:?}: {said}");
+    }
+}

@@ -207,6 +207,20 @@ pub enum Scope<'a> {
     Tag(&'a str),
 }
 
+/// `(id, JSON of its Derived)` pairs as one JSON array of `[id, {…}]`:
+/// how both backends take a group's derived fields in one statement.
+pub(crate) fn derived_json(derived: &[(i64, &str)]) -> String {
+    let mut json = String::from("[");
+    for (n, (id, fields)) in derived.iter().enumerate() {
+        if n > 0 {
+            json.push(',');
+        }
+        json.push_str(&format!("[{id},{fields}]"));
+    }
+    json.push(']');
+    json
+}
+
 operations! {
     articles;
     /// Looks up, in one query, which of `keys` are tombstoned or held by a

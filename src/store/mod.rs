@@ -1,4 +1,9 @@
-//! All SQL lives here: one module per table or concern.
+//! All SQL lives here. Each domain module (`articles`, `reading`, `feeds`,
+//! …) declares its operations and the types they pass; `sqlite/` and
+//! `postgres/` write every operation in their own dialect (see
+//! `operations.rs` for how the two meet). [`Db`] holds one backend: a
+//! SQLite file (the default) or a PostgreSQL database shared by several
+//! instances (`postgres/peers.rs` keeps their caches right).
 //!
 //! SQLite settings, and why:
 //! - WAL: readers never block the writer and the writer never blocks
@@ -164,7 +169,7 @@ impl Db {
     /// schema (several instances starting at once take turns).
     pub async fn open_postgres(url: &str, connections: u32) -> anyhow::Result<Self> {
         let shown = Location::Postgres(url.to_owned());
-        let pool = postgres::connect(url, connections.max(2))
+        let pool = postgres::connect_patiently(url, connections.max(2))
             .await
             .map_err(|err| anyhow::anyhow!("cannot connect to {shown}: {err}"))?;
         postgres::migrate(&pool)

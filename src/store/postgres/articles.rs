@@ -116,14 +116,7 @@ pub async fn write_derived(conn: &mut PgConnection, derived: &[(i64, &str)], rep
     if derived.is_empty() {
         return Ok(());
     }
-    let mut json = String::from("[");
-    for (n, (id, fields)) in derived.iter().enumerate() {
-        if n > 0 {
-            json.push(',');
-        }
-        json.push_str(&format!("[{id},{fields}]"));
-    }
-    json.push(']');
+    let json = crate::store::articles::derived_json(derived);
     if replacing {
         sqlx::query!(
             "DELETE FROM article_tags WHERE article_id IN (SELECT (d ->> 0)::bigint FROM jsonb_array_elements($1::text::jsonb) d)",

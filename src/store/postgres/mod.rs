@@ -64,6 +64,41 @@ pub async fn connect(url: &str, max_connections: u32) -> sqlx::Result<PgPool> {
 
 const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
+/// How long an instance waits at start for a database that is not up
+/// yet (started beside it by the same compose file, say).
+const START_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// [`connect`], waiting for a server that cannot be reached yet or is
+/// still starting, up to a minute; any other error (a wrong password, a
+/// missing database) is final at once.
+pub async fn connect_patiently(url: &str, max_connections: u32) -> sqlx::Result<PgPool> {
+    let started = std::time::Instant::now();
+    let mut said = false;
+    loop {
+        match connect(url, max_connections).await {
+            Ok(pool) => return Ok(pool),
+            Err(err) if not_up_yet(&err) && started.elapsed() < START_PATIENCE => {
+                if !said {
+                    tracing::info!(%err, "waiting for PostgreSQL to accept connections");
+                    said = true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// Whether a connection error means the server is not reachable or not
+/// ready yet: nothing there, or starting up (SQLSTATE 57P03).
+fn not_up_yet(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| code == "57P03"),
+        _ => false,
+    }
+}
+
 /// Whether search folds accents: the `unaccent` extension was there for
 /// the migration to build the `gazette` text search configuration on.
 pub async fn folds_accents(pool: &PgPool) -> sqlx::Result<bool> {
