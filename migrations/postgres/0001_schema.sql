@@ -83,42 +83,64 @@ CREATE INDEX articles_by_url_key ON articles (url_key) WHERE url_key IS NOT NULL
 CREATE INDEX articles_by_created ON articles (created_at, id);
 CREATE INDEX articles_search ON articles USING GIN (search);
 
--- Section counts and the site's last write, kept by triggers as in SQLite.
-CREATE FUNCTION gazette_count_articles() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP IN ('DELETE', 'UPDATE') THEN
-        UPDATE sections SET article_count = article_count - 1 WHERE id = OLD.section_id;
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        UPDATE sections SET article_count = article_count + 1 WHERE id = NEW.section_id;
-    END IF;
-    RETURN NULL;
-END
-$$;
-CREATE TRIGGER articles_count_insert AFTER INSERT ON articles
-    FOR EACH ROW EXECUTE FUNCTION gazette_count_articles();
-CREATE TRIGGER articles_count_delete AFTER DELETE ON articles
-    FOR EACH ROW EXECUTE FUNCTION gazette_count_articles();
-CREATE TRIGGER articles_count_move AFTER UPDATE OF section_id ON articles
-    FOR EACH ROW WHEN (OLD.section_id <> NEW.section_id) EXECUTE FUNCTION gazette_count_articles();
-
+-- Section counts and the site's last write, kept by triggers as in SQLite,
+-- but once per statement (over its transition tables), not once per row:
+-- a row updated many times in one transaction leaves a chain of versions
+-- that each later update walks, so per-row counting made a batch of N
+-- articles cost N squared.
 CREATE TABLE site_state (
     id            INTEGER PRIMARY KEY CHECK (id = 1),
     last_write_at BIGINT  NOT NULL
 );
 INSERT INTO site_state (id, last_write_at) VALUES (1, 0);
 
-CREATE FUNCTION gazette_note_write() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION gazette_articles_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE site_state SET last_write_at = CASE TG_OP
-        WHEN 'DELETE' THEN extract(epoch FROM now())::BIGINT
-        ELSE NEW.updated_at END
-    WHERE id = 1;
+    UPDATE sections s SET article_count = s.article_count + n.added
+    FROM (SELECT section_id, count(*) AS added FROM new_rows GROUP BY section_id) n
+    WHERE s.id = n.section_id;
+    UPDATE site_state SET last_write_at = GREATEST(last_write_at, (SELECT max(updated_at) FROM new_rows))
+    WHERE id = 1 AND EXISTS (SELECT 1 FROM new_rows);
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER site_state_write AFTER INSERT OR UPDATE OR DELETE ON articles
-    FOR EACH ROW EXECUTE FUNCTION gazette_note_write();
+CREATE TRIGGER articles_inserted AFTER INSERT ON articles
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION gazette_articles_inserted();
+
+CREATE FUNCTION gazette_articles_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE sections s SET article_count = s.article_count + d.change
+    FROM (SELECT section_id, sum(change) AS change FROM (
+              SELECT o.section_id, -1 AS change FROM old_rows o JOIN new_rows n ON n.id = o.id
+              WHERE o.section_id <> n.section_id
+              UNION ALL
+              SELECT n.section_id, 1 FROM old_rows o JOIN new_rows n ON n.id = o.id
+              WHERE o.section_id <> n.section_id) moves
+          GROUP BY section_id) d
+    WHERE s.id = d.section_id;
+    UPDATE site_state SET last_write_at = GREATEST(last_write_at, (SELECT max(updated_at) FROM new_rows))
+    WHERE id = 1 AND EXISTS (SELECT 1 FROM new_rows);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER articles_updated AFTER UPDATE ON articles
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION gazette_articles_updated();
+
+CREATE FUNCTION gazette_articles_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE sections s SET article_count = s.article_count - n.removed
+    FROM (SELECT section_id, count(*) AS removed FROM old_rows GROUP BY section_id) n
+    WHERE s.id = n.section_id;
+    UPDATE site_state SET last_write_at = extract(epoch FROM now())::BIGINT
+    WHERE id = 1 AND EXISTS (SELECT 1 FROM old_rows);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER articles_deleted AFTER DELETE ON articles
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION gazette_articles_deleted();
 
 CREATE TABLE article_tags (
     tag_slug     TEXT   NOT NULL,
