@@ -180,11 +180,15 @@ async fn failed_writes_are_never_acknowledged_and_the_server_carries_on() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("gazette.db");
     let log = dir.path().join("server.log");
-    // No file of the process may grow past 6 MiB: the WAL reaches it after
-    // a few dozen articles. SIGXFSZ is ignored, so the write fails with
-    // EFBIG instead of the signal killing the process.
+    // No file of the process may grow past 12 MiB: the WAL reaches it
+    // after a few dozen articles (a commit of one ~9 KB article writes
+    // some 250 KB of WAL: index, search and count pages). At 6 MiB the
+    // count acknowledged before the limit, 20 to 24, sat on this test's
+    // threshold and failed a CI run by timing alone. SIGXFSZ is ignored,
+    // so the write fails with EFBIG instead of the signal killing the
+    // process.
     let mut server = start_wrapped(
-        &["sh", "-c", r#"trap '' XFSZ; ulimit -f 6144; exec "$0""#],
+        &["sh", "-c", r#"trap '' XFSZ; ulimit -f 12288; exec "$0""#],
         &db,
         &log,
         &[("GAZETTE_INGEST_TOKEN", TOKEN), ("GAZETTE_INGEST_RATE_LIMIT", "0")],
