@@ -182,15 +182,23 @@ impl Db {
                  creates its schema: have an administrator create the extension before a fresh start"
             );
         }
-        Ok(Db {
-            reader: Reader::Postgres(pool.clone()),
-            writer: Writer::Postgres(postgres::Writer::new(pool)),
+        Ok(Db::on(
+            Reader::Postgres(pool.clone()),
+            Writer::Postgres(postgres::Writer::new(pool)),
+        ))
+    }
+
+    /// A database on `reader` and `writer`, its caches empty.
+    fn on(reader: Reader, writer: Writer) -> Db {
+        Db {
+            reader,
+            writer,
             generation: Default::default(),
             sections: Default::default(),
             accounts_generation: Default::default(),
             sessions: Default::default(),
             instance: rand::random(),
-        })
+        }
     }
 
     /// Opens (creating it and its folder if missing) and migrates the
@@ -225,15 +233,7 @@ impl Db {
             .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Db {
-            reader: Reader::Sqlite(reader),
-            writer: Writer::Sqlite(writer),
-            generation: Default::default(),
-            sections: Default::default(),
-            accounts_generation: Default::default(),
-            sessions: Default::default(),
-            instance: rand::random(),
-        })
+        Ok(Db::on(Reader::Sqlite(reader), Writer::Sqlite(writer)))
     }
 
     /// Records that articles changed; called by the write path after commit.

@@ -69,24 +69,25 @@ impl Kept {
     /// Runs one statement of SQL that both databases read alike (no
     /// parameters) on this data, behind the app's back.
     pub async fn execute(&self, sql: &str) {
-        match &self.database {
-            Some(database) => {
-                let mut conn = PgConnection::connect(&database.url).await.expect("connect");
-                sqlx::query(AssertSqlSafe(sql.to_owned()))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-            }
-            None => {
-                let path = self.dir.path().join("gazette.db");
-                let mut conn = SqliteConnection::connect(&format!("sqlite:{}", path.display()))
-                    .await
-                    .expect("open db");
-                sqlx::query(AssertSqlSafe(sql.to_owned()))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-            }
+        let path = self.dir.path().join("gazette.db");
+        execute(self.database.as_ref().map(|database| database.url.as_str()), &path, sql).await;
+    }
+}
+
+/// Runs `sql` on the PostgreSQL database at `postgres`, or else on the
+/// SQLite file at `sqlite`.
+async fn execute(postgres: Option<&str>, sqlite: &std::path::Path, sql: &str) {
+    let sql = AssertSqlSafe(sql.to_owned());
+    match postgres {
+        Some(url) => {
+            let mut conn = PgConnection::connect(url).await.expect("connect");
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        }
+        None => {
+            let mut conn = SqliteConnection::connect(&format!("sqlite:{}", sqlite.display()))
+                .await
+                .expect("open db");
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
         }
     }
 }
@@ -165,16 +166,7 @@ impl TestApp {
     /// Runs one statement of SQL that both databases read alike (see
     /// [`Kept::execute`]) while the app runs.
     pub async fn execute(&self, sql: &str) {
-        match &self.postgres {
-            Some(url) => {
-                let mut conn = PgConnection::connect(url).await.expect("connect");
-                sqlx::query(AssertSqlSafe(sql.to_owned()))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-            }
-            None => self.store.execute(sql).await,
-        }
+        execute(self.postgres.as_deref(), &self.db_path, sql).await;
     }
 
     /// The PostgreSQL database this app runs on, if it does.
