@@ -894,3 +894,156 @@ async fn an_entry_dated_in_the_future_is_placed_at_its_fetch_time_and_cannot_pin
     let clock = front.find("Dated by a broken clock").expect("on the front page");
     assert!(fresh < clock, "the future-dated entry is above a newer story");
 }
+
+/// The feed list an ingest token sees, by id.
+async fn feed_list(app: &TestApp) -> Vec<Value> {
+    let list: Value = app
+        .client
+        .get(app.url("/api/v1/feeds"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    list["feeds"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn an_admin_manages_feeds_from_the_admin_pages() {
+    use support::browser::Browser;
+
+    let (feeds, server) = start_feed_server().await;
+    let app = gazette().await;
+    gazette::accounts::add(
+        &app.db,
+        "ada",
+        "correct horse battery".into(),
+        gazette::accounts::Role::Admin,
+    )
+    .await
+    .unwrap();
+    let mut ada = Browser::new(&app);
+    assert_eq!(ada.sign_in("ada", "correct horse battery").await.status(), 303);
+    let csrf = ada.csrf_on("/admin/feeds").await;
+    let location = |response: &reqwest::Response| response.headers()["location"].to_str().unwrap().to_owned();
+
+    // Subscribe: fetched at once, its stories in their section.
+    let url = format!("{feeds}/rss.xml");
+    let response = ada
+        .post(
+            "/admin/feeds",
+            &[
+                ("csrf", &csrf),
+                ("url", &url),
+                ("section", "Harbour"),
+                ("title", ""),
+                ("interval_minutes", ""),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/admin/feeds?done=subscribed");
+    assert_eq!(section_titles(&app, "harbour").await.len(), 3);
+    let page = ada.get("/admin/feeds?done=subscribed").await.text().await.unwrap();
+    assert!(page.contains("Subscribed: the feed was fetched"), "{page}");
+    assert!(page.contains(&url), "the list shows the feed's address");
+    let id = feed_list(&app).await[0]["id"].as_i64().unwrap().to_string();
+
+    // Edit: section, title and interval.
+    let response = ada
+        .post(
+            "/admin/feeds/change",
+            &[
+                ("csrf", &csrf),
+                ("id", &id),
+                ("do", "save"),
+                ("section", "Docks"),
+                ("title", "Harbour Wire Desk"),
+                ("interval_minutes", "45"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&response), "/admin/feeds?done=changed");
+    let feed = &feed_list(&app).await[0];
+    assert_eq!(
+        (
+            feed["section"].as_str(),
+            feed["title"].as_str(),
+            feed["interval_secs"].as_i64()
+        ),
+        (Some("Docks"), Some("Harbour Wire Desk"), Some(2700))
+    );
+
+    // A wrong interval is shown on the page and changes nothing.
+    let before = app.fingerprint().await;
+    let response = ada
+        .post(
+            "/admin/feeds/change",
+            &[
+                ("csrf", &csrf),
+                ("id", &id),
+                ("do", "save"),
+                ("section", "Elsewhere"),
+                ("title", ""),
+                ("interval_minutes", "soon"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    assert!(response.text().await.unwrap().contains("whole number of minutes"));
+    assert_eq!(app.fingerprint().await, before);
+
+    // Poll now: the feed server is asked again.
+    let hits = || server.hits.lock().unwrap().get("rss.xml").copied().unwrap_or(0);
+    let asked = hits();
+    let response = ada
+        .post("/admin/feeds/change", &[("csrf", &csrf), ("id", &id), ("do", "poll")])
+        .await;
+    assert_eq!(location(&response), "/admin/feeds?done=polled");
+    assert_eq!(hits(), asked + 1);
+
+    // OPML import from the form, and the export holds both feeds.
+    let opml = format!(
+        r#"<?xml version="1.0"?><opml version="2.0"><head><title>Mine</title></head><body>
+<outline text="Atom Desk" type="rss" xmlUrl="{feeds}/atom.xml"/></body></opml>"#
+    );
+    let response = ada
+        .post(
+            "/admin/feeds/import",
+            &[("csrf", &csrf), ("opml", &opml), ("section", "Imported")],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("1 feeds in the file"));
+    assert_eq!(feed_list(&app).await.len(), 2);
+    let export = ada.get("/admin/feeds/export.opml").await.text().await.unwrap();
+    assert!(
+        export.contains(&url) && export.contains(&format!("{feeds}/atom.xml")),
+        "{export}"
+    );
+
+    // Remove: the subscription goes, its stories stay.
+    let stories = app.count("SELECT COUNT(*) FROM articles").await;
+    let response = ada
+        .post("/admin/feeds/change", &[("csrf", &csrf), ("id", &id), ("do", "remove")])
+        .await;
+    assert_eq!(location(&response), "/admin/feeds?done=removed");
+    let left = feed_list(&app).await;
+    assert_eq!(left.len(), 1);
+    assert!(left[0]["url"].as_str().unwrap().ends_with("/atom.xml"));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM articles").await,
+        stories,
+        "removing a feed keeps its stories"
+    );
+
+    // Without the session's token nothing happens.
+    let before = app.fingerprint().await;
+    let response = ada
+        .post("/admin/feeds/change", &[("csrf", "0"), ("id", &id), ("do", "remove")])
+        .await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(app.fingerprint().await, before);
+}
