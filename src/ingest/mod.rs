@@ -19,7 +19,7 @@ use crate::domain::listing::article_path;
 use crate::domain::slug::slugify_or;
 use crate::domain::{NewArticle, body};
 use crate::error::{AppError, ErrorBody};
-use crate::store::articles::{ArticleRow, Derived, Existing};
+use crate::store::articles::{ArticleRow, Derived, Existing, NewRow};
 use crate::store::{self, Db};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -389,14 +389,14 @@ async fn write_run(conn: &mut store::Tx<'_>, run: &[Prepared]) -> Result<Vec<Res
             _ => None,
         })
         .collect();
-    let rows: Vec<&str> = inserts.iter().map(|item| item.row_json.as_str()).collect();
-    let new_ids = store::articles::insert_many(conn, &rows).await?;
-    let derived: Vec<(i64, &str)> = new_ids
+    let rows: Vec<NewRow<'_>> = inserts
         .iter()
-        .zip(&inserts)
-        .map(|(&id, item)| (id, item.derived_json.as_str()))
+        .map(|item| NewRow {
+            row_json: &item.row_json,
+            derived_json: &item.derived_json,
+        })
         .collect();
-    store::articles::write_derived(conn, &derived, false).await?;
+    let new_ids = store::articles::insert_many(conn, &rows).await?;
     let mut updated = Vec::new();
     for plan in &plans {
         if let Plan::Update(id, item) = plan {

@@ -48,6 +48,25 @@ pub struct Derived<'a> {
     pub body_text: &'a str,
 }
 
+/// A new article for [`insert_many`]: its [`ArticleRow`] and its
+/// [`Derived`] parts, each as JSON.
+#[derive(Debug, Clone, Copy)]
+pub struct NewRow<'a> {
+    pub row_json: &'a str,
+    pub derived_json: &'a str,
+}
+
+/// The JSON arrays of a group of new rows: their rows and their derived
+/// parts, in the same order.
+pub(crate) fn new_rows_json(rows: &[NewRow<'_>]) -> (String, String) {
+    let rows_json: Vec<&str> = rows.iter().map(|r| r.row_json).collect();
+    let derived_json: Vec<&str> = rows.iter().map(|r| r.derived_json).collect();
+    (
+        format!("[{}]", rows_json.join(",")),
+        format!("[{}]", derived_json.join(",")),
+    )
+}
+
 /// An article already stored, as the identity rules need it.
 #[derive(Debug, Clone)]
 pub struct Existing {
@@ -227,20 +246,20 @@ operations! {
     /// live article, and which articles hold each of `url_keys`.
     pub async fn identities(conn: &mut Tx<'_>, keys: &[&str], url_keys: &[&str]) -> sqlx::Result<Known>;
 
-    /// Inserts new articles, given as JSON objects of [`ArticleRow`],
+    /// Inserts new articles with their tag rows and search entries,
     /// returning their ids in the order given.
     ///
-    /// One statement for the group: the rows travel as one JSON array and are
-    /// inserted in its order. A new rowid is one more than the largest before
-    /// it, so the returned ids, sorted, follow the order of the rows.
-    pub async fn insert_many(conn: &mut Tx<'_>, rows_json: &[&str]) -> sqlx::Result<Vec<i64>>;
+    /// One statement for the group's rows: they travel as one JSON array and
+    /// are inserted in its order. A new id is one more than the largest
+    /// before it, so the returned ids, sorted, follow the order of the rows.
+    pub async fn insert_many(conn: &mut Tx<'_>, rows: &[NewRow<'_>]) -> sqlx::Result<Vec<i64>>;
 
     /// Replaces a stored article's content in place, keeping its id (and so
     /// its URL) and, unless a new one is given, its publication time.
     pub async fn update(conn: &mut Tx<'_>, id: i64, row: &ArticleRow<'_>) -> sqlx::Result<()>;
 
-    /// Writes the tag rows and search entries of articles just inserted or
-    /// updated: (id, JSON of its [`Derived`]) pairs, replacing any they had.
+    /// Writes the tag rows and search entries of articles just updated or
+    /// copied: (id, JSON of its [`Derived`]) pairs, replacing any they had.
     /// Tag rows copy the publication time so tag pages page on their own index.
     pub async fn write_derived(conn: &mut Tx<'_>, derived: &[(i64, &str)], replacing: bool) -> sqlx::Result<()>;
 

@@ -1,6 +1,6 @@
 //! The articles table and the tombstones of deleted articles.
 
-use crate::store::articles::{ArticleDbRow, ArticleRow, CardRow, Existing, Known, Scope, Shown};
+use crate::store::articles::{ArticleDbRow, ArticleRow, CardRow, Existing, Known, NewRow, Scope, Shown};
 
 use sqlx::{PgConnection, PgPool};
 
@@ -34,11 +34,11 @@ pub async fn identities(conn: &mut PgConnection, keys: &[&str], url_keys: &[&str
     Ok(known)
 }
 
-pub async fn insert_many(conn: &mut PgConnection, rows_json: &[&str]) -> sqlx::Result<Vec<i64>> {
-    if rows_json.is_empty() {
+pub async fn insert_many(conn: &mut PgConnection, rows: &[NewRow<'_>]) -> sqlx::Result<Vec<i64>> {
+    if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let json = format!("[{}]", rows_json.join(","));
+    let (rows_json, derived_json) = crate::store::articles::new_rows_json(rows);
     // Ids must become visible in the order they are given: readers'
     // horizons and apps' syncs page by id, and without the lock two
     // instances inserting at once could commit 11 before 10. Held until
@@ -46,11 +46,13 @@ pub async fn insert_many(conn: &mut PgConnection, rows_json: &[&str]) -> sqlx::R
     sqlx::query!("SELECT pg_advisory_xact_lock($1)", super::INGEST_LOCK)
         .execute(&mut *conn)
         .await?;
+    // The search vector is written with the row: computed afterwards by an
+    // UPDATE, every new row would be written twice (and its indexes too).
     let mut ids = sqlx::query_scalar!(
         r#"INSERT INTO articles (section_id, ingest_key, url_key, external_id, url, slug, title, summary, author,
                                  source, body_format, body, body_deflated, body_html, word_count, author_slug,
                                  image_url, image_caption, tags, published_at, claimed_published_at, created_at, updated_at,
-                                 content_hash)
+                                 content_hash, search)
            SELECT s.id, r.v ->> 'ingest_key', r.v ->> 'url_key', r.v ->> 'external_id',
                   r.v ->> 'url', r.v ->> 'slug', r.v ->> 'title', r.v ->> 'summary',
                   r.v ->> 'author', r.v ->> 'source', r.v ->> 'body_format', '',
@@ -58,21 +60,27 @@ pub async fn insert_many(conn: &mut PgConnection, rows_json: &[&str]) -> sqlx::R
                   r.v ->> 'author_slug', r.v ->> 'image_url', r.v ->> 'image_caption',
                   r.v ->> 'tags_json', COALESCE((r.v ->> 'published_at')::bigint, (r.v ->> 'now')::bigint),
                   (r.v ->> 'claimed_published_at')::bigint, (r.v ->> 'now')::bigint, (r.v ->> 'now')::bigint,
-                  r.v ->> 'content_hash'
-           FROM jsonb_array_elements($1::text::jsonb) WITH ORDINALITY AS r (v, n)
+                  r.v ->> 'content_hash',
+                  article_search(r.v ->> 'title', r.v ->> 'summary', r.v ->> 'author', r.v ->> 'tags_json',
+                                 r.d ->> 'body_text')
+           FROM ROWS FROM (jsonb_array_elements($1::text::jsonb), jsonb_array_elements($2::text::jsonb))
+                WITH ORDINALITY AS r (v, d, n)
            JOIN sections s ON s.slug = r.v ->> 'section_slug'
            ORDER BY r.n
            RETURNING id"#,
-        json
+        rows_json,
+        derived_json
     )
     .fetch_all(&mut *conn)
     .await?;
     ids.sort_unstable();
-    if ids.len() != rows_json.len() {
+    if ids.len() != rows.len() {
         return Err(sqlx::Error::Protocol(
             "the database stored a different number of articles than it was given".into(),
         ));
     }
+    let derived: Vec<(i64, &str)> = ids.iter().zip(rows).map(|(&id, row)| (id, row.derived_json)).collect();
+    write_tags(conn, &crate::store::articles::derived_json(&derived)).await?;
     Ok(ids)
 }
 
@@ -125,6 +133,21 @@ pub async fn write_derived(conn: &mut PgConnection, derived: &[(i64, &str)], rep
         .execute(&mut *conn)
         .await?;
     }
+    write_tags(conn, &json).await?;
+    sqlx::query!(
+        "UPDATE articles a SET search = article_search(a.title, a.summary, a.author, a.tags, d -> 1 ->> 'body_text')
+         FROM jsonb_array_elements($1::text::jsonb) d
+         WHERE a.id = (d ->> 0)::bigint",
+        json
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The tag rows of articles, from the JSON of (id, [`Derived`]) pairs.
+/// Tag rows copy the publication time so tag pages page on their own index.
+async fn write_tags(conn: &mut PgConnection, derived_json: &str) -> sqlx::Result<()> {
     sqlx::query!(
         "INSERT INTO article_tags (tag_slug, published_at, article_id, tag_name)
          SELECT t ->> 0, a.published_at, a.id, t ->> 1
@@ -132,24 +155,7 @@ pub async fn write_derived(conn: &mut PgConnection, derived: &[(i64, &str)], rep
          CROSS JOIN jsonb_array_elements(d -> 1 -> 'tags') t
          JOIN articles a ON a.id = (d ->> 0)::bigint
          ON CONFLICT DO NOTHING",
-        &json
-    )
-    .execute(&mut *conn)
-    .await?;
-    // The search vector: title, summary, author and tags, body, weighted
-    // A to D in the spirit of SQLite's bm25 weights (10, 4, 3, 3, 1). The
-    // body is indexed up to BODY_INDEXED characters: a tsvector holds at
-    // most 1 MB, and a longer body would make the whole write fail.
-    sqlx::query!(
-        "UPDATE articles a SET search =
-             setweight(to_tsvector('gazette', a.title), 'A')
-             || setweight(to_tsvector('gazette', COALESCE(a.summary, '')), 'B')
-             || setweight(to_tsvector('gazette', COALESCE(a.author, '') || ' ' || a.tags), 'C')
-             || setweight(to_tsvector('gazette', left(d -> 1 ->> 'body_text', $2)), 'D')
-         FROM jsonb_array_elements($1::text::jsonb) d
-         WHERE a.id = (d ->> 0)::bigint",
-        json,
-        super::BODY_INDEXED
+        derived_json
     )
     .execute(&mut *conn)
     .await?;

@@ -37,10 +37,6 @@ pub use writer::Writer;
 /// unlikely to collide with another application's locks on a shared database.
 pub(crate) const INGEST_LOCK: i64 = 0x6761_7a65_7474_6501;
 
-/// How much of an article's body text the search vector indexes, in
-/// characters (see `articles::write_derived`).
-pub(crate) const BODY_INDEXED: i32 = 250_000;
-
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPoolOptions;

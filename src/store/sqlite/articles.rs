@@ -1,6 +1,6 @@
 //! The articles table and the tombstones of deleted articles.
 
-use crate::store::articles::{ArticleDbRow, ArticleRow, CardRow, Existing, Known, Scope, Shown};
+use crate::store::articles::{ArticleDbRow, ArticleRow, CardRow, Existing, Known, NewRow, Scope, Shown};
 
 use sqlx::{SqliteConnection, SqlitePool};
 
@@ -36,11 +36,11 @@ pub async fn identities(conn: &mut SqliteConnection, keys: &[&str], url_keys: &[
     Ok(known)
 }
 
-pub async fn insert_many(conn: &mut SqliteConnection, rows_json: &[&str]) -> sqlx::Result<Vec<i64>> {
-    if rows_json.is_empty() {
+pub async fn insert_many(conn: &mut SqliteConnection, rows: &[NewRow<'_>]) -> sqlx::Result<Vec<i64>> {
+    if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let json = format!("[{}]", rows_json.join(","));
+    let (json, _) = crate::store::articles::new_rows_json(rows);
     let mut ids = sqlx::query_scalar!(
         r#"INSERT INTO articles (section_id, ingest_key, url_key, external_id, url, slug, title, summary, author,
                                  source, body_format, body, body_deflated, body_html, word_count, author_slug,
@@ -61,11 +61,14 @@ pub async fn insert_many(conn: &mut SqliteConnection, rows_json: &[&str]) -> sql
     .fetch_all(&mut *conn)
     .await?;
     ids.sort_unstable();
-    if ids.len() != rows_json.len() {
+    if ids.len() != rows.len() {
         return Err(sqlx::Error::Protocol(
             "the database stored a different number of articles than it was given".into(),
         ));
     }
+    // Tags and search entries live in their own tables, written by id.
+    let derived: Vec<(i64, &str)> = ids.iter().zip(rows).map(|(&id, row)| (id, row.derived_json)).collect();
+    write_derived(conn, &derived, false).await?;
     Ok(ids)
 }
 
