@@ -1,0 +1,428 @@
+//! One conformance suite for the two stores. Each scenario is written once
+//! and run twice, on a fresh SQLite file and on a fresh PostgreSQL
+//! database: each run must give the answers the scenario expects, and the
+//! two runs must give the same answers (search results compared as sets,
+//! since the two rank differently). The scenarios drive the store through
+//! the layers the web uses (ingest, accounts, reading, tokens) and read it
+//! back through the store's own operations.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use gazette::accounts::{self, Role, app_passwords, session};
+use gazette::domain::listing::Cursor;
+use gazette::domain::search::SearchQuery;
+use gazette::error::AppError;
+use gazette::ingest;
+use gazette::reading::{Action, Reading, UpTo, keys};
+use gazette::store::articles::{Scope, Shown};
+use gazette::store::search::{Filters, Order};
+use gazette::store::{self, Db};
+
+const PASSWORD: &str = "correct horse battery";
+
+/// Runs `scenario` on a fresh database of each backend and checks that
+/// both saw the same.
+async fn on_both(scenario: impl AsyncFn(&Db) -> Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Db::open(&dir.path().join("gazette.db")).await.unwrap();
+    let on_sqlite = scenario(&sqlite).await;
+    sqlite.close().await;
+
+    let database = support::postgres::FreshDatabase::new().await;
+    let postgres = Db::open_postgres(&database.url, 3).await.unwrap();
+    let on_postgres = scenario(&postgres).await;
+    postgres.close().await;
+
+    assert_eq!(on_sqlite, on_postgres, "SQLite (left) and PostgreSQL (right) disagree");
+}
+
+/// Stores one batch of articles as the API would, and says what became
+/// of each: (id, status) or the error's code.
+async fn post(db: &Db, articles: Value) -> Vec<Value> {
+    let items = ingest::ingest_batch(db, articles.to_string().as_bytes(), false)
+        .await
+        .unwrap();
+    serde_json::to_value(items)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| match item.get("id") {
+            Some(id) => json!([id, item["status"]]),
+            None => item["error"]["code"].clone(),
+        })
+        .collect()
+}
+
+fn story(title: &str, section: &str, published: &str) -> Value {
+    json!({
+        "title": title,
+        "section": section,
+        "author": "Ada Quill",
+        "tags": ["Harbour works"],
+        "published_at": published,
+        "body": format!("The story of {title}.\n\nA second paragraph about the quay."),
+    })
+}
+
+fn error_code(err: &AppError) -> String {
+    err.body().code.to_owned()
+}
+
+#[tokio::test]
+async fn identity_and_tombstone_rules() {
+    on_both(async |db: &Db| {
+        let first = post(
+            db,
+            json!([
+                {"title": "Quay wall rebuilt", "section": "Harbour", "external_id": "quay-1", "body": "Stones."},
+                {"title": "Ferry times", "section": "Harbour", "url": "https://harbour.test/ferry?utm_source=x", "body": "Six towns."},
+                {"title": "Market reopens", "section": "Town", "body": "Stalls."},
+            ]),
+        )
+        .await;
+        assert_eq!(first, [json!([1, "created"]), json!([2, "created"]), json!([3, "created"])]);
+
+        // The same again is unchanged; a changed body updates in place; the
+        // same URL from another sender is the first story.
+        let again = post(
+            db,
+            json!([
+                {"title": "Quay wall rebuilt", "section": "Harbour", "external_id": "quay-1", "body": "Stones."},
+                {"title": "Quay wall rebuilt", "section": "Harbour", "external_id": "quay-1", "body": "Stones, and mortar."},
+                {"title": "Ferry times (copy)", "section": "Wire", "external_id": "wire-9", "url": "https://harbour.test/ferry", "body": "Six."},
+            ]),
+        )
+        .await;
+        assert_eq!(again, [json!([1, "unchanged"]), json!([1, "updated"]), json!([2, "unchanged"])]);
+        let quay = store::articles::get(&db.reader, 1, Shown::Published).await.unwrap().unwrap();
+        assert!(quay.body_html.contains("mortar"));
+
+        // Deleted stays deleted: by its id, and by its URL.
+        ingest::delete(db, 1).await.unwrap();
+        ingest::delete(db, 2).await.unwrap();
+        let missing = ingest::delete(db, 1).await.map_err(|e| error_code(&e));
+        let after = post(
+            db,
+            json!([
+                {"title": "Quay wall rebuilt", "section": "Harbour", "external_id": "quay-1", "body": "Again."},
+                {"title": "Ferry times", "section": "Harbour", "external_id": "other", "url": "https://harbour.test/ferry", "body": "Again."},
+                {"title": "Lighthouse", "section": "Harbour", "body": "New."},
+            ]),
+        )
+        .await;
+        assert_eq!(after[..2], [json!("deleted"), json!("deleted")]);
+        assert_eq!(after[2], json!([4, "created"]), "ids are never reused");
+        let gone = store::articles::get(&db.reader, 1, Shown::Published).await.unwrap();
+        assert!(gone.is_none());
+        json!({ "first": first, "again": again, "missing": missing.err(), "after": after })
+    })
+    .await;
+}
+
+/// Every card of a listing, page by page, as (id, published) pairs.
+async fn walk(db: &Db, scope: Scope<'_>, per_page: u32) -> Vec<(i64, i64)> {
+    let mut seen = Vec::new();
+    let mut cursor = Cursor::START;
+    loop {
+        let page = store::articles::page(&db.reader, scope, cursor, per_page)
+            .await
+            .unwrap();
+        seen.extend(page.items.iter().map(|c| (c.id, c.published_at.timestamp())));
+        match page.next {
+            Some(next) => cursor = next,
+            None => return seen,
+        }
+    }
+}
+
+#[tokio::test]
+async fn keyset_paging_of_every_listing() {
+    on_both(async |db: &Db| {
+        // 23 stories in three sections, several sharing a time: the id
+        // breaks the tie, and no page repeats or skips one.
+        let stories: Vec<Value> = (0..23)
+            .map(|n| {
+                let section = ["Boxing", "Football", "Rowing"][n % 3];
+                let hour = 10 + n / 4;
+                let mut story = story(&format!("Story {n}"), section, &format!("2026-03-01T{hour:02}:00:00Z"));
+                if n % 5 == 0 {
+                    story["author"] = json!("Ben Ink");
+                    story["tags"] = json!(["Cup run"]);
+                }
+                story
+            })
+            .collect();
+        post(db, Value::Array(stories)).await;
+        let all = walk(db, Scope::All, 5).await;
+        assert_eq!(all.len(), 23);
+        let mut sorted = all.clone();
+        sorted.sort_by(|a, b| (b.1, b.0).cmp(&(a.1, a.0)));
+        assert_eq!(all, sorted, "newest first, the higher id first within a time");
+        assert_eq!(
+            walk(db, Scope::All, 23).await,
+            all,
+            "page size does not change the order"
+        );
+
+        let boxing = store::sections::by_slug(&db.reader, "boxing").await.unwrap().unwrap();
+        let in_section = walk(db, Scope::Section(boxing.id), 4).await;
+        assert_eq!(in_section.len(), 8);
+        let by_author = walk(db, Scope::Author("ben-ink"), 2).await;
+        let by_tag = walk(db, Scope::Tag("cup-run"), 2).await;
+        assert_eq!(by_author.len(), 5);
+        assert_eq!(by_author, by_tag);
+
+        let front: Vec<(i64, String)> = store::articles::newest_by_section(&db.reader, 2)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.id, c.section_slug))
+            .collect();
+        assert_eq!(front.len(), 6);
+        let elsewhere: Vec<i64> = store::articles::latest_outside_section(&db.reader, boxing.id, 5)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        let cards: Vec<i64> = store::articles::cards_by_ids(&db.reader, &[3, 1, 2])
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        let sections: Vec<(String, i64)> = store::sections::list(db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| (s.slug.clone(), s.article_count))
+            .collect();
+        assert_eq!(sections.iter().map(|s| s.1).sum::<i64>(), 23);
+        json!({
+            "all": all, "section": in_section, "author": by_author, "front": front,
+            "elsewhere": elsewhere, "cards": cards, "sections": sections,
+        })
+    })
+    .await;
+}
+
+/// The ids a search finds, as a set.
+async fn found(db: &Db, input: &str, filters: &Filters) -> BTreeSet<i64> {
+    let query = SearchQuery::parse(input).unwrap();
+    store::search::search(&db.reader, &query, filters, Order::Relevance, 50, 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|hit| hit.card.id)
+        .collect()
+}
+
+#[tokio::test]
+async fn search_finds_the_same_stories() {
+    on_both(async |db: &Db| {
+        post(
+            db,
+            json!([
+                {"title": "Crane lifts the new quay gate", "section": "Harbour", "body": "Engineers watched the crane.", "published_at": "2026-03-01T10:00:00Z"},
+                {"title": "Ferry timetable unified", "section": "Harbour", "body": "Six towns share one ferry timetable.", "published_at": "2026-03-02T10:00:00Z"},
+                {"title": "Café owners plead for fair rent", "section": "Town", "body": "The café on the quay may close.", "published_at": "2026-03-03T10:00:00Z"},
+                {"title": "Rowing club wins", "section": "Sport", "summary": "A crane of a finish.", "body": "By a length.", "published_at": "2026-03-04T10:00:00Z"},
+                {"title": "Night market", "section": "Town", "external_id": "night", "body": "Stalls on the harbour front until midnight.", "published_at": "2026-03-05T10:00:00Z"},
+            ]),
+        )
+        .await;
+        // A changed story is found by its new words only; a deleted one not at all.
+        post(db, json!([{"title": "Night market", "section": "Town", "external_id": "night", "body": "Lanterns along the promenade.", "published_at": "2026-03-05T10:00:00Z"}])).await;
+        ingest::delete(db, 2).await.unwrap();
+
+        let none = Filters { section_id: None, from: None, to: None };
+        let town = store::sections::by_slug(&db.reader, "town").await.unwrap().unwrap();
+        let mut results = serde_json::Map::new();
+        for input in [
+            "crane", "quay", "\"quay gate\"", "cran*", "ferry", "cafe", "café", "crane OR lanterns",
+            "crane quay", "harbour", "lanterns", "\"gate quay\"", "zzz", "(((", "-crane",
+        ] {
+            // Input that is no search at all gets the same advice on both.
+            let outcome = match SearchQuery::parse(input) {
+                Ok(_) => json!(found(db, input, &none).await),
+                Err(problem) => json!(format!("{problem:?}")),
+            };
+            results.insert(input.to_owned(), outcome);
+        }
+        let expect = |input: &str, ids: &[i64]| {
+            assert_eq!(results[input], json!(ids), "search for {input}");
+        };
+        expect("crane", &[1, 4]);
+        expect("quay", &[1, 3]);
+        expect("\"quay gate\"", &[1]);
+        expect("cran*", &[1, 4]);
+        expect("ferry", &[]);
+        expect("cafe", &[3]);
+        expect("café", &[3]);
+        expect("crane OR lanterns", &[1, 4, 5]);
+        expect("crane quay", &[1]);
+        expect("harbour", &[]);
+        expect("lanterns", &[5]);
+        expect("zzz", &[]);
+
+        let in_town = found(db, "quay", &Filters { section_id: Some(town.id), from: None, to: None }).await;
+        assert_eq!(in_town, BTreeSet::from([3]));
+        let dated = Filters { section_id: None, from: Some(1_772_409_600), to: Some(1_772_582_400) };
+        let in_range = found(db, "crane OR quay OR lanterns", &dated).await;
+        assert_eq!(in_range, BTreeSet::from([3]), "2 to 4 March inclusive");
+        results.insert("in town".into(), json!(in_town));
+        results.insert("dated".into(), json!(in_range));
+        Value::Object(results)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reading_state_per_reader() {
+    on_both(async |db: &Db| {
+        let ada = accounts::add(db, "ada", PASSWORD.into(), Role::Admin).await.unwrap();
+        let ben = accounts::add(db, "ben", PASSWORD.into(), Role::Admin).await.unwrap();
+        let stories: Vec<Value> = (0..6)
+            .map(|n| story(&format!("Bout {n}"), if n < 4 { "Boxing" } else { "Rowing" }, &format!("2026-03-0{}T10:00:00Z", n + 1)))
+            .collect();
+        post(db, Value::Array(stories)).await;
+        let boxing = store::sections::by_slug(&db.reader, "boxing").await.unwrap().unwrap();
+
+        let reading = Reading::default();
+        reading.act(db, ada.id, 1, Action::Read).await.unwrap();
+        reading.act(db, ada.id, 2, Action::Read).await.unwrap();
+        reading.act(db, ada.id, 2, Action::Unread).await.unwrap();
+        reading.act(db, ada.id, 5, Action::Save).await.unwrap();
+        reading.act(db, ada.id, 6, Action::Save).await.unwrap();
+        reading.act(db, ada.id, 6, Action::Unsave).await.unwrap();
+        // Up to story 3 (stored before 4): 1 to 3 read, 4 still unread.
+        reading.read_section(db, ada.id, Some(boxing.id), UpTo::Article(3)).await.unwrap();
+        reading.set_hide_read(db, ada.id, true).await.unwrap();
+
+        let state = async |user: i64| {
+            let snapshot = reading.snapshot(db, user, i64::MAX).await.unwrap();
+            let counts = reading.counts(db, user, i64::MAX).await.unwrap();
+            let read: Vec<i64> = (1..=6)
+                .filter(|&id| snapshot.is_read(id, if id < 5 { boxing.id } else { boxing.id + 1 }))
+                .collect();
+            let mut saved: Vec<i64> = snapshot.saved_ids().collect();
+            saved.sort_unstable();
+            let unread: Vec<i64> = gazette::reading::unread_page(db, &snapshot, Scope::All, Cursor::START, 10)
+                .await
+                .unwrap()
+                .items
+                .iter()
+                .map(|c| c.id)
+                .collect();
+            json!({ "read": read, "saved": saved, "unread": unread, "total": counts.total.unread, "hide_read": snapshot.hide_read })
+        };
+        let ada_state = state(ada.id).await;
+        assert_eq!(
+            ada_state,
+            json!({ "read": [1, 2, 3], "saved": [5], "unread": [6, 5, 4], "total": 3, "hide_read": true })
+        );
+        let ben_state = state(ben.id).await;
+        assert_eq!(ben_state["read"], json!([]), "one reader's marks are not another's");
+        assert_eq!(ben_state["total"], 6);
+
+        // A deleted story leaves every reader's state; a removed reader's
+        // state goes with them.
+        ingest::delete(db, 5).await.unwrap();
+        let after_delete = state(ada.id).await;
+        assert_eq!(after_delete["saved"], json!([]));
+        accounts::remove(db, "ada").await.unwrap();
+        let saved_rows = store::reading::saved_ids(&db.reader, ada.id, (i64::MAX, i64::MAX), 10).await.unwrap();
+        assert!(saved_rows.is_empty());
+        json!({ "ada": ada_state, "ben": ben_state, "after_delete": after_delete })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sessions_tokens_and_keys() {
+    on_both(async |db: &Db| {
+        let ada = accounts::add(db, "ada", PASSWORD.into(), Role::Admin).await.unwrap();
+        let duplicate = accounts::add(db, "ada", PASSWORD.into(), Role::Reader)
+            .await
+            .map_err(|e| error_code(&e));
+
+        // Sessions: found by their cookie, ended one by one or all at once.
+        let one = session::start(db, &ada).await.unwrap();
+        let two = session::start(db, &ada).await.unwrap();
+        let found = session::find(db, &one.cookie_value).await.unwrap().unwrap();
+        assert_eq!(found.user.name, "ada");
+        assert!(session::find(db, "no-such-session").await.unwrap().is_none());
+        session::end(db, &found).await.unwrap();
+        let ended = session::find(db, &one.cookie_value).await.unwrap().is_none();
+        let other_lives = session::find(db, &two.cookie_value).await.unwrap().is_some();
+        session::end_all(db, ada.id).await.unwrap();
+        let all_ended = session::find(db, &two.cookie_value).await.unwrap().is_none();
+        assert!(ended && other_lives && all_ended);
+
+        // Ingest tokens: valid until revoked, listed by name.
+        let token = gazette::tokens::create(db, "wire").await.unwrap();
+        let valid = gazette::tokens::is_valid(db, None, &token).await.unwrap();
+        let listed: Vec<String> = store::tokens::list(&db.reader)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        let revoked = db
+            .writer
+            .transaction(async |tx| store::tokens::revoke(tx, "wire").await)
+            .await
+            .unwrap();
+        let still_valid = gazette::tokens::is_valid(db, None, &token).await.unwrap();
+        assert!(valid && revoked && !still_valid);
+
+        // Personal API keys and app passwords: their owner, until revoked.
+        let key = keys::create(db, ada.id, "phone").await.unwrap();
+        let owner = keys::owner(db, &key).await.unwrap().map(|(user, _)| user.name);
+        let listed_keys = store::reading::api_keys(&db.reader, ada.id).await.unwrap();
+        let key_id = listed_keys[0].id;
+        keys::revoke(db, ada.id, key_id).await.unwrap();
+        let key_after = keys::owner(db, &key).await.unwrap().is_none();
+        let app = app_passwords::create(db, &ada, "reeder").await.unwrap();
+        let signed_in = app_passwords::sign_in(db, "ada", &app).await.unwrap().is_some();
+        let wrong = app_passwords::sign_in(db, "ada", "not-it").await.unwrap().is_none();
+        assert_eq!(owner.as_deref(), Some("ada"));
+        assert!(key_after && signed_in && wrong);
+
+        // Password and role changes; removing a user.
+        accounts::set_password(db, "ada", "another long secret".into())
+            .await
+            .unwrap();
+        let old = accounts::authenticate(db, "ada", PASSWORD.into())
+            .await
+            .unwrap()
+            .is_none();
+        let new = accounts::authenticate(db, "ada", "another long secret".into())
+            .await
+            .unwrap()
+            .is_some();
+        let last_admin = accounts::set_role(db, "ada", Role::Reader)
+            .await
+            .map_err(|e| error_code(&e));
+        accounts::add(db, "ben", PASSWORD.into(), Role::Reader).await.unwrap();
+        accounts::remove(db, "ben").await.unwrap();
+        let users: Vec<String> = accounts::list(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| u.user.name)
+            .collect();
+        assert!(old && new);
+        assert_eq!(users, ["ada"]);
+        json!({
+            "duplicate": duplicate.err(), "listed": listed, "owner": owner, "last_admin": last_admin.err(),
+            "users": users,
+        })
+    })
+    .await;
+}
