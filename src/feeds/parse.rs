@@ -213,11 +213,7 @@ pub fn to_article(
         body: Some(body),
         body_format: Some("html".to_owned()),
         summary: standfirst.map(|s| s.chars().take(crate::domain::article::MAX_SUMMARY_CHARS).collect()),
-        author: entry
-            .authors
-            .first()
-            .and_then(|a| a.name.clone())
-            .filter(|n| !n.trim().is_empty()),
+        author: entry.authors.first().and_then(|a| a.name.as_deref()).and_then(byline),
         source: None,
         url: link.as_ref().map(Url::to_string),
         external_id: Some(external_id(feed_id, entry)),
@@ -243,6 +239,38 @@ pub fn to_article(
     }
     article.base_url = Some(link.unwrap_or_else(|| feed_url.clone()));
     Ok(article)
+}
+
+/// The byline of an entry's first author. RSS's `<author>` is
+/// "email (Name)": feed-rs keeps the email apart and leaves "(Name)" as
+/// the name, or the whole of it when it cannot tell.
+fn byline(name: &str) -> Option<String> {
+    let name = name.trim();
+    let name = match name.find('(') {
+        Some(open) if name.ends_with(')') && (open == 0 || name[..open].contains('@')) => {
+            &name[open + 1..name.len() - 1]
+        }
+        _ => name,
+    };
+    Some(name.trim().to_owned()).filter(|n| !n.is_empty())
+}
+
+#[cfg(test)]
+mod bylines {
+    use super::byline;
+
+    #[test]
+    fn an_rss_author_becomes_a_name() {
+        assert_eq!(byline("(Lena Marsh)").as_deref(), Some("Lena Marsh"));
+        assert_eq!(byline("lena@example.org (Lena Marsh)").as_deref(), Some("Lena Marsh"));
+        assert_eq!(byline("  Lena Marsh ").as_deref(), Some("Lena Marsh"));
+        assert_eq!(
+            byline("Lena Marsh (Riverside)").as_deref(),
+            Some("Lena Marsh (Riverside)")
+        );
+        assert_eq!(byline("()"), None);
+        assert_eq!(byline(" "), None);
+    }
 }
 
 #[cfg(test)]
