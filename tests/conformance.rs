@@ -161,7 +161,7 @@ async fn keyset_paging_of_every_listing() {
         let all = walk(db, Scope::All, 5).await;
         assert_eq!(all.len(), 23);
         let mut sorted = all.clone();
-        sorted.sort_by(|a, b| (b.1, b.0).cmp(&(a.1, a.0)));
+        sorted.sort_by_key(|&(id, published)| std::cmp::Reverse((published, id)));
         assert_eq!(all, sorted, "newest first, the higher id first within a time");
         assert_eq!(
             walk(db, Scope::All, 23).await,
