@@ -69,6 +69,8 @@ pub struct Db {
     /// This process among the instances sharing a PostgreSQL database:
     /// it tells the others of its changes and ignores its own.
     instance: u64,
+    /// Uncached searches running at once (see [`Db::search_slot`]).
+    searches: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 /// What a change touched, as caches care.
@@ -182,14 +184,20 @@ impl Db {
                  creates its schema: have an administrator create the extension before a fresh start"
             );
         }
+        // Half the pool: a burst of slow searches waits its turn here,
+        // leaving connections for pages and ingest (and not timing out in
+        // the pool's queue as if the database were down).
+        let searches = (connections as usize / 2).max(1);
         Ok(Db::on(
             Reader::Postgres(pool.clone()),
             Writer::Postgres(postgres::Writer::new(pool)),
+            searches,
         ))
     }
 
-    /// A database on `reader` and `writer`, its caches empty.
-    fn on(reader: Reader, writer: Writer) -> Db {
+    /// A database on `reader` and `writer`, its caches empty, running at
+    /// most `searches` searches at once.
+    fn on(reader: Reader, writer: Writer, searches: usize) -> Db {
         Db {
             reader,
             writer,
@@ -198,6 +206,7 @@ impl Db {
             accounts_generation: Default::default(),
             sessions: Default::default(),
             instance: rand::random(),
+            searches: std::sync::Arc::new(tokio::sync::Semaphore::new(searches)),
         }
     }
 
@@ -233,7 +242,19 @@ impl Db {
             .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Db::on(Reader::Sqlite(reader), Writer::Sqlite(writer)))
+        Ok(Db::on(
+            Reader::Sqlite(reader),
+            Writer::Sqlite(writer),
+            READ_CONNECTIONS as usize,
+        ))
+    }
+
+    /// A turn to run a search: a search over a common word reads thousands
+    /// of rows, and a burst of them must neither take every connection nor
+    /// wait in the pool's queue (on PostgreSQL a request that waits there
+    /// too long is answered as if the database were down).
+    pub async fn search_slot(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.searches.acquire().await.ok()
     }
 
     /// Records that articles changed; called by the write path after commit.

@@ -145,6 +145,7 @@ fn parse_day(field: &str, text: &str) -> Result<Option<NaiveDate>, FieldError> {
 /// whether another page exists.
 pub async fn hits(state: &AppState, search: &ValidSearch) -> Result<(Vec<Hit>, bool), AppError> {
     let offset = (search.page - 1) * PAGE_SIZE;
+    let _turn = state.db.search_slot().await;
     let mut hits = store::search::search(
         &state.db.reader,
         &search.query,

@@ -23,18 +23,30 @@ pub async fn search(
     // Scheduled articles are not found before their time.
     let published_by = crate::store::now_unix();
     // As on SQLite, a word found in nearly every article is ranked among
-    // its newest CANDIDATES matches only, which bounds the work.
+    // its newest CANDIDATES matches only, which bounds the work. How to
+    // find those depends on the word: for a common one, walking the newest
+    // articles back by id finds them in the first few thousand; for a rare
+    // one, the GIN index does. The planner can tell only from the query
+    // itself, so the tsquery is written inline (not in a CTE, which hides it
+    // from the estimates) and planned for its actual parameters every time:
+    // after a few runs PostgreSQL may otherwise settle on one generic plan,
+    // made without knowing the word, for every word.
+    let mut tx = db.begin().await?;
+    sqlx::query!("SET LOCAL plan_cache_mode = force_custom_plan")
+        .execute(&mut *tx)
+        .await?;
     let rows = sqlx::query_as!(
         HitRow,
-        r#"WITH q AS (SELECT to_tsquery('gazette', $1) AS q),
-           candidates AS (
-               SELECT a.id FROM articles a, q WHERE a.search @@ q.q ORDER BY a.id DESC LIMIT $2
+        r#"WITH candidates AS (
+               SELECT a.id FROM articles a
+               WHERE a.search @@ to_tsquery('gazette', $1)
+               ORDER BY a.id DESC LIMIT $2
            ),
            page AS (
                SELECT a.id, a.published_at,
                       CASE WHEN $6 THEN -a.published_at::float8
-                           ELSE -ts_rank($10::real[], a.search, q.q)::float8 END AS sort_key
-               FROM candidates c JOIN articles a ON a.id = c.id, q
+                           ELSE -ts_rank($10::real[], a.search, to_tsquery('gazette', $1))::float8 END AS sort_key
+               FROM candidates c JOIN articles a ON a.id = c.id
                WHERE ($3::bigint IS NULL OR a.section_id = $3)
                  AND ($4::bigint IS NULL OR a.published_at >= $4)
                  AND ($5::bigint IS NULL OR a.published_at <= $5)
@@ -60,8 +72,9 @@ pub async fn search(
         published_by,
         &WEIGHTS[..]
     )
-    .fetch_all(db)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(rows.into_iter().map(|row| row.into_hit(query)).collect())
 }
 
