@@ -750,17 +750,7 @@ async fn opml_import_maps_categories_to_sections_and_exports_them_back() {
     );
 
     // Changing and removing a subscription.
-    let (_, list) = {
-        let r = app
-            .client
-            .get(app.url("/api/v1/feeds"))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap();
-        (r.status(), r.json::<Value>().await.unwrap())
-    };
-    let first = list["feeds"][0]["id"].clone();
+    let first = feed_list(&app).await[0]["id"].clone();
     let changed: Value = app
         .client
         .patch(app.url(&format!("/api/v1/feeds/{first}")))
