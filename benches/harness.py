@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import zlib
 from pathlib import Path
 
@@ -555,10 +556,13 @@ def bench_size(binary, count, args, workdir):
         write_corpus(corpus, count)
     db = work / "gazette.db"
     result = {"articles": count, "json_bytes": corpus.stat().st_size}
-    if args.only == "sync" and args.reuse_db and db.exists():
-        print(f"[{count}] reader apps' syncs, on the library already built", flush=True)
+    if args.only in ("sync", "live") and args.reuse_db and db.exists():
+        print(f"[{count}] {args.only}, on the library already built", flush=True)
         result["batch_ingest_per_s"] = 0
-        result["app_sync"] = app_sync(binary, db, args)
+        if args.only == "sync":
+            result["app_sync"] = app_sync(binary, db, args)
+        else:
+            result["live"] = live_site(binary, db, work, args)
         return result
     for suffix in ("", "-wal", "-shm", ".lock"):
         Path(str(db) + suffix).unlink(missing_ok=True)
@@ -570,6 +574,9 @@ def bench_size(binary, count, args, workdir):
     if args.only == "sync":
         print(f"[{count}] reader apps' syncs", flush=True)
         result["app_sync"] = app_sync(binary, db, args)
+        return result
+    if args.only == "live":
+        result["live"] = live_site(binary, db, work, args)
         return result
 
     print(f"[{count}] raw SQLite ceiling", flush=True)
@@ -641,7 +648,207 @@ def bench_size(binary, count, args, workdir):
     result["single_posts"] = {c: run_wrk(f"http://127.0.0.1:{server.port}", c, args.duration, post_script)
                               for c in args.post_connections}
     server.stop()
+
+    # The live site last of all: its writer adds articles too.
+    result["live"] = live_site(binary, db, work, args)
     return result
+
+
+# ---------------------------------------------------------------- live site
+
+class SteadyWriter(threading.Thread):
+    """Posts single articles at `rate` a second, spread over the sections,
+    as a news desk does all day, until stopped."""
+
+    def __init__(self, port, rate, run):
+        super().__init__(daemon=True)
+        self.port, self.rate, self.run_name = port, rate, run
+        self.stopping = threading.Event()
+        self.written, self.errors, self.elapsed = 0, [], 0.0
+
+    def article(self, k, r):
+        paragraphs = ["  ".join(sentence(r) for _ in range(r.randint(2, 4))) for _ in range(r.randint(3, 6))]
+        article = {"title": f"Live {self.run_name} {k}: {sentence(r)[:-1]}", "section": SECTIONS[k % len(SECTIONS)],
+                   "body": "\n\n".join(paragraphs), "summary": sentence(r), "tags": r.sample(WORDS, 2),
+                   "external_id": f"live-{self.run_name}-{k}"}
+        author = NAMES[k % len(NAMES)]
+        if author:
+            article["author"] = author
+        return article
+
+    def run(self):
+        r = random.Random(self.run_name)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        started = time.time()
+        k = 0
+        while not self.stopping.is_set():
+            due = started + k / self.rate
+            if due > time.time():
+                self.stopping.wait(due - time.time())
+                continue
+            conn.request("POST", "/api/v1/articles", body=json.dumps(self.article(k, r)).encode(),
+                         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+            response = conn.getresponse()
+            data = response.read()
+            if response.status not in (200, 201):
+                self.errors.append((response.status, data[:200]))
+            else:
+                self.written += 1
+            k += 1
+        self.elapsed = time.time() - started
+
+    def stop(self):
+        self.stopping.set()
+        self.join()
+
+
+def fresh_everywhere(port, db, run):
+    """Posts one story and asks every page it changes, at once: its
+    section, the front page, another section's article (whose sidebar
+    lists the newest stories elsewhere), its author, its tag, the site's
+    feed. Returns which of them showed it."""
+    unique = f"{run}-{time.time_ns()}"  # new on every run, on a library kept from an earlier one too
+    marker = f"Freshness probe {unique}"
+    article = {"title": marker, "section": SECTIONS[0], "author": "Probe Writer", "tags": ["freshness"],
+               "body": "A story posted to see which pages show it on the very next request.",
+               "external_id": f"probe-{unique}"}
+    conn = sqlite.connect(f"file:{db}?mode=ro", uri=True)
+    other = conn.execute("SELECT a.id, a.slug FROM articles a JOIN sections s ON s.id = a.section_id "
+                         "WHERE s.name <> ? ORDER BY a.id DESC LIMIT 1", (SECTIONS[0],)).fetchone()
+    section_slug = conn.execute("SELECT slug FROM sections WHERE name = ?", (SECTIONS[0],)).fetchone()[0]
+    conn.close()
+    pages = {"section": f"/sections/{section_slug}", "front": "/", "sidebar": f"/articles/{other[0]}/{other[1]}",
+             "author": "/authors/probe-writer", "tag": "/tags/freshness", "feed": "/feed.atom"}
+    for path in pages.values():
+        fetch(port, path)  # in the cache before the write
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("POST", "/api/v1/articles", body=json.dumps(article).encode(),
+              headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+    assert c.getresponse().status in (200, 201)
+    return {name: marker.encode() in fetch(port, path)[1] for name, path in pages.items()}
+
+
+def live_site(binary, db, work, args):
+    """Readers over many pages while a writer posts at each of `rates`
+    articles a second; nginx serves the same files (as they were before
+    the writes) for the ceiling."""
+    server = Gazette(binary, db)
+    nginx = None
+    try:
+        kinds = page_sets(server.port, db, args.live_pages)
+        pages = {"live": kinds["article"] + kinds["section"] + kinds["front"]}
+        nginx, nginx_port, static_paths = start_nginx(work, pages, server.port, www_name="www-live")
+        script = write_lines(work / "paths.lua", [PATHS_SCRIPT])
+        g_list = write_lines(work / "live.paths", pages["live"])
+        n_list = write_lines(work / "live.static", static_paths["live"])
+        print(f"[live] nginx over {len(pages['live'])} pages", flush=True)
+        ceiling = run_wrk(f"http://127.0.0.1:{nginx_port}", 32, args.duration, script, [n_list])
+        result = {"pages": len(pages["live"]), "nginx": ceiling, "rates": {}}
+        for rate in args.live_rates:
+            print(f"[live] Gazette while {rate} articles/s arrive", flush=True)
+            writer = SteadyWriter(server.port, rate, f"r{rate}") if rate else None
+            if writer:
+                writer.start()
+            g = run_wrk(f"http://127.0.0.1:{server.port}", 32, args.duration, script, [g_list])
+            written = {}
+            if writer:
+                writer.stop()
+                written = {"written": writer.written, "write_errors": len(writer.errors),
+                           "written_per_s": writer.written / max(writer.elapsed, 1e-9)}
+            result["rates"][rate] = {"gazette": g, "ratio": g["rps"] / ceiling["rps"], **written,
+                                     "fresh": fresh_everywhere(server.port, db, f"r{rate}")}
+        return result
+    finally:
+        if nginx:
+            nginx.send_signal(signal.SIGQUIT)
+            nginx.wait(timeout=30)
+        server.stop()
+
+
+def live_lines(live):
+    lines = ["", f"Live site: 32 connections over {live['pages']:,} pages (articles, every section, the front page) "
+                 f"while single articles are posted; nginx serves the same files at {live['nginx']['rps']:,.0f} req/s "
+                 f"(p99 {live['nginx']['p99_ms']:.2f} ms):", "",
+             "| articles/s | written/s | Gazette req/s | p50 ms | p99 ms | ratio | next request shows the write on |",
+             "|---|---|---|---|---|---|---|"]
+    for rate, x in live["rates"].items():
+        g = x["gazette"]
+        fresh = ", ".join(name for name, ok in x["fresh"].items() if ok)
+        stale = [name for name, ok in x["fresh"].items() if not ok]
+        if stale:
+            fresh += f" (**stale: {', '.join(stale)}**)"
+        bad = f" ({g['non_2xx']} non-2xx)" if g["non_2xx"] else ""
+        lines.append(f"| {rate} | {x.get('written_per_s', 0):.1f} | {g['rps']:,.0f}{bad} | {g['p50_ms']:.2f} | "
+                     f"{g['p99_ms']:.2f} | {x['ratio']:.2f} | {fresh} |")
+    return lines
+
+
+# ---------------------------------------------------------------- realistic search
+
+def search_sets(gen_corpus):
+    """Queries by how common their words are, from gen_corpus.py's Zipf
+    vocabulary (version 2): its word of rank 1 is in nearly every article,
+    rank 100 in about 3%, rank 1,000 in about 0.3%."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("gen_corpus", gen_corpus)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    word = module.vocab_word
+    return {
+        "rank 1 word": [word(1)],
+        "rank 100 words": [word(r) for r in range(100, 110)],
+        "rank 1,000 words": [word(r) for r in range(1000, 1010)],
+        "two words (ranks 10+i and 100+i)": [f"{word(10 + i)} {word(100 + i)}" for i in range(10)],
+        "phrase (\"central bank\", template text)": ['"central bank"'],
+    }
+
+
+def realistic_search(binary, count, args, workdir):
+    """Uncached searches at 32 connections on gen_corpus.py's corpus of
+    `count` articles, each set of queries on its own."""
+    work = Path(workdir) / f"search{count}"
+    work.mkdir(parents=True, exist_ok=True)
+    corpus = work / "articles.jsonl"
+    if not corpus.exists():
+        print(f"[search {count}] writing corpus with {args.gen_corpus}", flush=True)
+        subprocess.run([sys.executable, args.gen_corpus, str(work), str(count)], check=True, stdout=subprocess.DEVNULL)
+    db = work / "gazette.db"
+    result = {"articles": count}
+    if not (args.reuse_db and db.exists()):
+        for suffix in ("", "-wal", "-shm", ".lock"):
+            Path(str(db) + suffix).unlink(missing_ok=True)
+        server = Gazette(binary, db)
+        print(f"[search {count}] batch ingest", flush=True)
+        result["batch_ingest_per_s"] = ingest_batches(server.port, corpus)
+        server.stop()
+    server = Gazette(binary, db, {"GAZETTE_PAGE_CACHE": "false"})
+    script = write_lines(work / "paths.lua", [PATHS_SCRIPT])
+    result["search"] = {}
+    try:
+        for name, queries in search_sets(args.gen_corpus).items():
+            paths = ["/search?q=" + urllib.parse.quote(q) for q in queries]
+            status, body = fetch(server.port, paths[0])
+            assert status == 200, (paths[0], status)
+            # The first page's cards, and whether more pages follow.
+            cards, more = body.count(b'<article class="card'), b'rel="next"' in body
+            found = f"{cards}{'+' if more else ''}"
+            print(f"[search {count}] {name}", flush=True)
+            x = run_wrk(f"http://127.0.0.1:{server.port}", 32, args.duration, script,
+                        [write_lines(work / "search.paths", paths)])
+            x["queries"] = queries
+            x["found"] = found
+            result["search"][name] = x
+    finally:
+        server.stop()
+    return result
+
+
+def search_lines(r):
+    lines = ["", f"Search without the cache on gen_corpus.py's text, {r['articles']:,} articles, 32 connections:", "",
+             "| Queries | first page | req/s | p50 ms | p99 ms | non-2xx |", "|---|---|---|---|---|---|"]
+    for name, x in r["search"].items():
+        lines.append(f"| {name} | {x['found']} | {x['rps']:,.1f} | {x['p50_ms']:.1f} | {x['p99_ms']:.1f} | {x['non_2xx']} |")
+    return lines
 
 
 def sync_lines(sync):
@@ -663,7 +870,7 @@ def report(results, args):
         n = r["articles"]
         if "reads" not in r:
             lines += [f"### {n:,} articles", "", f"Batch ingest: {r['batch_ingest_per_s']:,.0f} articles/s.",
-                      *sync_lines(r["app_sync"]), ""]
+                      *(sync_lines(r["app_sync"]) if "app_sync" in r else live_lines(r["live"])), ""]
             continue
         lines += [f"### {n:,} articles", "",
                   "| Ingest | articles/s | ratio |", "|---|---|---|",
@@ -692,6 +899,9 @@ def report(results, args):
                       f"not cached) p50 {u['cold_p50_ms']:.1f} ms, p99 {u['cold_p99_ms']:.1f} ms, max {u['cold_max_ms']:.1f} ms; "
                       f"then 32 connections over all of them {u['warm']['rps']:,.0f} req/s, p99 {u['warm']['p99_ms']:.2f} ms."]
         lines += sync_lines(r["app_sync"])
+        lines += live_lines(r["live"])
+        if "realistic_search" in r:
+            lines += search_lines(r["realistic_search"])
         lines += ["",
                   f"Resources: start-up {r['startup_s'] * 1000:.0f} ms; RSS {r['rss_idle_mb']:.0f} MB idle, "
                   f"{r['rss_under_load_mb']:.0f} MB peak under load; database {r['db_bytes'] / n:,.0f} bytes per article "
@@ -709,10 +919,18 @@ def main():
     parser.add_argument("--binary", default=str(ROOT / "target/release/gazette"))
     parser.add_argument("--out", default=None, help="write the JSON results here")
     parser.add_argument("--readers", type=int, default=1000, help="readers of mixed state for the unread counts")
-    parser.add_argument("--only", choices=["all", "sync"], default="all",
-                        help="sync: build the library, then time the reader apps' syncs alone")
+    parser.add_argument("--only", choices=["all", "sync", "live", "search"], default="all",
+                        help="sync: build the library, then time the reader apps' syncs alone; "
+                             "live: build it, then the live site alone; "
+                             "search: realistic search alone (needs --gen-corpus)")
+    parser.add_argument("--gen-corpus", default=None,
+                        help="the shared gen_corpus.py (version 2): with it, a run adds uncached search on its "
+                             "Zipf-distributed text, at each of --counts")
     parser.add_argument("--reuse-db", action="store_true",
-                        help="with --only sync and --workdir: time the syncs on the library a previous run built")
+                        help="with --only sync or live and --workdir: run on the library a previous run built")
+    parser.add_argument("--live-pages", type=int, default=2000, help="article pages the live site's readers spread over")
+    parser.add_argument("--live-rates", type=int, nargs="+", default=[0, 2, 20],
+                        help="articles a second posted during the live site's runs")
     args = parser.parse_args()
     args.read_connections = [1, 32, 128]
     args.post_connections = [1, 16, 64]
@@ -720,13 +938,28 @@ def main():
         args.counts, args.duration, args.samples = [300], 1, 50
         args.read_connections, args.post_connections = [1, 8], [1, 4]
         args.readers = 20
+        args.live_pages, args.live_rates = 50, [0, 20]
     for tool in ("wrk", "nginx"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: apt-get install wrk nginx")
     if not Path(args.binary).exists() or args.binary == str(ROOT / "target/release/gazette"):
         subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     workdir = args.workdir or tempfile.mkdtemp(prefix="gazette-bench-")
+    if args.only == "search":
+        if not args.gen_corpus:
+            sys.exit("--only search needs --gen-corpus PATH (the shared gen_corpus.py)")
+        results = [realistic_search(args.binary, n, args, workdir) for n in args.counts]
+        text = "\n".join(line for r in results for line in search_lines(r))
+        print(text)
+        if args.out:
+            Path(args.out).write_text(json.dumps(results, indent=2))
+        return
     results = [bench_size(args.binary, n, args, workdir) for n in args.counts]
+    if args.gen_corpus:
+        for r in results:
+            r["realistic_search"] = realistic_search(args.binary, r["articles"], args, workdir)
+    else:
+        print("NOTE: no --gen-corpus given: the realistic search set is not run", flush=True)
     text = report(results, args)
     print(text)
     if args.out:
@@ -738,6 +971,10 @@ def main():
                 for x in by_c.values():
                     assert x["gazette"]["non_2xx"] == 0 and x.get("uncached", x["gazette"])["non_2xx"] == 0, \
                         "a page failed under load"
+            for rate, x in r["live"]["rates"].items():
+                assert x["gazette"]["non_2xx"] == 0 and x.get("write_errors", 0) == 0, f"the live site failed at {rate}/s"
+                stale = [name for name, ok in x["fresh"].items() if not ok]
+                assert not stale, f"a write was not on the next request of: {stale}"
         print("smoke run: the harness works (figures are not asserted)")
     if not args.workdir:
         shutil.rmtree(workdir, ignore_errors=True)

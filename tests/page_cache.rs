@@ -1,13 +1,19 @@
-//! Requests that miss the same page at once wait for one rendering. In its
-//! own test binary so the process-wide metrics count this test's renders
-//! only.
+//! The page cache: requests that miss the same page at once wait for one
+//! rendering, and a new article makes stale the pages that show it and no
+//! others. In its own test binary so the process-wide metrics count these
+//! tests' renders only (the tests take turns for the same reason).
 
 mod support;
 
+use serde_json::json;
 use support::{article, spawn_app};
+
+/// The metrics are the process's: one test at a time counts them.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[tokio::test]
 async fn concurrent_misses_of_one_page_render_it_once() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let app = std::sync::Arc::new(spawn_app().await);
     for i in 0..30 {
         app.create(&article(&format!("Queue at the ferry {i}"), "Harbour"))
@@ -34,6 +40,121 @@ async fn concurrent_misses_of_one_page_render_it_once() {
         (1..=2).contains(&renders),
         "32 concurrent misses rendered the page {renders} times"
     );
+}
+
+#[tokio::test]
+async fn a_new_article_changes_the_pages_that_show_it_and_no_other() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = spawn_app().await;
+    let story = |title: &str, section: &str, author: &str, tag: &str| {
+        let mut a = article(title, section);
+        a["author"] = json!(author);
+        a["tags"] = json!([tag]);
+        a["external_id"] = json!(title);
+        a
+    };
+    app.create(&story("Ferry timetable returns", "Harbour", "Lena Marsh", "ferries"))
+        .await;
+    let harbour = app
+        .create(&story(
+            "Dredging starts at the quay",
+            "Harbour",
+            "Omar Tell",
+            "dredging",
+        ))
+        .await;
+    let rail = app
+        .create(&story("Signal box reopens", "Rail", "Omar Tell", "signals"))
+        .await;
+    let rail_page = rail["url"].as_str().unwrap().to_owned();
+    let harbour_page = harbour["url"].as_str().unwrap().to_owned();
+    let changed = [
+        "/",
+        "/sections/harbour",
+        rail_page.as_str(),
+        "/authors/lena-marsh",
+        "/tags/ferries",
+        "/feed.atom",
+    ];
+    let untouched = ["/sections/rail", harbour_page.as_str(), "/authors/omar-tell"];
+    let mut tags = std::collections::HashMap::new();
+    for path in changed.iter().chain(&untouched) {
+        for _ in 0..2 {
+            let response = app.get(path).await;
+            assert_eq!(response.status(), 200, "{path}");
+            tags.insert(*path, response.headers()["etag"].to_str().unwrap().to_owned());
+        }
+    }
+    let minute = chrono::Utc::now().timestamp() / 60;
+    let misses = cache_count(&app, "miss").await;
+
+    app.create(&story("Night ferry runs again", "Harbour", "Lena Marsh", "ferries"))
+        .await;
+
+    // Every page showing it shows it on the very next request…
+    for path in changed {
+        let response = app
+            .client
+            .get(app.url(path))
+            .header("if-none-match", &tags[path])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}: the client's copy is out of date");
+        let new_tag = response.headers()["etag"].to_str().unwrap().to_owned();
+        let body = response.text().await.unwrap();
+        assert!(
+            body.contains("Night ferry runs again"),
+            "{path} does not show the new story"
+        );
+        assert!(!body.contains(web_hole()), "{path} was sent with its hole");
+        let again = app
+            .client
+            .get(app.url(path))
+            .header("if-none-match", &new_tag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{path}: the new copy is current");
+    }
+    // …and the pages that do not show it were not rendered again.
+    let before = cache_count(&app, "miss").await;
+    for path in untouched {
+        let (status, body) = app.get_text(path).await;
+        assert_eq!(status, 200);
+        assert!(!body.contains("Night ferry runs again"), "{path}");
+    }
+    let rendered = cache_count(&app, "miss").await - before;
+    if chrono::Utc::now().timestamp() / 60 == minute {
+        assert_eq!(rendered, 0, "pages the new story is not on were rendered again");
+    }
+    assert!(before > misses, "the pages that show it were rendered again");
+
+    // The article page's sidebar is the newest elsewhere, filled in: once.
+    let (_, page) = app.get_text(&rail_page).await;
+    assert_eq!(page.matches("class=\"sidebar\"").count(), 1);
+    assert!(page.contains("Dredging starts at the quay"));
+
+    // An edit may move a story anywhere: every page is made again.
+    let mut edited = story("Night ferry runs again", "Harbour", "Lena Marsh", "ferries");
+    edited["title"] = json!("Night ferry runs again from Monday");
+    app.create(&edited).await;
+    for path in [rail_page.as_str(), "/sections/harbour", "/"] {
+        let (_, body) = app.get_text(path).await;
+        assert!(
+            body.contains("Night ferry runs again from Monday"),
+            "{path} shows the old headline"
+        );
+    }
+
+    // The cache's own addresses answer no client.
+    for path in ["/_fragments/sidebar/1", "/_fragments/sidebar/1/personal"] {
+        assert_eq!(app.get(path).await.status(), 404, "{path}");
+    }
+}
+
+fn web_hole() -> &'static str {
+    "<!--gazette:fragment-->"
 }
 
 /// Page cache lookups with this result so far, from /metrics.

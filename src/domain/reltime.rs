@@ -1,6 +1,6 @@
 //! "17 hrs ago": how old a story is, in the words a news site uses.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 /// Describes `then` relative to `now`: "just now" under a minute, then
 /// minutes, hours (under a day), days (under a week), and past that the
@@ -15,6 +15,21 @@ pub fn relative_time(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
         s if s < 86_400 => plural(s / 3_600, "hr"),
         s if s < 7 * 86_400 => plural(s / 86_400, "day"),
         _ => short_date(then),
+    }
+}
+
+/// The first moment after `now` at which `relative_time(then, ·)` reads
+/// differently; a day on, at most, for a time already shown as a date.
+pub fn changes_at(then: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+    let secs = (now - then).num_seconds();
+    let step = |unit: i64| then + Duration::seconds((secs.div_euclid(unit) + 1) * unit);
+    match secs {
+        s if s < -60 => then - Duration::seconds(60),
+        s if s < 60 => then + Duration::seconds(60),
+        s if s < 3_600 => step(60),
+        s if s < 86_400 => step(3_600),
+        s if s < 7 * 86_400 => step(86_400),
+        _ => now + Duration::days(1),
     }
 }
 
@@ -39,6 +54,41 @@ mod tests {
     fn ago(secs: i64) -> String {
         let now = Utc.with_ymd_and_hms(2024, 6, 13, 12, 0, 0).unwrap();
         relative_time(now - Duration::seconds(secs), now)
+    }
+
+    #[test]
+    fn a_page_knows_when_its_relative_times_change() {
+        let now = Utc.with_ymd_and_hms(2024, 6, 13, 12, 0, 0).unwrap();
+        for secs in [
+            -3_600,
+            -61,
+            -30,
+            0,
+            59,
+            60,
+            61,
+            3_599,
+            3_600,
+            7_200 + 17,
+            86_399,
+            86_400,
+            6 * 86_400 + 5,
+        ] {
+            let then = now - Duration::seconds(secs);
+            let at = super::changes_at(then, now);
+            assert!(at > now, "{secs}");
+            let before = at - Duration::seconds(1);
+            assert_eq!(
+                relative_time(then, before),
+                relative_time(then, now),
+                "{secs}: changed before {at}"
+            );
+            assert_ne!(
+                relative_time(then, at),
+                relative_time(then, now),
+                "{secs}: unchanged at {at}"
+            );
+        }
     }
 
     #[test]

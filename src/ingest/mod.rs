@@ -20,6 +20,7 @@ use crate::domain::slug::slugify_or;
 use crate::domain::{NewArticle, body};
 use crate::error::{AppError, ErrorBody};
 use crate::store::articles::{ArticleRow, Derived, Existing, NewRow};
+use crate::store::topics::Topic;
 use crate::store::{self, Db};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -162,6 +163,32 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Tells the caches what a committed group changed. New articles in known
+/// sections name what they touch (their page, section, author, tags and
+/// the newest stories); an edit may have moved a story out of any of those,
+/// and a new section changes every page's navigation, so either makes
+/// every page stale.
+fn tell_caches(db: &Db, items: &[Prepared], outcomes: &[Result<Saved, AppError>]) {
+    let saved = || {
+        items
+            .iter()
+            .zip(outcomes)
+            .filter_map(|(item, o)| Some((item, o.as_ref().ok()?)))
+    };
+    let mut created = saved().filter(|(_, s)| s.status == SaveStatus::Created).peekable();
+    if saved().any(|(_, s)| s.status == SaveStatus::Updated)
+        || saved().any(|(item, s)| s.status == SaveStatus::Created && !store::sections::shown(db, &item.section_slug))
+    {
+        db.changed();
+    } else if created.peek().is_some() {
+        db.articles_added(
+            created
+                .flat_map(|(item, saved)| item.topics(saved.id))
+                .chain([Topic::Newest]),
+        );
+    }
+}
+
 /// An article made ready to store: everything derived from it that needs
 /// no database (identity, digest, rendering, sanitising, compression, and
 /// the JSON the store writes), so the writer is held only to write.
@@ -232,6 +259,15 @@ impl Prepared {
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
     }
 
+    /// The pages a new article with this `id` appears on, besides the lists
+    /// of the newest stories.
+    fn topics(&self, id: i64) -> impl Iterator<Item = Topic<'_>> {
+        [Topic::Article(id), Topic::Section(&self.section_slug)]
+            .into_iter()
+            .chain(self.author_slug.as_deref().map(Topic::Author))
+            .chain(self.tags.iter().map(|(slug, _)| Topic::Tag(slug)))
+    }
+
     /// The keys by which this article may already be known.
     fn identities(&self) -> impl Iterator<Item = &str> {
         [&self.key, &self.url_key].into_iter().flatten().map(String::as_str)
@@ -290,13 +326,7 @@ async fn commit_group(db: &Db, items: &[Prepared]) -> Result<Vec<Result<Saved, A
         // A new article took fresh space: whatever filled the disk is gone.
         db.writer.health().succeeded();
     }
-    if outcomes.iter().any(|outcome| {
-        outcome
-            .as_ref()
-            .is_ok_and(|saved| saved.status != SaveStatus::Unchanged)
-    }) {
-        db.changed();
-    }
+    tell_caches(db, items, &outcomes);
     Ok(outcomes)
 }
 

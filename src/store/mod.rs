@@ -35,6 +35,7 @@ pub mod site;
 pub mod sqlite;
 pub mod streams;
 pub mod tokens;
+pub mod topics;
 pub mod users;
 pub mod writer;
 
@@ -58,8 +59,13 @@ pub struct Db {
     pub reader: Reader,
     pub writer: Writer,
     /// Bumped after every committed change to what the site shows, so
-    /// caches of rendered pages know they are stale.
+    /// caches of what was read from it know they are stale.
     generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Bumped after a change whose pages cannot be named (an edit, a
+    /// deletion, a sweep): every rendered page is stale.
+    pages_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// What new articles touched, for the pages made from it.
+    topics: std::sync::Arc<topics::Topics>,
     /// The section list every page shows, read once per change.
     sections: std::sync::Arc<sections::ListCache>,
     /// Bumped after every change to accounts or sessions made here.
@@ -202,6 +208,8 @@ impl Db {
             reader,
             writer,
             generation: Default::default(),
+            pages_generation: Default::default(),
+            topics: Default::default(),
             sections: Default::default(),
             accounts_generation: Default::default(),
             sessions: Default::default(),
@@ -257,15 +265,41 @@ impl Db {
         self.searches.acquire().await.ok()
     }
 
-    /// Records that articles changed; called by the write path after commit.
+    /// Records that articles changed in ways no [`Topic`](topics::Topic)
+    /// names, so every cached page is stale; called after the commit.
     pub fn changed(&self) {
         self.note(Change::Articles);
+        self.tell_peers(Change::Articles);
+    }
+
+    /// Records that new articles were committed, touching `topics`: the
+    /// pages made from other topics stay current.
+    pub fn articles_added<'a>(&self, topics: impl IntoIterator<Item = topics::Topic<'a>>) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::Release);
+        self.topics.touch(topics);
+        // The others make all their pages stale: precise enough for now,
+        // since a notification names no topics.
         self.tell_peers(Change::Articles);
     }
 
     /// The current change count: equal values mean nothing was written.
     pub fn generation(&self) -> u64 {
         self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The count of changes that made every page stale.
+    pub fn pages_generation(&self) -> u64 {
+        self.pages_generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The current versions of `topics` (see [`topics`]).
+    pub fn stamp(&self, topics: &[topics::Topic]) -> topics::Stamp {
+        self.topics.stamp(topics)
+    }
+
+    /// Whether no new article touched the topics of `stamp` since.
+    pub fn unchanged_since(&self, stamp: &topics::Stamp) -> bool {
+        self.topics.unchanged(stamp)
     }
 
     /// Records that an account or a session changed: cached sessions are
@@ -290,7 +324,10 @@ impl Db {
     pub(crate) fn note(&self, change: Change) {
         use std::sync::atomic::Ordering::Release;
         match change {
-            Change::Articles => self.generation.fetch_add(1, Release),
+            Change::Articles => {
+                self.generation.fetch_add(1, Release);
+                self.pages_generation.fetch_add(1, Release)
+            }
             Change::Accounts | Change::Reading => self.accounts_generation.fetch_add(1, Release),
         };
     }

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use super::{Db, Reader, Tx};
 
-/// Every section holding at least one article, the most recently active
-/// first. Every page shows this list, and it changes only with a write, so
+/// Every section holding at least one article, by slug: every page's
+/// navigation shows this list, in an order a new article never changes
+/// (so it does not make every page stale). It changes only with a write, so
 /// it is read from the database once per write (and per minute, for
 /// writes by another process such as `gazette import`).
 pub async fn list(db: &Db) -> sqlx::Result<Arc<[Section]>> {
@@ -17,6 +18,15 @@ pub async fn list(db: &Db) -> sqlx::Result<Arc<[Section]>> {
     let sections: Arc<[Section]> = read_list(&db.reader).await?.into();
     db.sections.put(version, Arc::clone(&sections));
     Ok(sections)
+}
+
+/// Whether the section with `slug` is in the list as last read, so pages
+/// already name it in their navigation. Reads nothing: a list never read
+/// knows no section.
+pub fn shown(db: &Db, slug: &str) -> bool {
+    db.sections
+        .last()
+        .is_some_and(|sections| sections.iter().any(|s| s.slug == slug))
 }
 
 /// What a cached list is good for: the database's change count and the minute.
@@ -35,6 +45,11 @@ impl ListCache {
             .map(|(_, sections)| Arc::clone(sections))
     }
 
+    fn last(&self) -> Option<Arc<[Section]>> {
+        let cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        cached.as_ref().map(|(_, sections)| Arc::clone(sections))
+    }
+
     fn put(&self, version: Version, sections: Arc<[Section]>) {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((version, sections));
     }
@@ -42,8 +57,8 @@ impl ListCache {
 
 operations! {
     sections;
-    /// Every section holding a published article, the most recently
-    /// active first, as `list` caches it.
+    /// Every section holding a published article, by slug (byte order on
+    /// both databases), as `list` caches it.
     pub(crate) async fn read_list(db: &Reader) -> sqlx::Result<Vec<Section>>;
     /// The section with this slug, if any.
     pub async fn by_slug(db: &Reader, slug: &str) -> sqlx::Result<Option<Section>>;

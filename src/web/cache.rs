@@ -6,10 +6,18 @@
 //! page precompressed (brotli and gzip, made on first demand), so a hit
 //! never compresses.
 //!
-//! An entry is served only while two things hold: nothing has been written
-//! since it was rendered (the database's change count is the same), and
-//! the clock is in the same minute, because pages carry "N mins ago"
-//! strings computed for that minute.
+//! An entry is served only while it is current: no write since it was
+//! rendered changed what it was made from, and the clock has not reached
+//! the moment its relative times ("5 mins ago") would read differently.
+//! What a page was made from is its handler's to say ([`MadeFrom`]); a
+//! page that says nothing is made from the newest stories, which every new
+//! article changes. An edit, a deletion or a sweep makes every page stale.
+//!
+//! A page may leave a hole for a fragment that changes more often than the
+//! rest (an article's sidebar of the newest stories elsewhere): the page
+//! and the fragment are kept and made stale apart, and a hit answers them
+//! stitched together, so a new article costs one sidebar, not every
+//! article page.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -27,7 +35,8 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service, ServiceExt};
 
-use crate::store::{Db, current_minute};
+use crate::store::topics::{Stamp, Topic};
+use crate::store::{Db, current_minute, now_unix};
 
 /// Bounds on what the cache holds: a busy site's hot pages, a bounded
 /// amount of memory. Past either, the cache starts over. The byte bound
@@ -44,13 +53,58 @@ const BROTLI_QUALITY: u32 = 5;
 const GZIP_LEVEL: u32 = 6;
 
 struct Entry {
+    /// The database's count of changes that made every page stale.
     generation: u64,
-    minute: i64,
+    made_from: Stamp,
+    /// Unix seconds from which its relative times read differently.
+    fresh_until: i64,
     headers: HeaderMap,
     body: Bytes,
     brotli: OnceLock<Option<Bytes>>,
     gzip: OnceLock<Option<Bytes>>,
+    hole: Option<Hole>,
+    /// The page with its hole filled, for the fragment last put in it.
+    filled: Mutex<Option<Arc<Filled>>>,
 }
+
+/// Where a page's fragment goes: the byte offset of [`HOLE`] in its body,
+/// and the fragment's address.
+struct Hole {
+    at: usize,
+    fragment: String,
+}
+
+/// A page with its hole filled by one rendering of its fragment.
+struct Filled {
+    fragment: Arc<Entry>,
+    headers: HeaderMap,
+    brotli: OnceLock<Option<Bytes>>,
+    gzip: OnceLock<Option<Bytes>>,
+}
+
+/// What a page was made from, as its handler says (a response extension):
+/// the versions of the topics it read, taken before reading them.
+#[derive(Clone)]
+pub struct MadeFrom(pub Stamp);
+
+/// When the page's relative times will read differently (unix seconds), as
+/// its handler says (a response extension); by default, the next minute.
+#[derive(Clone, Copy)]
+pub struct FreshUntil(pub i64);
+
+/// Says the page's body holds [`HOLE`], to be filled with the fragment at
+/// this address (a response extension).
+#[derive(Clone)]
+pub struct FillWith(pub String);
+
+/// In a request: the cache will fill a page's hole, so its handler may
+/// leave one. Also what lets a fragment's address answer at all: no
+/// client's request carries it.
+#[derive(Clone, Copy)]
+pub struct Stitching;
+
+/// The placeholder a page leaves for its fragment.
+pub const HOLE: &str = "<!--gazette:fragment-->";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Encoding {
@@ -64,7 +118,7 @@ pub struct PageCache {
     bytes: AtomicUsize,
     /// One lock per page being rendered: requests that miss the same page
     /// at once wait for one rendering instead of each starting their own
-    /// (at the turn of every minute, all hot pages expire together).
+    /// (a write or the clock makes a hot page stale for everyone at once).
     rendering: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     db: Db,
     hits: metrics::Counter,
@@ -83,10 +137,27 @@ impl PageCache {
         }
     }
 
-    fn lookup(&self, key: &str, generation: u64, minute: i64) -> Option<Arc<Entry>> {
+    /// The entry for `key`, if it is current.
+    fn lookup(&self, key: &str) -> Option<Arc<Entry>> {
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
         let entry = entries.get(key)?;
-        (entry.generation == generation && entry.minute == minute).then(|| Arc::clone(entry))
+        self.is_current(entry).then(|| Arc::clone(entry))
+    }
+
+    fn is_current(&self, entry: &Entry) -> bool {
+        entry.generation == self.db.pages_generation()
+            && now_unix() < entry.fresh_until
+            && self.db.unchanged_since(&entry.made_from)
+    }
+
+    /// The page `entry` as a client gets it, its hole filled if it has one;
+    /// `None` when the fragment is not cached (or no longer current).
+    fn complete(&self, entry: Arc<Entry>, client: &HeaderMap) -> Option<Response> {
+        let Some(hole) = &entry.hole else {
+            return Some(answer(&entry, client));
+        };
+        let fragment = self.lookup(&hole.fragment)?;
+        Some(answer_filled(&entry, hole, &fill(&entry, fragment), client))
     }
 
     /// Waits for the turn to render `key`; the turn ends when dropped.
@@ -190,51 +261,147 @@ where
             }
             _ => path,
         };
-        let generation = cache.db.generation();
-        let minute = current_minute();
-        if let Some(entry) = cache.lookup(key, generation, minute) {
+        if let Some(response) = cache
+            .lookup(key)
+            .and_then(|entry| cache.complete(entry, request.headers()))
+        {
             cache.hits.increment(1);
-            let response = answer(&entry, request.headers());
             return Box::pin(std::future::ready(Ok(response)));
         }
         let key = key.to_owned();
         let inner = self.inner.clone();
         Box::pin(async move {
-            let _turn = cache.turn_to_render(&key).await;
-            // Whoever had the turn before may have rendered it.
-            let generation = cache.db.generation();
-            let minute = current_minute();
-            if let Some(entry) = cache.lookup(&key, generation, minute) {
-                cache.hits.increment(1);
-                return Ok(answer(&entry, request.headers()));
-            }
-            cache.misses.increment(1);
             let client_headers = request.headers().clone();
-            // Rendered once, uncompressed; each encoding is made from it.
-            request.headers_mut().remove(header::ACCEPT_ENCODING);
-            let Ok(response) = inner.oneshot(request).await;
-            if response.status() != StatusCode::OK || forbids_storing(response.headers()) {
-                return Ok(response);
-            }
-            let (mut parts, body) = response.into_parts();
-            let Ok(body) = to_bytes(body, MAX_ENTRY_BYTES).await else {
-                return Ok((StatusCode::INTERNAL_SERVER_ERROR, "response too large to cache").into_response());
+            let entry = {
+                let _turn = cache.turn_to_render(&key).await;
+                // Whoever had the turn before may have rendered it.
+                match cache.lookup(&key) {
+                    Some(entry) => entry,
+                    None => {
+                        cache.misses.increment(1);
+                        // Rendered once, uncompressed; each encoding is made from it.
+                        request.headers_mut().remove(header::ACCEPT_ENCODING);
+                        request.extensions_mut().insert(Stitching);
+                        match cache.render(inner.clone(), request).await {
+                            Ok(entry) => {
+                                cache.store(key, Arc::clone(&entry));
+                                entry
+                            }
+                            Err(response) => return Ok(response),
+                        }
+                    }
+                }
             };
-            parts.headers.remove(header::CONTENT_LENGTH);
-            parts
-                .headers
-                .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-            let entry = Arc::new(Entry {
-                generation,
-                minute,
-                headers: parts.headers,
-                body,
-                brotli: OnceLock::new(),
-                gzip: OnceLock::new(),
-            });
-            cache.store(key, Arc::clone(&entry));
-            Ok(answer(&entry, &client_headers))
+            let Some(hole) = &entry.hole else {
+                return Ok(answer(&entry, &client_headers));
+            };
+            let fragment = {
+                let _turn = cache.turn_to_render(&hole.fragment).await;
+                match cache.lookup(&hole.fragment) {
+                    Some(fragment) => fragment,
+                    None => {
+                        let Ok(mut fragment_request) = Request::get(&hole.fragment).body(Body::empty()) else {
+                            return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+                        };
+                        fragment_request.extensions_mut().insert(Stitching);
+                        match cache.render(inner, fragment_request).await {
+                            Ok(fragment) => {
+                                cache.store(hole.fragment.clone(), Arc::clone(&fragment));
+                                fragment
+                            }
+                            Err(response) => return Ok(response),
+                        }
+                    }
+                }
+            };
+            Ok(answer_filled(&entry, hole, &fill(&entry, fragment), &client_headers))
         })
+    }
+}
+
+impl PageCache {
+    /// Renders `request` by the inner service into an entry, with what its
+    /// handler says it was made from; an answer that is not to be kept
+    /// (an error, a private page) is handed back as it is.
+    async fn render<S>(&self, inner: S, request: Request) -> Result<Arc<Entry>, Response>
+    where
+        S: Service<Request, Response = Response, Error = Infallible>,
+    {
+        // Taken before the page reads anything: a write that lands while
+        // it renders leaves it stale, never a stale page current.
+        let generation = self.db.pages_generation();
+        let newest = self.db.stamp(&[Topic::Newest]);
+        let next_minute = (current_minute() + 1) * 60;
+        let Ok(response) = inner.oneshot(request).await;
+        if response.status() != StatusCode::OK || forbids_storing(response.headers()) {
+            return Err(response);
+        }
+        let (mut parts, body) = response.into_parts();
+        let Ok(body) = to_bytes(body, MAX_ENTRY_BYTES).await else {
+            return Err((StatusCode::INTERNAL_SERVER_ERROR, "response too large to cache").into_response());
+        };
+        parts.headers.remove(header::CONTENT_LENGTH);
+        parts
+            .headers
+            .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        let hole = parts.extensions.remove::<FillWith>().and_then(|FillWith(fragment)| {
+            let at = body.windows(HOLE.len()).position(|w| w == HOLE.as_bytes())?;
+            Some(Hole { at, fragment })
+        });
+        Ok(Arc::new(Entry {
+            generation,
+            made_from: parts.extensions.remove::<MadeFrom>().map_or(newest, |m| m.0),
+            fresh_until: parts.extensions.get::<FreshUntil>().map_or(next_minute, |f| f.0),
+            headers: parts.headers,
+            body,
+            brotli: OnceLock::new(),
+            gzip: OnceLock::new(),
+            hole,
+            filled: Mutex::default(),
+        }))
+    }
+}
+
+/// `page` filled with `fragment`: made once per fragment rendering, so its
+/// compressed copies are too.
+fn fill(page: &Entry, fragment: Arc<Entry>) -> Arc<Filled> {
+    let mut filled = page.filled.lock().unwrap_or_else(|p| p.into_inner());
+    match &*filled {
+        Some(done) if Arc::ptr_eq(&done.fragment, &fragment) => Arc::clone(done),
+        _ => {
+            let done = Arc::new(Filled::new(page, fragment));
+            *filled = Some(Arc::clone(&done));
+            done
+        }
+    }
+}
+
+impl Filled {
+    /// `page` with `fragment` in its hole. Its ETag names both, so a client
+    /// holding the page with an older fragment gets the new one.
+    fn new(page: &Entry, fragment: Arc<Entry>) -> Filled {
+        let mut headers = page.headers.clone();
+        let tag = |entry: &Entry| {
+            entry
+                .headers
+                .get(header::ETAG)
+                .and_then(|t| t.to_str().ok())
+                .map(|t| t.trim_matches('"').to_owned())
+        };
+        let both = match (tag(page), tag(&fragment)) {
+            (Some(a), Some(b)) => HeaderValue::from_str(&format!("\"{a}-{b}\"")).ok(),
+            _ => None,
+        };
+        match both {
+            Some(value) => headers.insert(header::ETAG, value),
+            None => headers.remove(header::ETAG),
+        };
+        Filled {
+            fragment,
+            headers,
+            brotli: OnceLock::new(),
+            gzip: OnceLock::new(),
+        }
     }
 }
 
@@ -258,6 +425,8 @@ fn cacheable(request: &Request) -> bool {
     !(path.starts_with("/api/")
         || crate::web::apps::is_app_path(path)
         || path.starts_with("/static/")
+        // Fragments are asked for by the cache itself, never by a client.
+        || path.starts_with("/_fragments/")
         || path.starts_with("/account")
         || path.starts_with("/admin")
         || matches!(
@@ -278,37 +447,91 @@ fn forbids_storing(headers: &HeaderMap) -> bool {
 /// The entry as this client should get it: 304 if its copy is current,
 /// else the body in the best encoding it accepts.
 fn answer(entry: &Entry, client: &HeaderMap) -> Response {
+    respond(
+        &entry.headers,
+        std::slice::from_ref(&entry.body),
+        [&entry.brotli, &entry.gzip],
+        client,
+    )
+}
+
+/// A page with a hole, answered with `filled`'s fragment in it. Without
+/// compression the three pieces are sent as they are, never copied.
+fn answer_filled(entry: &Entry, hole: &Hole, filled: &Filled, client: &HeaderMap) -> Response {
+    let pieces = [
+        entry.body.slice(..hole.at),
+        filled.fragment.body.clone(),
+        entry.body.slice(hole.at + HOLE.len()..),
+    ];
+    respond(&filled.headers, &pieces, [&filled.brotli, &filled.gzip], client)
+}
+
+/// The page made of `pieces` with `headers`, or 304; its compressed
+/// copies (brotli, gzip) are made on first demand.
+fn respond(
+    headers: &HeaderMap,
+    pieces: &[Bytes],
+    [brotli, gzip]: [&OnceLock<Option<Bytes>>; 2],
+    client: &HeaderMap,
+) -> Response {
     let fresh = super::conditional::is_fresh(
         client.get(header::IF_NONE_MATCH),
         client.get(header::IF_MODIFIED_SINCE),
-        &entry.headers,
+        headers,
     );
     if fresh {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
-        for (name, value) in &entry.headers {
+        for (name, value) in headers {
             if name != header::CONTENT_TYPE {
                 response.headers_mut().insert(name, value.clone());
             }
         }
         return response;
     }
+    let length: usize = pieces.iter().map(Bytes::len).sum();
+    let whole = || pieces.concat();
     let (variant, name) = match preferred_encoding(client.get(header::ACCEPT_ENCODING)) {
-        Encoding::Brotli => (
-            entry.brotli.get_or_init(|| compress(&entry.body, Encoding::Brotli)),
-            "br",
-        ),
-        Encoding::Gzip => (entry.gzip.get_or_init(|| compress(&entry.body, Encoding::Gzip)), "gzip"),
+        Encoding::Brotli => (brotli.get_or_init(|| compress(&whole(), Encoding::Brotli)), "br"),
+        Encoding::Gzip => (gzip.get_or_init(|| compress(&whole(), Encoding::Gzip)), "gzip"),
         Encoding::Identity => (&None, "identity"),
     };
-    let variant = variant.as_ref().filter(|bytes| bytes.len() < entry.body.len());
-    let mut response = Response::new(Body::from(variant.unwrap_or(&entry.body).clone()));
-    *response.headers_mut() = entry.headers.clone();
+    let variant = variant.as_ref().filter(|bytes| bytes.len() < length);
+    let body = match (variant, pieces) {
+        (Some(bytes), _) => Body::from(bytes.clone()),
+        (None, [one]) => Body::from(one.clone()),
+        (None, _) => Body::new(Pieces(pieces.iter().cloned().collect())),
+    };
+    let mut response = Response::new(body);
+    *response.headers_mut() = headers.clone();
     if variant.is_some() {
         response
             .headers_mut()
             .insert(header::CONTENT_ENCODING, HeaderValue::from_static(name));
     }
     response
+}
+
+/// A body sent as the pieces it is made of, its length known.
+struct Pieces(std::collections::VecDeque<Bytes>);
+
+impl http_body::Body for Pieces {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.0.pop_front().map(|piece| Ok(http_body::Frame::data(piece))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.0.iter().map(|piece| piece.len() as u64).sum())
+    }
 }
 
 /// The client's best accepted encoding of those we make; brotli first,
@@ -371,14 +594,17 @@ fn compress(body: &[u8], encoding: Encoding) -> Option<Bytes> {
 mod tests {
     use super::*;
 
-    fn entry(generation: u64, minute: i64) -> Arc<Entry> {
+    fn entry(generation: u64, fresh_until: i64) -> Arc<Entry> {
         Arc::new(Entry {
             generation,
-            minute,
+            made_from: Stamp::default(),
+            fresh_until,
             headers: HeaderMap::new(),
             body: Bytes::from_static(b"page"),
             brotli: OnceLock::new(),
             gzip: OnceLock::new(),
+            hole: None,
+            filled: Mutex::default(),
         })
     }
 
@@ -389,16 +615,73 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn entries_expire_with_a_write_or_the_minute() {
+    async fn entries_expire_with_a_write_or_their_time() {
         let cache = cache().await;
-        cache.store("/".into(), entry(7, 100));
-        assert!(cache.lookup("/", 7, 100).is_some());
-        assert!(cache.lookup("/", 8, 100).is_none(), "a write made it stale");
+        let later = now_unix() + 60;
+        cache.store("/".into(), entry(0, later));
+        assert!(cache.lookup("/").is_some());
+        cache.store("/old".into(), entry(0, now_unix()));
         assert!(
-            cache.lookup("/", 7, 101).is_none(),
-            "its relative times are a minute old"
+            cache.lookup("/old").is_none(),
+            "its relative times read differently now"
         );
-        assert!(cache.lookup("/other", 7, 100).is_none());
+        assert!(cache.lookup("/other").is_none());
+        cache.db.changed();
+        assert!(cache.lookup("/").is_none(), "a change to everything made it stale");
+    }
+
+    #[tokio::test]
+    async fn a_new_article_makes_stale_only_what_it_touched() {
+        let cache = cache().await;
+        let later = now_unix() + 60;
+        let made_from = |topics: &[Topic]| {
+            let mut e = Arc::into_inner(entry(0, later)).unwrap();
+            e.made_from = cache.db.stamp(topics);
+            Arc::new(e)
+        };
+        cache.store("/sections/boxing".into(), made_from(&[Topic::Section("boxing")]));
+        cache.store("/sections/rugby".into(), made_from(&[Topic::Section("rugby")]));
+        cache.store("/articles/1/a".into(), made_from(&[Topic::Article(1)]));
+        cache
+            .db
+            .articles_added([Topic::Article(2), Topic::Section("boxing"), Topic::Newest]);
+        assert!(cache.lookup("/sections/boxing").is_none());
+        assert!(cache.lookup("/sections/rugby").is_some());
+        assert!(cache.lookup("/articles/1/a").is_some());
+    }
+
+    #[tokio::test]
+    async fn a_filled_page_is_sent_in_pieces_and_named_by_both() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ETAG, HeaderValue::from_static("\"page\""));
+        let body = format!("<main>story</main>{HOLE}<footer>end</footer>");
+        let page = Entry {
+            headers: headers.clone(),
+            body: Bytes::from(body),
+            hole: Some(Hole {
+                at: 18,
+                fragment: "/_fragments/x".into(),
+            }),
+            ..Arc::into_inner(entry(0, 0)).unwrap()
+        };
+        headers.insert(header::ETAG, HeaderValue::from_static("\"side\""));
+        let fragment = Arc::new(Entry {
+            headers,
+            body: Bytes::from_static(b"<aside>newest</aside>"),
+            ..Arc::into_inner(entry(0, 0)).unwrap()
+        });
+        let filled = fill(&page, fragment);
+        let response = answer_filled(&page, page.hole.as_ref().unwrap(), &filled, &HeaderMap::new());
+        assert_eq!(response.headers()[header::ETAG], "\"page-side\"");
+        let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        assert_eq!(
+            &body[..],
+            b"<main>story</main><aside>newest</aside><footer>end</footer>"
+        );
+        let mut client = HeaderMap::new();
+        client.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"page-side\""));
+        let again = answer_filled(&page, page.hole.as_ref().unwrap(), &filled, &client);
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
     }
 
     #[tokio::test]

@@ -150,6 +150,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sitemaps/{file}", get(feeds::sitemap_file))
         .route("/articles/{id}", get(pages::article_without_slug))
         .route("/articles/{id}/{slug}", get(pages::article))
+        .route("/_fragments/sidebar/{*rest}", get(pages::sidebar_fragment))
         .route("/static/{name}", get(assets::serve))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))

@@ -1,17 +1,20 @@
 //! The HTML pages of the news site. Reading needs no JavaScript.
 
 use askama::Template;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 
 use crate::AppState;
+use crate::domain::reltime;
 use crate::domain::{Cursor, Section};
 use crate::error::AppError;
 use crate::store;
 use crate::store::articles::Scope;
+use crate::store::topics::{Stamp, Topic};
+use crate::web::cache::{self, FillWith, FreshUntil, MadeFrom, Stitching};
 use crate::web::personal::{self, Viewer};
 use crate::web::search::{self, SearchForm, SearchOutcome};
 use crate::web::views::{ArticleView, CardView, Layout, PageMeta, section_href};
@@ -139,7 +142,10 @@ pub async fn front(State(state): State<AppState>, viewer: Viewer) -> PageResult 
     let lead_id = lead.as_ref().map(|l| l.id);
     let mut newest = store::articles::newest_by_section(db, FRONT_PER_SECTION + 1).await?;
     let mut blocks = Vec::with_capacity(sections.len());
-    for section in sections.iter() {
+    // The busiest sections first.
+    let mut by_activity: Vec<&Section> = sections.iter().collect();
+    by_activity.sort_by_key(|s| std::cmp::Reverse(s.latest_at));
+    for section in by_activity {
         let items: Vec<_> = newest
             .extract_if(.., |c| c.section_slug == section.slug)
             .filter(|c| Some(c.id) != lead_id)
@@ -247,6 +253,7 @@ pub async fn section(
     Path(slug): Path<String>,
     RawQuery(query): RawQuery,
 ) -> PageResult {
+    let made_from = state.db.stamp(&[Topic::Section(&slug)]);
     let sections = store::sections::list(&state.db).await?;
     let section: Section = match sections.iter().find(|s| s.slug == slug) {
         Some(s) => s.clone(),
@@ -261,7 +268,17 @@ pub async fn section(
         href: section_href(&section.slug),
         current_section: Some(&section),
     };
-    show_listing(&state, &viewer, listing, &sections, query.as_deref()).await
+    made(
+        made_from,
+        show_listing(&state, &viewer, listing, &sections, query.as_deref()).await,
+    )
+}
+
+/// A page with what it was made from, for the page cache.
+fn made(made_from: Stamp, page: PageResult) -> PageResult {
+    let mut page = page?;
+    page.extensions_mut().insert(MadeFrom(made_from));
+    Ok(page)
 }
 
 pub async fn author(
@@ -270,6 +287,7 @@ pub async fn author(
     Path(slug): Path<String>,
     RawQuery(query): RawQuery,
 ) -> PageResult {
+    let made_from = state.db.stamp(&[Topic::Author(&slug)]);
     let name = store::articles::author_name(&state.db.reader, &slug)
         .await?
         .ok_or(AppError::NotFound("author"))?;
@@ -281,7 +299,10 @@ pub async fn author(
         href,
         current_section: None,
     };
-    show_named_listing(&state, &viewer, listing, query.as_deref()).await
+    made(
+        made_from,
+        show_named_listing(&state, &viewer, listing, query.as_deref()).await,
+    )
 }
 
 pub async fn tag(
@@ -290,6 +311,7 @@ pub async fn tag(
     Path(slug): Path<String>,
     RawQuery(query): RawQuery,
 ) -> PageResult {
+    let made_from = state.db.stamp(&[Topic::Tag(&slug)]);
     let name = store::articles::tag_name(&state.db.reader, &slug)
         .await?
         .ok_or(AppError::NotFound("tag"))?;
@@ -301,7 +323,10 @@ pub async fn tag(
         href,
         current_section: None,
     };
-    show_named_listing(&state, &viewer, listing, query.as_deref()).await
+    made(
+        made_from,
+        show_named_listing(&state, &viewer, listing, query.as_deref()).await,
+    )
 }
 
 /// An author's or a tag's listing: no section is current.
@@ -321,6 +346,21 @@ struct ArticlePage {
     layout: Layout,
     article: ArticleView,
     sidebar: Vec<CardView>,
+    /// Where the sidebar goes when the page cache fills it in.
+    hole: Option<&'static str>,
+}
+
+/// The sidebar alone: the newest stories outside a section.
+#[derive(Template)]
+#[template(path = "sidebar.html")]
+struct Sidebar {
+    layout: FragmentLayout,
+    sidebar: Vec<CardView>,
+}
+
+/// What a fragment's cards ask of the page around them.
+struct FragmentLayout {
+    personal: bool,
 }
 
 /// `/articles/{id}` and any stale slug redirect to the canonical path, so
@@ -328,17 +368,28 @@ struct ArticlePage {
 pub async fn article(
     State(state): State<AppState>,
     viewer: Viewer,
+    stitching: Option<Extension<Stitching>>,
     Path((id, slug)): Path<(String, String)>,
 ) -> PageResult {
-    show_article(state, &viewer, &id, Some(&slug)).await
+    show_article(state, &viewer, stitching.is_some(), &id, Some(&slug)).await
 }
 
-pub async fn article_without_slug(State(state): State<AppState>, viewer: Viewer, Path(id): Path<String>) -> PageResult {
-    show_article(state, &viewer, &id, None).await
+pub async fn article_without_slug(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    stitching: Option<Extension<Stitching>>,
+    Path(id): Path<String>,
+) -> PageResult {
+    show_article(state, &viewer, stitching.is_some(), &id, None).await
 }
 
-async fn show_article(state: AppState, viewer: &Viewer, id: &str, slug: Option<&str>) -> PageResult {
+/// An article's page. Its sidebar lists the newest stories elsewhere, which
+/// every new article changes: when the page cache will fill it in, the page
+/// leaves a hole for it instead, so the page itself stays current until its
+/// own article changes.
+async fn show_article(state: AppState, viewer: &Viewer, stitching: bool, id: &str, slug: Option<&str>) -> PageResult {
     let id: i64 = id.parse().map_err(|_| AppError::NotFound("article"))?;
+    let made_from = state.db.stamp(&[Topic::Article(id)]);
     let article = store::articles::get(&state.db.reader, id, store::articles::Shown::Published)
         .await?
         .ok_or(AppError::NotFound("article"))?;
@@ -347,7 +398,10 @@ async fn show_article(state: AppState, viewer: &Viewer, id: &str, slug: Option<&
     }
     let now = Utc::now();
     let sections = store::sections::list(&state.db).await?;
-    let sidebar = store::articles::latest_outside_section(&state.db.reader, article.section_id, SIDEBAR_ITEMS).await?;
+    let sidebar = match stitching {
+        true => Vec::new(),
+        false => sidebar_cards(&state, article.section_id).await?,
+    };
     let mut layout = Layout::new(&state.site, &sections, &article.title, Some(&article.section_slug))
         .with_canonical(&state.site, &article.path())
         .for_viewer(viewer, &sections);
@@ -355,10 +409,61 @@ async fn show_article(state: AppState, viewer: &Viewer, id: &str, slug: Option<&
         layout = layout.with_section_feeds(section);
     }
     layout.meta = Some(PageMeta::for_article(&article, &state.site));
-    render(&ArticlePage {
+    let fragment = sidebar_address(article.section_id, layout.personal);
+    let fresh_until = [article.published_at, article.updated_at]
+        .into_iter()
+        .map(|time| reltime::changes_at(time, now).timestamp())
+        .min();
+    let mut response = render(&ArticlePage {
         layout,
         article: ArticleView::new(article, now),
-        sidebar: CardView::list(sidebar, now),
+        sidebar,
+        hole: stitching.then_some(cache::HOLE),
+    })?;
+    let extensions = response.extensions_mut();
+    extensions.insert(MadeFrom(made_from));
+    if let Some(at) = fresh_until {
+        extensions.insert(FreshUntil(at));
+    }
+    if stitching {
+        extensions.insert(FillWith(fragment));
+    }
+    Ok(response)
+}
+
+async fn sidebar_cards(state: &AppState, section_id: i64) -> Result<Vec<CardView>, AppError> {
+    let cards = store::articles::latest_outside_section(&state.db.reader, section_id, SIDEBAR_ITEMS).await?;
+    Ok(CardView::list(cards, Utc::now()))
+}
+
+/// Where the page cache asks for the sidebar of an article in this section,
+/// with marks for signed-in readers or without.
+fn sidebar_address(section_id: i64, personal: bool) -> String {
+    format!(
+        "/_fragments/sidebar/{section_id}{}",
+        if personal { "/personal" } else { "" }
+    )
+}
+
+/// `/_fragments/sidebar/{section}[/personal]`: asked by the page cache
+/// alone (see `show_article`); any client gets 404.
+pub async fn sidebar_fragment(
+    State(state): State<AppState>,
+    stitching: Option<Extension<Stitching>>,
+    Path(rest): Path<String>,
+) -> PageResult {
+    let (section, personal) = match rest.split_once('/') {
+        Some((section, "personal")) => (section, true),
+        None => (rest.as_str(), false),
+        Some(_) => return Err(AppError::NotFound("page").into()),
+    };
+    let section_id: i64 = section.parse().map_err(|_| AppError::NotFound("page"))?;
+    if stitching.is_none() {
+        return Err(AppError::NotFound("page").into());
+    }
+    render(&Sidebar {
+        layout: FragmentLayout { personal },
+        sidebar: sidebar_cards(&state, section_id).await?,
     })
 }
 

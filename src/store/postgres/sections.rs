@@ -17,7 +17,7 @@ pub async fn read_list(db: &PgPool) -> sqlx::Result<Vec<Section>> {
                  FROM sections s
                  WHERE s.article_count > 0) listed
            WHERE latest_at IS NOT NULL
-           ORDER BY latest_at DESC, name"#,
+           ORDER BY slug COLLATE "C""#,
         now
     )
     .fetch_all(db)

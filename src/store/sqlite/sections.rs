@@ -17,7 +17,7 @@ pub async fn read_list(db: &SqlitePool) -> sqlx::Result<Vec<Section>> {
                  FROM sections s
                  WHERE s.article_count > 0)
            WHERE latest_at IS NOT NULL
-           ORDER BY latest_at DESC, name"#,
+           ORDER BY slug"#,
         now
     )
     .fetch_all(db)
