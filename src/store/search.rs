@@ -68,14 +68,16 @@ impl HitRow {
 }
 
 /// How many matches a search considers: the most recently stored ones.
-/// A word found in most of a million articles would otherwise be scored,
-/// joined and sorted in every one of them (seconds per query); bounding
-/// the candidates answers in milliseconds, and on a news site what a reader
-/// searches for is among recent stories. Only searches for very common
-/// words are affected. What the bound cannot remove: bm25 counts every
-/// match of each term once per query (for its IDF), which for a word in
-/// most of a million stories is a few hundred milliseconds.
-pub const CANDIDATES: i64 = 20_000;
+/// Every candidate is scored and its article read to sort it, so the bound
+/// is what a search costs: at a million articles of real-shaped text, a
+/// word in 3% of them took 137 ms with 20,000 candidates and takes 8 ms
+/// with 1,000 (docs/BENCHMARKS.md, "Live site and realistic search"). On
+/// a news site what a reader searches for is among recent stories; only
+/// words found in more than this many stories are affected. What the
+/// bound cannot remove: bm25 counts every match of each term once per
+/// query (for its IDF), which for a word in most of a million stories is
+/// some 40 ms, and a phrase of common words is matched in full.
+pub const CANDIDATES: i64 = 1_000;
 
 operations! {
     search;
