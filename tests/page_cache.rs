@@ -6,7 +6,7 @@
 mod support;
 
 use serde_json::json;
-use support::{article, spawn_app};
+use support::{article, spawn_app, spawn_with};
 
 /// The metrics are the process's: one test at a time counts them.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -150,6 +150,61 @@ async fn a_new_article_changes_the_pages_that_show_it_and_no_other() {
     // The cache's own addresses answer no client.
     for path in ["/_fragments/sidebar/1", "/_fragments/sidebar/1/personal"] {
         assert_eq!(app.get(path).await.status(), 404, "{path}");
+    }
+}
+
+/// Two instances on one PostgreSQL database: a new article written on one
+/// makes stale, on the other, only the pages it touches.
+#[tokio::test]
+async fn another_instance_makes_stale_only_what_a_new_article_touched() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let db = support::postgres::FreshDatabase::new().await;
+    let instance = |url: String| {
+        spawn_with(move |c| {
+            c.database = gazette::store::Location::Postgres(url);
+            c.database_connections = 4;
+        })
+    };
+    let (a, b) = (instance(db.url.clone()).await, instance(db.url.clone()).await);
+    a.create(&article("Pilot boats return", "Harbour")).await;
+    a.create(&article("Signal box reopens", "Rail")).await;
+    // B listens to A (its listener connects on its own time, and makes
+    // everything stale when it does): an article on a page B has cached
+    // shows there …
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    b.get("/sections/rail").await;
+    a.create(&article("Level crossing upgraded", "Rail")).await;
+    while !(b.get_text("/sections/rail").await.1.contains("Level crossing upgraded")) {
+        assert!(std::time::Instant::now() < deadline, "B never heard of A's articles");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // … and has both sections cached.
+    for _ in 0..2 {
+        for path in ["/sections/harbour", "/sections/rail"] {
+            assert_eq!(b.get(path).await.status(), 200);
+        }
+    }
+    let minute = chrono::Utc::now().timestamp() / 60;
+    a.create(&article("Night ferry runs again", "Harbour")).await;
+    while !(b
+        .get_text("/sections/harbour")
+        .await
+        .1
+        .contains("Night ferry runs again"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B's Harbour page never showed A's article"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let before = cache_count(&b, "miss").await;
+    let (_, rail) = b.get_text("/sections/rail").await;
+    assert!(rail.contains("Signal box reopens"));
+    let rendered = cache_count(&b, "miss").await - before;
+    if chrono::Utc::now().timestamp() / 60 == minute {
+        assert_eq!(rendered, 0, "B rendered again a section A's article is not in");
     }
 }
 

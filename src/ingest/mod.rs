@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::domain::article::url_ingest_key;
 use crate::domain::listing::article_path;
 use crate::domain::slug::slugify_or;
-use crate::domain::{NewArticle, body};
+use crate::domain::{NewArticle, Section, body};
 use crate::error::{AppError, ErrorBody};
 use crate::store::articles::{ArticleRow, Derived, Existing, NewRow};
 use crate::store::topics::Topic;
@@ -163,12 +163,13 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Tells the caches what a committed group changed. New articles in known
-/// sections name what they touch (their page, section, author, tags and
-/// the newest stories); an edit may have moved a story out of any of those,
-/// and a new section changes every page's navigation, so either makes
-/// every page stale.
-fn tell_caches(db: &Db, items: &[Prepared], outcomes: &[Result<Saved, AppError>]) {
+/// Tells the caches what a committed group changed. New articles in the
+/// sections `shown` before the write name what they touch (their page,
+/// section, author, tags and the newest stories); an edit may have moved a
+/// story out of any of those, and a new section changes every page's
+/// navigation, so either makes every page stale.
+fn tell_caches(db: &Db, items: &[Prepared], outcomes: &[Result<Saved, AppError>], shown: Option<&[Section]>) {
+    let is_shown = |slug: &str| shown.is_some_and(|sections| sections.iter().any(|s| s.slug == slug));
     let saved = || {
         items
             .iter()
@@ -177,7 +178,7 @@ fn tell_caches(db: &Db, items: &[Prepared], outcomes: &[Result<Saved, AppError>]
     };
     let mut created = saved().filter(|(_, s)| s.status == SaveStatus::Created).peekable();
     if saved().any(|(_, s)| s.status == SaveStatus::Updated)
-        || saved().any(|(item, s)| s.status == SaveStatus::Created && !store::sections::shown(db, &item.section_slug))
+        || saved().any(|(item, s)| s.status == SaveStatus::Created && !is_shown(&item.section_slug))
     {
         db.changed();
     } else if created.peek().is_some() {
@@ -309,6 +310,9 @@ async fn commit_group(db: &Db, items: &[Prepared]) -> Result<Vec<Result<Saved, A
     if items.is_empty() {
         return Ok(Vec::new());
     }
+    // The sections every page names before the write: an article in any
+    // other changes every page's navigation. Unknown, if it cannot be read.
+    let shown = store::sections::list(db).await.ok();
     let outcomes = db
         .writer
         .transaction(async |conn| write_group(conn, items).await)
@@ -326,7 +330,7 @@ async fn commit_group(db: &Db, items: &[Prepared]) -> Result<Vec<Result<Saved, A
         // A new article took fresh space: whatever filled the disk is gone.
         db.writer.health().succeeded();
     }
-    tell_caches(db, items, &outcomes);
+    tell_caches(db, items, &outcomes, shown.as_deref());
     Ok(outcomes)
 }
 

@@ -275,11 +275,17 @@ impl Db {
     /// Records that new articles were committed, touching `topics`: the
     /// pages made from other topics stay current.
     pub fn articles_added<'a>(&self, topics: impl IntoIterator<Item = topics::Topic<'a>>) {
+        let slots = topics::slots(topics);
+        self.note_topics(&slots);
+        if let Writer::Postgres(writer) = &self.writer {
+            postgres::peers::tell_topics(writer.pool(), self.instance, &slots);
+        }
+    }
+
+    /// Makes the pages of these topic counters stale in this process only.
+    pub(crate) fn note_topics(&self, slots: &[u32]) {
         self.generation.fetch_add(1, std::sync::atomic::Ordering::Release);
-        self.topics.touch(topics);
-        // The others make all their pages stale: precise enough for now,
-        // since a notification names no topics.
-        self.tell_peers(Change::Articles);
+        self.topics.touch(slots);
     }
 
     /// The current change count: equal values mean nothing was written.

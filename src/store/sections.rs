@@ -20,15 +20,6 @@ pub async fn list(db: &Db) -> sqlx::Result<Arc<[Section]>> {
     Ok(sections)
 }
 
-/// Whether the section with `slug` is in the list as last read, so pages
-/// already name it in their navigation. Reads nothing: a list never read
-/// knows no section.
-pub fn shown(db: &Db, slug: &str) -> bool {
-    db.sections
-        .last()
-        .is_some_and(|sections| sections.iter().any(|s| s.slug == slug))
-}
-
 /// What a cached list is good for: the database's change count and the minute.
 type Version = (u64, i64);
 
@@ -43,11 +34,6 @@ impl ListCache {
             .as_ref()
             .filter(|(at, _)| *at == version)
             .map(|(_, sections)| Arc::clone(sections))
-    }
-
-    fn last(&self) -> Option<Arc<[Section]>> {
-        let cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        cached.as_ref().map(|(_, sections)| Arc::clone(sections))
     }
 
     fn put(&self, version: Version, sections: Arc<[Section]>) {

@@ -11,7 +11,6 @@
 //! share a counter only make each other's pages stale more often than
 //! needed, never less.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Counters in the table: 128 KiB. A page depends on a few topics and a
@@ -20,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 const SLOTS: usize = 1 << 14;
 
 /// A thing pages show, which an article's arrival can change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Topic<'a> {
     /// One article: its own page.
     Article(i64),
@@ -74,21 +73,47 @@ impl Topics {
             .all(|&(slot, version)| self.versions[slot as usize].load(Ordering::Acquire) == version)
     }
 
-    /// Makes every page made from any of `topics` stale. Called after the
-    /// commit that changed them.
-    pub fn touch<'a>(&self, topics: impl IntoIterator<Item = Topic<'a>>) {
-        for topic in topics {
-            self.versions[slot(&topic)].fetch_add(1, Ordering::Release);
+    /// Makes every page made from any of these counters stale (see
+    /// [`slots`]). Called after the commit that changed them.
+    pub fn touch(&self, slots: &[u32]) {
+        for &slot in slots {
+            if let Some(version) = self.versions.get(slot as usize) {
+                version.fetch_add(1, Ordering::Release);
+            }
         }
     }
 }
 
+/// The counters `topics` live in. Other instances are told these numbers
+/// (`postgres::peers`), so every version of Gazette must place a topic in
+/// the same counter: FNV-1a of a fixed encoding, never Rust's hasher,
+/// whose algorithm may change between releases. A change to this function
+/// or to [`SLOTS`] must change how peers are told.
+pub fn slots<'a>(topics: impl IntoIterator<Item = Topic<'a>>) -> Vec<u32> {
+    let mut slots: Vec<u32> = topics.into_iter().map(|topic| slot(&topic) as u32).collect();
+    slots.sort_unstable();
+    slots.dedup();
+    slots
+}
+
 fn slot(topic: &Topic) -> usize {
-    // `DefaultHasher::new` has fixed keys: the same topic always lands in
-    // the same counter.
-    let mut hasher = DefaultHasher::new();
-    topic.hash(&mut hasher);
-    (hasher.finish() as usize) & (SLOTS - 1)
+    let id;
+    let (kind, bytes): (u8, &[u8]) = match topic {
+        Topic::Article(n) => {
+            id = n.to_le_bytes();
+            (1, &id)
+        }
+        Topic::Section(slug) => (2, slug.as_bytes()),
+        Topic::Author(slug) => (3, slug.as_bytes()),
+        Topic::Tag(slug) => (4, slug.as_bytes()),
+        Topic::Newest => (5, &[]),
+    };
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &byte in std::iter::once(&kind).chain(bytes) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    ((hash ^ (hash >> 32)) as usize) & (SLOTS - 1)
 }
 
 #[cfg(test)]
@@ -101,15 +126,23 @@ mod tests {
         let football = topics.stamp(&[Topic::Section("football"), Topic::Newest]);
         let article = topics.stamp(&[Topic::Article(7)]);
         let boxing = topics.stamp(&[Topic::Section("boxing")]);
-        topics.touch([Topic::Section("football"), Topic::Article(8)]);
+        topics.touch(&slots([Topic::Section("football"), Topic::Article(8)]));
         assert!(!topics.unchanged(&football));
         assert!(topics.unchanged(&article), "another article's page is still current");
         assert!(topics.unchanged(&boxing), "another section's page is still current");
-        topics.touch([Topic::Newest]);
+        topics.touch(&slots([Topic::Newest]));
         assert!(!topics.unchanged(&football));
         assert!(topics.unchanged(&Stamp::default()), "a page made from nothing stays");
         let fresh = topics.stamp(&[Topic::Section("football"), Topic::Newest]);
         assert!(topics.unchanged(&fresh));
+    }
+
+    #[test]
+    fn a_topic_lands_in_the_same_counter_in_every_release() {
+        // Peers of different releases tell each other these numbers.
+        assert_eq!(slots([Topic::Newest]), slots([Topic::Newest]));
+        assert_eq!(slot(&Topic::Section("football")), 10_092);
+        assert_eq!(slot(&Topic::Article(1)), 3_624);
     }
 
     #[test]

@@ -26,9 +26,29 @@ const RETRY: Duration = Duration::from_secs(1);
 /// be sent (the database just went away) is logged; the others flush
 /// everything when their own connection comes back.
 pub fn tell(pool: &PgPool, instance: u64, change: Change) {
+    notify(pool, format!("{} {instance}", label(change)));
+}
+
+/// Sends new articles' topics (their counters, see `store::topics`): the
+/// others make stale only the pages made from them. The list rides as a
+/// third word of an "articles" notice, which a release that does not read
+/// it takes as a change to everything, as before; too long a list for one
+/// notification (8,000 bytes) is left off, with the same effect.
+pub fn tell_topics(pool: &PgPool, instance: u64, slots: &[u32]) {
+    let list: Vec<String> = slots.iter().map(u32::to_string).collect();
+    let mut payload = format!("{} {instance}", label(Change::Articles));
+    if list.len() <= MAX_LISTED_TOPICS {
+        payload = format!("{payload} {}", list.join(","));
+    }
+    notify(pool, payload);
+}
+
+/// Counters of up to five digits and a comma: well within a notification.
+const MAX_LISTED_TOPICS: usize = 1_000;
+
+fn notify(pool: &PgPool, payload: String) {
     let pool = pool.clone();
     tokio::spawn(async move {
-        let payload = format!("{} {instance}", label(change));
         if let Err(err) = sqlx::query("SELECT pg_notify($1, $2)")
             .bind(CHANNEL)
             .bind(&payload)
@@ -67,9 +87,13 @@ async fn listen(db: &Db, pool: &PgPool, instance: u64) -> sqlx::Result<()> {
                 let mut words = notification.payload().split(' ');
                 let change = words.next().and_then(parse);
                 let from: Option<u64> = words.next().and_then(|id| id.parse().ok());
-                match (change, from) {
-                    (Some(_), Some(from)) if from == instance => {}
-                    (Some(change), Some(_)) => db.note(change),
+                let topics: Option<Vec<u32>> = words
+                    .next()
+                    .and_then(|list| list.split(',').map(|n| n.parse().ok()).collect());
+                match (change, from, topics) {
+                    (Some(_), Some(from), _) if from == instance => {}
+                    (Some(Change::Articles), Some(_), Some(slots)) => db.note_topics(&slots),
+                    (Some(change), Some(_), _) => db.note(change),
                     _ => tracing::warn!(payload = notification.payload(), "unreadable change notification"),
                 }
             }
