@@ -272,54 +272,62 @@ where
         let inner = self.inner.clone();
         Box::pin(async move {
             let client_headers = request.headers().clone();
-            let entry = {
-                let _turn = cache.turn_to_render(&key).await;
-                // Whoever had the turn before may have rendered it.
-                match cache.lookup(&key) {
-                    Some(entry) => entry,
-                    None => {
-                        cache.misses.increment(1);
-                        // Rendered once, uncompressed; each encoding is made from it.
-                        request.headers_mut().remove(header::ACCEPT_ENCODING);
-                        request.extensions_mut().insert(Stitching);
-                        match cache.render(inner.clone(), request).await {
-                            Ok(entry) => {
-                                cache.store(key, Arc::clone(&entry));
-                                entry
-                            }
-                            Err(response) => return Ok(response),
-                        }
-                    }
-                }
+            // The inner service is moved into the renderings, never shared
+            // across an await (it need not be Sync).
+            let (renderer, page_inner) = (Arc::clone(&cache), inner.clone());
+            let page = cache
+                .current_or_rendered(&key, async move || {
+                    renderer.misses.increment(1);
+                    // Rendered once, uncompressed; each encoding is made from it.
+                    request.headers_mut().remove(header::ACCEPT_ENCODING);
+                    request.extensions_mut().insert(Stitching);
+                    renderer.render(page_inner, request).await
+                })
+                .await;
+            let entry = match page {
+                Ok(entry) => entry,
+                Err(response) => return Ok(response),
             };
             let Some(hole) = &entry.hole else {
                 return Ok(answer(&entry, &client_headers));
             };
-            let fragment = {
-                let _turn = cache.turn_to_render(&hole.fragment).await;
-                match cache.lookup(&hole.fragment) {
-                    Some(fragment) => fragment,
-                    None => {
-                        let Ok(mut fragment_request) = Request::get(&hole.fragment).body(Body::empty()) else {
-                            return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response());
-                        };
-                        fragment_request.extensions_mut().insert(Stitching);
-                        match cache.render(inner, fragment_request).await {
-                            Ok(fragment) => {
-                                cache.store(hole.fragment.clone(), Arc::clone(&fragment));
-                                fragment
-                            }
-                            Err(response) => return Ok(response),
-                        }
-                    }
-                }
-            };
-            Ok(answer_filled(&entry, hole, &fill(&entry, fragment), &client_headers))
+            let (renderer, address) = (Arc::clone(&cache), hole.fragment.clone());
+            let fragment = cache
+                .current_or_rendered(&hole.fragment, async move || {
+                    let Ok(mut request) = Request::get(&address).body(Body::empty()) else {
+                        return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+                    };
+                    request.extensions_mut().insert(Stitching);
+                    renderer.render(inner, request).await
+                })
+                .await;
+            match fragment {
+                Ok(fragment) => Ok(answer_filled(&entry, hole, &fill(&entry, fragment), &client_headers)),
+                Err(response) => Ok(response),
+            }
         })
     }
 }
 
 impl PageCache {
+    /// The current entry for `key`, or the one `render` makes and the cache
+    /// keeps; requests that miss the same key at once wait for one
+    /// rendering. `Err` is an answer not to be kept, handed back as it is.
+    async fn current_or_rendered(
+        self: &Arc<Self>,
+        key: &str,
+        render: impl AsyncFnOnce() -> Result<Arc<Entry>, Response>,
+    ) -> Result<Arc<Entry>, Response> {
+        let _turn = self.turn_to_render(key).await;
+        // Whoever had the turn before may have rendered it.
+        if let Some(entry) = self.lookup(key) {
+            return Ok(entry);
+        }
+        let entry = render().await?;
+        self.store(key.to_owned(), Arc::clone(&entry));
+        Ok(entry)
+    }
+
     /// Renders `request` by the inner service into an entry, with what its
     /// handler says it was made from; an answer that is not to be kept
     /// (an error, a private page) is handed back as it is.

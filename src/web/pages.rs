@@ -409,7 +409,7 @@ async fn show_article(state: AppState, viewer: &Viewer, stitching: bool, id: &st
         layout = layout.with_section_feeds(section);
     }
     layout.meta = Some(PageMeta::for_article(&article, &state.site));
-    let fragment = sidebar_address(article.section_id, layout.personal);
+    let fragment = stitching.then(|| sidebar_address(article.section_id, layout.personal));
     let fresh_until = [article.published_at, article.updated_at]
         .into_iter()
         .map(|time| reltime::changes_at(time, now).timestamp())
@@ -425,7 +425,7 @@ async fn show_article(state: AppState, viewer: &Viewer, stitching: bool, id: &st
     if let Some(at) = fresh_until {
         extensions.insert(FreshUntil(at));
     }
-    if stitching {
+    if let Some(fragment) = fragment {
         extensions.insert(FillWith(fragment));
     }
     Ok(response)
