@@ -57,6 +57,14 @@ pub async fn by_slug(db: &PgPool, slug: &str) -> sqlx::Result<Option<Section>> {
 
 pub async fn ensure_many(conn: &mut PgConnection, sections: &[(&str, &str)], now: i64) -> sqlx::Result<()> {
     let (names, slugs): (Vec<&str>, Vec<&str>) = sections.iter().copied().unzip();
+    // The ingest lock first, as the article insert that follows takes it:
+    // a group split into runs creates sections after its first insert, and
+    // without it two groups could each hold what the other waits for (a
+    // new section's key here, the lock there), a deadlock PostgreSQL ends
+    // by failing one of them. Held until the transaction ends.
+    sqlx::query!("SELECT pg_advisory_xact_lock($1)", super::INGEST_LOCK)
+        .execute(&mut *conn)
+        .await?;
     sqlx::query!(
         "INSERT INTO sections (name, slug, created_at)
          SELECT name, slug, $3 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS s (name, slug, n)
