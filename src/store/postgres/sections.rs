@@ -57,11 +57,14 @@ pub async fn by_slug(db: &PgPool, slug: &str) -> sqlx::Result<Option<Section>> {
 
 pub async fn ensure_many(conn: &mut PgConnection, sections: &[(&str, &str)], now: i64) -> sqlx::Result<()> {
     let (names, slugs): (Vec<&str>, Vec<&str>) = sections.iter().copied().unzip();
-    // The ingest lock first, as the article insert that follows takes it:
-    // a group split into runs creates sections after its first insert, and
-    // without it two groups could each hold what the other waits for (a
-    // new section's key here, the lock there), a deadlock PostgreSQL ends
-    // by failing one of them. Held until the transaction ends.
+    // The ingest lock first (the article insert takes it too): each run of
+    // a group creates its sections, then judges its articles' identities,
+    // then inserts. Taken only at the insert, two groups holding the same
+    // story (feeds often share entries) both judged it new and the second
+    // failed on the unique key; and a group split into runs could hold a
+    // new section's key while waiting for the lock another group held.
+    // From here on groups judge and write one at a time, as on SQLite's
+    // single writer. Held until the transaction ends.
     sqlx::query!("SELECT pg_advisory_xact_lock($1)", super::INGEST_LOCK)
         .execute(&mut *conn)
         .await?;
