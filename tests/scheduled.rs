@@ -54,8 +54,13 @@ async fn a_future_post_is_scheduled_hidden_everywhere_then_appears_by_itself() {
     let app = spawn_app().await;
     // Something visible already, so pages and caches exist before the due time.
     app.create(&support::article("Harbour opens early", "Harbour")).await;
-    let due = chrono::Utc::now() + chrono::Duration::seconds(4);
-    let due_text = due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let due_text =
+        (chrono::Utc::now() + chrono::Duration::seconds(4)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    // The due time is the whole second the story names, not the instant it
+    // was made from: the server may rightly show it up to a second earlier.
+    let due = chrono::DateTime::parse_from_rfc3339(&due_text)
+        .unwrap()
+        .with_timezone(&chrono::Utc);
     let title = "Quokka census embargoed until noon";
     let mut scheduled = json!({
         "title": title,
