@@ -3,7 +3,10 @@
 use crate::domain::listing::from_unix;
 use crate::domain::{Article, ArticleCard, Cursor, Page};
 
-use super::{Reader, Tx};
+use std::sync::Arc;
+
+use super::memo::Version;
+use super::{Db, Reader, Tx};
 
 /// What the write path stores for one article. The write path serialises
 /// it to JSON before it takes the writer, and a group of them is inserted
@@ -239,6 +242,22 @@ pub(crate) fn derived_json(derived: &[(i64, &str)]) -> String {
     json.push(']');
     json
 }
+
+/// The article page's sidebar: the newest `limit` stories outside one
+/// section. Every article page of the section shows the same list, so it is
+/// read once per change rather than once per page.
+pub async fn sidebar(db: &Db, section_id: i64, limit: u32) -> sqlx::Result<Arc<[ArticleCard]>> {
+    let version = Version::now(db);
+    if let Some(cards) = db.sidebars.get(&(section_id, limit), version) {
+        return Ok(cards);
+    }
+    let cards: Arc<[ArticleCard]> = latest_outside_section(&db.reader, section_id, limit).await?.into();
+    db.sidebars.put((section_id, limit), version, Arc::clone(&cards));
+    Ok(cards)
+}
+
+/// Sidebars as last read, by section and length.
+pub type SidebarMemo = super::memo::Memo<(i64, u32), Arc<[ArticleCard]>>;
 
 operations! {
     articles;

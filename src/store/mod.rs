@@ -27,6 +27,7 @@ pub mod backup;
 pub mod copy;
 pub mod feeds;
 pub mod health;
+pub mod memo;
 pub mod postgres;
 pub mod reading;
 pub mod search;
@@ -67,7 +68,10 @@ pub struct Db {
     /// What new articles touched, for the pages made from it.
     topics: std::sync::Arc<topics::Topics>,
     /// The section list every page shows, read once per change.
-    sections: std::sync::Arc<sections::ListCache>,
+    sections: std::sync::Arc<sections::ListMemo>,
+    /// Each section's article sidebar (the newest stories elsewhere), read
+    /// once per change.
+    sidebars: std::sync::Arc<articles::SidebarMemo>,
     /// Bumped after every change to accounts or sessions made here.
     accounts_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Sessions as recently read (see `users::SessionCache`).
@@ -211,6 +215,7 @@ impl Db {
             pages_generation: Default::default(),
             topics: Default::default(),
             sections: Default::default(),
+            sidebars: Default::default(),
             accounts_generation: Default::default(),
             sessions: Default::default(),
             instance: rand::random(),

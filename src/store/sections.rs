@@ -3,6 +3,7 @@
 use crate::domain::Section;
 use std::sync::Arc;
 
+use super::memo::Version;
 use super::{Db, Reader, Tx};
 
 /// Every section holding at least one article, by slug: every page's
@@ -11,35 +12,17 @@ use super::{Db, Reader, Tx};
 /// it is read from the database once per write (and per minute, for
 /// writes by another process such as `gazette import`).
 pub async fn list(db: &Db) -> sqlx::Result<Arc<[Section]>> {
-    let version = (db.generation(), super::current_minute());
-    if let Some(sections) = db.sections.get(version) {
+    let version = Version::now(db);
+    if let Some(sections) = db.sections.get(&(), version) {
         return Ok(sections);
     }
     let sections: Arc<[Section]> = read_list(&db.reader).await?.into();
-    db.sections.put(version, Arc::clone(&sections));
+    db.sections.put((), version, Arc::clone(&sections));
     Ok(sections)
 }
 
-/// What a cached list is good for: the database's change count and the minute.
-type Version = (u64, i64);
-
-/// The last section list read, and the version it is good for.
-#[derive(Default)]
-pub struct ListCache(std::sync::Mutex<Option<(Version, Arc<[Section]>)>>);
-
-impl ListCache {
-    fn get(&self, version: Version) -> Option<Arc<[Section]>> {
-        let cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        cached
-            .as_ref()
-            .filter(|(at, _)| *at == version)
-            .map(|(_, sections)| Arc::clone(sections))
-    }
-
-    fn put(&self, version: Version, sections: Arc<[Section]>) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((version, sections));
-    }
-}
+/// The section list as last read.
+pub type ListMemo = super::memo::Memo<(), Arc<[Section]>>;
 
 operations! {
     sections;

@@ -432,8 +432,8 @@ async fn show_article(state: AppState, viewer: &Viewer, stitching: bool, id: &st
 }
 
 async fn sidebar_cards(state: &AppState, section_id: i64) -> Result<Vec<CardView>, AppError> {
-    let cards = store::articles::latest_outside_section(&state.db.reader, section_id, SIDEBAR_ITEMS).await?;
-    Ok(CardView::list(cards, Utc::now()))
+    let cards = store::articles::sidebar(&state.db, section_id, SIDEBAR_ITEMS).await?;
+    Ok(CardView::list(cards.iter().cloned(), Utc::now()))
 }
 
 /// Where the page cache asks for the sidebar of an article in this section,

@@ -246,7 +246,7 @@ impl CardView {
         personal::mark(personal::Mark::Actions, self.id, self.section_id)
     }
 
-    pub fn list(cards: Vec<ArticleCard>, now: DateTime<Utc>) -> Vec<Self> {
+    pub fn list(cards: impl IntoIterator<Item = ArticleCard>, now: DateTime<Utc>) -> Vec<Self> {
         cards.into_iter().map(|c| CardView::new(c, now)).collect()
     }
 

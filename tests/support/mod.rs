@@ -92,6 +92,18 @@ async fn execute(postgres: Option<&str>, sqlite: &std::path::Path, sql: &str) {
     }
 }
 
+/// The server's warnings and errors go to the test's captured output, so a
+/// failing test shows why the server answered 500 (cargo prints a test's
+/// output only when it fails). `RUST_LOG` overrides the level.
+fn print_server_errors() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "gazette=warn".into());
+    // Only the first call in a test binary installs it; the rest find one.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_with(|_| {}).await
 }
@@ -104,6 +116,7 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
 /// Starts an app on the database in `store` (kept, so a test can restart
 /// Gazette on the same data).
 pub async fn spawn_in(store: impl Into<Kept>, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    print_server_errors();
     let mut store = store.into();
     if on_postgres() && store.database.is_none() {
         store.database = Some(postgres::FreshDatabase::new().await);

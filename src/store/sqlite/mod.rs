@@ -30,3 +30,21 @@ pub use writer::Writer;
 
 /// SQLite's migrations (`migrations/`).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Connection;
+
+    /// `.cargo/config.toml` builds SQLite with the query planner stability
+    /// guarantee; without it every query with `LIMIT ?` is planned anew
+    /// each time it runs, which nothing else would notice but the speed.
+    #[tokio::test]
+    async fn sqlite_is_built_with_stable_query_plans() {
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        let used: i64 = sqlx::query_scalar("SELECT sqlite_compileoption_used('ENABLE_QPSG')")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(used, 1);
+    }
+}
