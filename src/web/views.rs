@@ -178,12 +178,20 @@ pub struct TimeView {
     pub exact: String,
 }
 
+/// "7 March 2026, 14:05 UTC", parsed once: a listing formats dozens of
+/// these, and parsing the pattern each time was most of the cost.
+static EXACT_TIME: std::sync::LazyLock<Vec<chrono::format::Item<'static>>> = std::sync::LazyLock::new(|| {
+    chrono::format::StrftimeItems::new("%-d %B %Y, %H:%M UTC")
+        .parse_to_owned()
+        .unwrap_or_default()
+});
+
 impl TimeView {
     pub fn new(time: DateTime<Utc>, now: DateTime<Utc>) -> Self {
         TimeView {
             relative: relative_time(time, now),
             iso: time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            exact: time.format("%-d %B %Y, %H:%M UTC").to_string(),
+            exact: time.format_with_items(EXACT_TIME.iter()).to_string(),
         }
     }
 }
@@ -421,4 +429,19 @@ pub fn section_href(slug: &str) -> String {
 
 pub fn tag_href(name: &str) -> String {
     format!("/tags/{}", slugify_or(name, "tag"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_time_reads_exactly_relatively_and_for_machines() {
+        let time = Utc.with_ymd_and_hms(2026, 3, 7, 14, 5, 9).unwrap();
+        let view = TimeView::new(time, time + chrono::Duration::hours(17));
+        assert_eq!(view.exact, "7 March 2026, 14:05 UTC");
+        assert_eq!(view.iso, "2026-03-07T14:05:09Z");
+        assert_eq!(view.relative, "17 hrs ago");
+    }
 }
