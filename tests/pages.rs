@@ -410,8 +410,13 @@ async fn cached_pages_follow_every_write_and_the_cache_can_be_off() {
         let app = support::spawn_with(|c| c.page_cache = cache).await;
         let (_, html) = app.get_text("/").await;
         assert!(html.contains("No stories yet"));
+        // An article page elsewhere, read first, so its sidebar is kept.
+        let elsewhere = app.create(&article("Quiet day at the docks", "Harbour")).await;
+        let elsewhere = elsewhere["url"].as_str().unwrap().to_owned();
+        let (_, html) = app.get_text(&elsewhere).await;
+        assert!(!html.contains("Fresh off the wire"));
         let created = app.create(&article("Fresh off the wire", "World")).await;
-        for path in ["/", "/sections/world", "/feed.atom"] {
+        for path in ["/", "/sections/world", "/feed.atom", elsewhere.as_str()] {
             let (_, html) = app.get_text(path).await;
             assert!(html.contains("Fresh off the wire"), "cache={cache} {path}");
         }
@@ -432,11 +437,13 @@ async fn cached_pages_follow_every_write_and_the_cache_can_be_off() {
             .send()
             .await
             .unwrap();
-        let (_, html) = app.get_text("/").await;
-        assert!(
-            !html.contains("Fresh off the wire"),
-            "cache={cache}: a delete shows at once"
-        );
+        for path in ["/", elsewhere.as_str()] {
+            let (_, html) = app.get_text(path).await;
+            assert!(
+                !html.contains("Fresh off the wire"),
+                "cache={cache} {path}: a delete shows at once"
+            );
+        }
         let _ = c;
     }
 }
