@@ -149,12 +149,18 @@ async fn store_subscription(
 ) -> Result<(FeedView, PollReport), AppError> {
     let now = store::now_unix();
     let title = title.map(str::to_owned).or_else(|| parsed.title.clone());
+    let interval_secs = interval.as_secs() as i64;
     let new_feed = NewFeed {
         url: feed_url.as_str(),
         section,
         title: title.as_deref(),
-        interval_secs: interval.as_secs() as i64,
+        interval_secs,
         now,
+        // This request is the feed's first poll. Due at once, the scheduler
+        // could fetch and ingest the same entries beside it (a subscription
+        // reported none of its stories as created: they were the
+        // scheduler's), and ask the feed's server twice in a second.
+        first_fetch_at: now + interval_secs,
     };
     let id = db
         .writer
@@ -169,7 +175,18 @@ async fn store_subscription(
     let feed = store::feeds::get(&db.reader, id)
         .await?
         .ok_or(AppError::NotFound("feed"))?;
-    let report = ingest_and_record(db, &feed, &feed_url, parsed, validators, None, now).await?;
+    let report = match ingest_and_record(db, &feed, &feed_url, parsed, validators, None, now).await {
+        Ok(report) => report,
+        Err(err) => {
+            // Subscribed but not ingested: retried soon, as any failed poll
+            // is, rather than at the first scheduled poll. If the database
+            // cannot take even that, the feed stays due at its first poll.
+            if let Err(also) = record_failed_poll(db, &feed, err.to_string(), None, now).await {
+                tracing::warn!(feed = id, error = %also, "cannot record the failed first poll");
+            }
+            return Err(err);
+        }
+    };
     let feed = store::feeds::get(&db.reader, id)
         .await?
         .ok_or(AppError::NotFound("feed"))?;

@@ -29,6 +29,8 @@ pub struct NewFeed<'a> {
     pub title: Option<&'a str>,
     pub interval_secs: i64,
     pub now: i64,
+    /// When the scheduler first polls it.
+    pub first_fetch_at: i64,
 }
 
 /// The outcome of one poll, written back in one statement.

@@ -13,7 +13,7 @@ pub async fn insert(conn: &mut SqliteConnection, feed: &NewFeed<'_>) -> sqlx::Re
         feed.title,
         feed.interval_secs,
         feed.now,
-        feed.now
+        feed.first_fetch_at
     )
     .fetch_one(conn)
     .await
