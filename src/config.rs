@@ -147,6 +147,13 @@ pub struct Config {
     #[arg(long, global = true, env = "GAZETTE_DATABASE_CONNECTIONS", default_value_t = 10)]
     pub database_connections: u32,
 
+    /// Article URLs per sitemap file (the protocol allows up to 50,000). At
+    /// the default a file is about 1.5 MB, small enough for the page cache
+    /// to keep, so a crawl of a large site costs one build per file and change.
+    #[arg(long, global = true, env = "GAZETTE_SITEMAP_FILE_URLS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(i64).range(1..=50_000))]
+    pub sitemap_file_urls: i64,
+
     /// How often the retention sweep runs, in seconds.
     #[arg(long, global = true, env = "GAZETTE_RETENTION_INTERVAL_SECS", default_value_t = 3600)]
     pub retention_interval_secs: u64,
@@ -205,6 +212,7 @@ impl Config {
             retention_days: None,
             section_retention: Vec::new(),
             retention_interval_secs: 3600,
+            sitemap_file_urls: 10_000,
             max_database_size: None,
             database_connections: 10,
             page_cache: true,

@@ -79,6 +79,8 @@ pub struct Site {
     pub max_body_bytes: usize,
     /// For batches and OPML imports.
     pub max_batch_body_bytes: usize,
+    /// Article URLs per sitemap file.
+    pub sitemap_file_urls: i64,
     pub max_concurrent_requests: usize,
     pub request_timeout: Duration,
     /// Private mode: only signed-in people see the site.
@@ -152,6 +154,7 @@ impl Application {
             configured_token_hash: configured.as_deref().map(tokens::digest),
             max_body_bytes: config.max_body_bytes,
             max_batch_body_bytes: config.max_batch_body_bytes,
+            sitemap_file_urls: config.sitemap_file_urls,
             max_concurrent_requests: config.max_concurrent_requests.max(1),
             request_timeout: Duration::from_secs(config.request_timeout_secs.max(1)),
             private: config.private,

@@ -213,6 +213,83 @@ fn web_hole() -> &'static str {
 }
 
 /// Page cache lookups with this result so far, from /metrics.
+#[tokio::test]
+async fn an_article_sitemap_file_is_built_again_only_when_its_own_ids_change() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = spawn_with(|c| c.sitemap_file_urls = 1000).await;
+    let items: Vec<_> = (0..1000)
+        .map(|n| {
+            let mut a = article(&format!("Tide table {n}"), "Harbour");
+            a["external_id"] = json!(format!("tide-{n}"));
+            a
+        })
+        .collect();
+    let response = app
+        .post_raw(
+            "/api/v1/articles/batch",
+            "application/json",
+            serde_json::to_vec(&items).unwrap(),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let (_, first) = app.get_text("/sitemaps/articles-0.xml").await;
+    assert_eq!(first.matches("<url>").count(), 1000);
+
+    // A new story lands in the next file: the first is not built again.
+    let before = cache_count(&app, "miss").await;
+    let created = app.create(&article("Harbour lights relit", "Harbour")).await;
+    assert!(created["id"].as_i64().unwrap() > 1000);
+    let (_, again) = app.get_text("/sitemaps/articles-0.xml").await;
+    assert_eq!(again, first);
+    assert_eq!(
+        cache_count(&app, "miss").await - before,
+        0,
+        "the untouched file was built again"
+    );
+    let (_, next) = app.get_text("/sitemaps/articles-1.xml").await;
+    assert!(next.contains(created["url"].as_str().unwrap()), "{next}");
+
+    // An edit may change any file: the first is built again, once.
+    let mut edited = items[3].clone();
+    edited["title"] = json!("Tide table three, corrected");
+    app.create(&edited).await;
+    let before = cache_count(&app, "miss").await;
+    for _ in 0..3 {
+        let (status, file) = app.get_text("/sitemaps/articles-0.xml").await;
+        assert_eq!(status, 200);
+        assert!(file.contains("tide-table-three-corrected"), "the edit is listed");
+    }
+    assert_eq!(cache_count(&app, "miss").await - before, 1);
+}
+
+#[tokio::test]
+async fn an_answer_too_large_to_keep_is_served_and_counted_every_time() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = spawn_app().await;
+    let mut long = article("The whole inquiry transcript", "Inquiries");
+    // Sanitising adds rel="…" to every link: the page outgrows the body.
+    let paragraph = "<p>The witness was asked about the <a href=\"https://example.org/w\">harbour wall again</a>.</p>";
+    long["body"] = json!(paragraph.repeat(20_000));
+    long["body_format"] = json!("html");
+    let path = app.create(&long).await["url"].as_str().unwrap().to_owned();
+    let before = cache_count(&app, "too_large").await;
+    for _ in 0..2 {
+        let (status, html) = app.get_text(&path).await;
+        assert_eq!(status, 200);
+        assert_eq!(html.matches("harbour wall again</a>").count(), 20_000);
+        assert!(
+            html.len() > 2 * 1024 * 1024,
+            "larger than the cache keeps: {}",
+            html.len()
+        );
+    }
+    assert_eq!(
+        cache_count(&app, "too_large").await - before,
+        2,
+        "not kept, so rendered each time"
+    );
+}
+
 async fn cache_count(app: &support::TestApp, result: &str) -> u64 {
     let (_, text) = app.get_text("/metrics").await;
     let prefix = format!("gazette_page_cache_total{{result=\"{result}\"}}");

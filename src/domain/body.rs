@@ -119,6 +119,39 @@ pub fn sanitize(html: &str) -> String {
     SANITIZER.clean(html).to_string()
 }
 
+/// The opening of a rendered body in at most `max_bytes`, for a feed that
+/// must stay small whatever an article holds; `None` when the whole body
+/// fits. It ends at the last paragraph (or other block) that fits whole,
+/// else at the last tag or character that does, and is sanitised again,
+/// which closes whatever the cut left open.
+pub fn opening(html: &str, max_bytes: usize) -> Option<String> {
+    if html.len() <= max_bytes {
+        return None;
+    }
+    let mut cut = max_bytes;
+    while !html.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let head = &html[..cut];
+    let block_end = [
+        "</p>",
+        "</li>",
+        "</blockquote>",
+        "</pre>",
+        "</figure>",
+        "</table>",
+        "</h2>",
+        "</h3>",
+    ]
+    .iter()
+    .filter_map(|end| head.rfind(end).map(|at| at + end.len()))
+    .max();
+    let cut = block_end.or_else(|| head.rfind('>').map(|at| at + 1)).unwrap_or(cut);
+    // Re-sanitising can only close tags and drop a partial one; what it
+    // adds is a handful of closing tags, not worth a bound of its own.
+    Some(sanitize(&html[..cut]))
+}
+
 /// Plain text: paragraphs are separated by blank lines; a single line
 /// break inside a paragraph is kept as a line break.
 fn text_to_html(text: &str) -> String {
@@ -176,6 +209,23 @@ fn escape_into(out: &mut String, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_opening_ends_on_a_whole_paragraph_and_closes_what_it_cut() {
+        let html = "<p>First <em>one</em>.</p><p>Second, much longer, with <strong>bold words</strong> in it.</p>";
+        assert_eq!(opening(html, html.len()), None, "a body that fits is left whole");
+        assert_eq!(opening(html, 40).as_deref(), Some("<p>First <em>one</em>.</p>"));
+        let cut = opening(html, 60).unwrap();
+        assert!(cut.starts_with("<p>First"), "{cut}");
+        let long = format!("<p>{}<strong>é{}</strong></p>", "word ".repeat(10), "x".repeat(100));
+        let cut = opening(&long, 70).unwrap();
+        assert!(cut.len() <= 90 && cut.ends_with("</p>"), "{cut}");
+        assert_eq!(
+            cut.matches("<strong>").count(),
+            cut.matches("</strong>").count(),
+            "{cut}"
+        );
+    }
 
     /// The index sees the same words either way (a line break inside a
     /// paragraph stays inside it here, where the HTML round trip made it a

@@ -263,7 +263,7 @@ impl Prepared {
     /// The pages a new article with this `id` appears on, besides the lists
     /// of the newest stories.
     fn topics(&self, id: i64) -> impl Iterator<Item = Topic<'_>> {
-        [Topic::Article(id), Topic::Section(&self.section_slug)]
+        [Topic::Article(id), Topic::Section(&self.section_slug), Topic::of_id(id)]
             .into_iter()
             .chain(self.author_slug.as_deref().map(Topic::Author))
             .chain(self.tags.iter().map(|(slug, _)| Topic::Tag(slug)))

@@ -69,5 +69,8 @@ operations! {
 
     pub async fn published_since(db: &Reader, since: i64, limit: u32) -> sqlx::Result<Vec<SitemapEntry>>;
 
+    /// Every article with an id from `first` to `last`, scheduled ones
+    /// included (a sitemap file lists the published and falls due when the
+    /// first scheduled one is).
     pub async fn articles_in_id_range(db: &Reader, first: i64, last: i64) -> sqlx::Result<Vec<SitemapEntry>>;
 }

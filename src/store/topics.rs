@@ -32,6 +32,27 @@ pub enum Topic<'a> {
     /// The newest stories across sections: the front page, the article
     /// pages' sidebars, the site's feeds and sitemaps, search.
     Newest,
+    /// A block of [`IDS_PER_BLOCK`] article ids, by number (see
+    /// [`Topic::of_id`]): the sitemap files that list them, so a new
+    /// article makes stale only the file its id falls in.
+    Ids(i64),
+}
+
+/// Article ids per [`Topic::Ids`] block.
+pub const IDS_PER_BLOCK: i64 = 1_000;
+
+impl Topic<'_> {
+    /// The block of ids `id` falls in: ids 1 to 1,000 are block 0, as a
+    /// sitemap file of a multiple of 1,000 ids starts at one block's start.
+    pub fn of_id(id: i64) -> Topic<'static> {
+        Topic::Ids((id - 1).max(0) / IDS_PER_BLOCK)
+    }
+
+    /// The blocks of ids from `first` to `last`.
+    pub fn ids_from(first: i64, last: i64) -> impl Iterator<Item = Topic<'static>> {
+        let block = |id: i64| (id - 1).max(0) / IDS_PER_BLOCK;
+        (block(first)..=block(last)).map(Topic::Ids)
+    }
 }
 
 /// The versions of the topics a page was made from, taken before reading them.
@@ -107,6 +128,10 @@ fn slot(topic: &Topic) -> usize {
         Topic::Author(slug) => (3, slug.as_bytes()),
         Topic::Tag(slug) => (4, slug.as_bytes()),
         Topic::Newest => (5, &[]),
+        Topic::Ids(n) => {
+            id = n.to_le_bytes();
+            (6, &id)
+        }
     };
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for &byte in std::iter::once(&kind).chain(bytes) {
@@ -143,6 +168,17 @@ mod tests {
         assert_eq!(slots([Topic::Newest]), slots([Topic::Newest]));
         assert_eq!(slot(&Topic::Section("football")), 10_092);
         assert_eq!(slot(&Topic::Article(1)), 3_624);
+    }
+
+    #[test]
+    fn a_block_of_ids_starts_where_a_sitemap_file_does() {
+        assert_eq!(Topic::of_id(1), Topic::Ids(0));
+        assert_eq!(Topic::of_id(1000), Topic::Ids(0));
+        assert_eq!(Topic::of_id(1001), Topic::Ids(1));
+        let blocks: Vec<_> = Topic::ids_from(10_001, 20_000).collect();
+        assert_eq!(blocks.first(), Some(&Topic::Ids(10)));
+        assert_eq!(blocks.last(), Some(&Topic::Ids(19)));
+        assert_eq!(blocks.len(), 10);
     }
 
     #[test]

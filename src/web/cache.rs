@@ -28,13 +28,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::task::{Context, Poll};
 
-use axum::body::{Body, Bytes, to_bytes};
+use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service, ServiceExt};
 
+use super::buffered;
+use super::metrics::Route;
 use crate::store::topics::{Stamp, Topic};
 use crate::store::{Db, current_minute, now_unix};
 
@@ -44,7 +46,9 @@ use crate::store::{Db, current_minute, now_unix};
 /// most.
 const MAX_ENTRIES: usize = 4_096;
 const MAX_BYTES: usize = 32 * 1024 * 1024;
-/// Larger answers (big sitemaps) are not worth keeping.
+/// Larger answers are served but not kept: one very long article must not
+/// push a site's worth of hot pages out. A bound on memory, never on what
+/// the site may serve.
 const MAX_ENTRY_BYTES: usize = 2 * 1024 * 1024;
 /// Below this, compressing saves less than it costs.
 const MIN_COMPRESSED_BYTES: usize = 256;
@@ -65,6 +69,9 @@ struct Entry {
     hole: Option<Hole>,
     /// The page with its hole filled, for the fragment last put in it.
     filled: Mutex<Option<Arc<Filled>>>,
+    /// False for an answer too large to keep: it is served once, with its
+    /// hole filled and compressed as asked, like any other.
+    keep: bool,
 }
 
 /// Where a page's fragment goes: the byte offset of [`HOLE`] in its body,
@@ -123,6 +130,9 @@ pub struct PageCache {
     db: Db,
     hits: metrics::Counter,
     misses: metrics::Counter,
+    too_large: metrics::Counter,
+    /// Routes already logged as answering more than the cache keeps.
+    too_large_routes: Mutex<std::collections::HashSet<String>>,
 }
 
 impl PageCache {
@@ -134,6 +144,8 @@ impl PageCache {
             db,
             hits: metrics::counter!("gazette_page_cache_total", "result" => "hit"),
             misses: metrics::counter!("gazette_page_cache_total", "result" => "miss"),
+            too_large: metrics::counter!("gazette_page_cache_total", "result" => "too_large"),
+            too_large_routes: Mutex::default(),
         }
     }
 
@@ -324,7 +336,9 @@ impl PageCache {
             return Ok(entry);
         }
         let entry = render().await?;
-        self.store(key.to_owned(), Arc::clone(&entry));
+        if entry.keep {
+            self.store(key.to_owned(), Arc::clone(&entry));
+        }
         Ok(entry)
     }
 
@@ -345,9 +359,17 @@ impl PageCache {
             return Err(response);
         }
         let (mut parts, body) = response.into_parts();
-        let Ok(body) = to_bytes(body, MAX_ENTRY_BYTES).await else {
-            return Err((StatusCode::INTERNAL_SERVER_ERROR, "response too large to cache").into_response());
+        let body = match buffered::whole(body, MAX_ENTRY_BYTES).await {
+            Ok(body) => body,
+            Err(stream) => {
+                self.note_too_large(&parts.extensions, None);
+                return Err(Response::from_parts(parts, stream));
+            }
         };
+        let keep = body.len() <= MAX_ENTRY_BYTES;
+        if !keep {
+            self.note_too_large(&parts.extensions, Some(body.len()));
+        }
         parts.headers.remove(header::CONTENT_LENGTH);
         parts
             .headers
@@ -366,7 +388,25 @@ impl PageCache {
             gzip: OnceLock::new(),
             hole,
             filled: Mutex::default(),
+            keep,
         }))
+    }
+
+    /// Counts an answer too large to keep, and logs it once per route, so
+    /// an operator learns which pages are never cached (and why).
+    fn note_too_large(&self, extensions: &axum::http::Extensions, bytes: Option<usize>) {
+        self.too_large.increment(1);
+        let route = extensions.get::<Route>().map_or("unmatched", |Route(r)| r.as_str());
+        let mut logged = self.too_large_routes.lock().unwrap_or_else(|p| p.into_inner());
+        if logged.insert(route.to_owned()) {
+            tracing::info!(
+                route,
+                bytes,
+                limit = MAX_ENTRY_BYTES,
+                "an answer is larger than the page cache keeps: it is served whole and not cached \
+                 (counted in gazette_page_cache_total{{result=\"too_large\"}}; logged once per route)"
+            );
+        }
     }
 }
 
@@ -601,6 +641,7 @@ fn compress(body: &[u8], encoding: Encoding) -> Option<Bytes> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::to_bytes;
 
     fn entry(generation: u64, fresh_until: i64) -> Arc<Entry> {
         Arc::new(Entry {
@@ -613,6 +654,7 @@ mod tests {
             gzip: OnceLock::new(),
             hole: None,
             filled: Mutex::default(),
+            keep: true,
         })
     }
 

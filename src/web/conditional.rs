@@ -3,17 +3,21 @@
 //! has them. A handler that knows when its content last changed sets
 //! Last-Modified, and If-Modified-Since is honoured against it.
 
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::extract::Request;
 use axum::http::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::DateTime;
 use sha2::{Digest, Sha256};
 
-/// Larger answers (big sitemaps) are streamed as they are, without an ETag.
-const MAX_HASHED_BYTES: usize = 8 * 1024 * 1024;
+use super::buffered;
+
+/// A streamed answer longer than this is passed on as it comes, without an
+/// ETag, rather than held in memory to be hashed. Answers rendered whole
+/// (every page, feed, sitemap and JSON list) are hashed whatever their size.
+const MAX_HASHED_STREAM_BYTES: usize = 8 * 1024 * 1024;
 
 pub async fn conditional_get(request: Request, next: Next) -> Response {
     if request.method() != Method::GET && request.method() != Method::HEAD {
@@ -26,8 +30,9 @@ pub async fn conditional_get(request: Request, next: Next) -> Response {
         return response;
     }
     let (mut parts, body) = response.into_parts();
-    let Ok(bytes) = to_bytes(body, MAX_HASHED_BYTES).await else {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "response too large to hash").into_response();
+    let bytes = match buffered::whole(body, MAX_HASHED_STREAM_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(stream) => return Response::from_parts(parts, stream),
     };
     let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&bytes))[..20]);
     if let Ok(value) = HeaderValue::from_str(&etag) {

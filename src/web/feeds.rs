@@ -10,17 +10,29 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::domain::body::escape;
+use crate::domain::body::{self, escape};
 use crate::domain::listing::article_path;
 use crate::domain::{Article, Section};
 use crate::error::{AppError, AppResult};
+use crate::store::topics::Topic;
+use crate::web::cache::{FreshUntil, MadeFrom};
 use crate::web::views::{section_href, tag_href};
 use crate::{AppState, Site, store};
 
 /// Items per feed: a day's news on a busy site, as most readers expect.
 const FEED_ITEMS: u32 = 50;
-/// The sitemap protocol's limit of URLs per file.
-pub const SITEMAP_URLS: i64 = 50_000;
+/// The most of one article's body a feed carries: a long feature whole;
+/// past it, the opening and a link to the whole story on the site.
+const ENTRY_CONTENT_BYTES: usize = 64 * 1024;
+/// The most of all bodies together in one feed, so a feed stays a few
+/// hundred kilobytes whatever its stories hold (titles, summaries and
+/// links are bounded at ingest). Past it, entries carry a link only.
+const FEED_CONTENT_BYTES: usize = 1024 * 1024;
+/// Below this much room, an opening is not worth sending.
+const MIN_OPENING_BYTES: usize = 1024;
+/// How long an article sitemap file with nothing scheduled stays current
+/// in the page cache when no write touches it: it shows no relative times.
+const SITEMAP_FRESH_FOR: chrono::TimeDelta = chrono::TimeDelta::hours(6);
 /// The news sitemap protocol: the last two days, at most 1,000 stories.
 const NEWS_WINDOW_SECS: i64 = 48 * 3600;
 const NEWS_MAX_URLS: u32 = 1_000;
@@ -33,6 +45,32 @@ struct FeedSource {
     /// The feed's own path without its extension.
     feed_path: String,
     articles: Vec<Article>,
+}
+
+/// Each article's body as a feed carries it (see [`ENTRY_CONTENT_BYTES`]).
+fn entry_contents(site: &Site, articles: &[Article]) -> Vec<String> {
+    let mut room = FEED_CONTENT_BYTES;
+    articles
+        .iter()
+        .map(|a| {
+            let allowed = ENTRY_CONTENT_BYTES.min(room);
+            let content = match body::opening(&a.body_html, allowed) {
+                None => a.body_html.clone(),
+                Some(_) if allowed < MIN_OPENING_BYTES => continue_reading(site, a),
+                Some(opening) => opening + &continue_reading(site, a),
+            };
+            room = room.saturating_sub(content.len());
+            content
+        })
+        .collect()
+}
+
+fn continue_reading(site: &Site, article: &Article) -> String {
+    format!(
+        "<p><a href=\"{}\">Continue reading on {}</a></p>",
+        escape(&absolute(site, &article.path())),
+        escape(&site.name)
+    )
 }
 
 async fn site_source(state: &AppState) -> AppResult<FeedSource> {
@@ -146,10 +184,12 @@ fn atom_feed(site: &Site, source: &FeedSource) -> atom::Feed {
         mime_type: mime.map(str::to_owned),
         ..Default::default()
     };
+    let contents = entry_contents(site, &source.articles);
     let entries = source
         .articles
         .iter()
-        .map(|a| {
+        .zip(contents)
+        .map(|(a, content)| {
             let url = absolute(site, &a.path());
             atom::Entry {
                 title: atom::Text::plain(&a.title),
@@ -174,7 +214,7 @@ fn atom_feed(site: &Site, source: &FeedSource) -> atom::Feed {
                 links: vec![link(url, "alternate", Some("text/html"))],
                 summary: a.summary.as_deref().map(atom::Text::plain),
                 content: Some(atom::Content {
-                    value: Some(a.body_html.clone()),
+                    value: Some(content),
                     content_type: Some("html".to_owned()),
                     ..Default::default()
                 }),
@@ -204,10 +244,12 @@ fn atom_feed(site: &Site, source: &FeedSource) -> atom::Feed {
 }
 
 fn rss_feed(site: &Site, source: &FeedSource) -> rss::Channel {
+    let contents = entry_contents(site, &source.articles);
     let items = source
         .articles
         .iter()
-        .map(|a| {
+        .zip(contents)
+        .map(|(a, content)| {
             let url = absolute(site, &a.path());
             let mut dc = rss::extension::dublincore::DublinCoreExtension::default();
             dc.set_creators(a.author.iter().cloned().collect::<Vec<_>>());
@@ -220,7 +262,7 @@ fn rss_feed(site: &Site, source: &FeedSource) -> rss::Channel {
                 }),
                 pub_date: Some(a.published_at.to_rfc2822()),
                 description: a.summary.clone(),
-                content: Some(a.body_html.clone()),
+                content: Some(content),
                 categories: categories(a)
                     .map(|c| rss::Category {
                         name: c.to_owned(),
@@ -251,16 +293,18 @@ fn rss_feed(site: &Site, source: &FeedSource) -> rss::Channel {
 }
 
 fn json_feed(site: &Site, source: &FeedSource) -> serde_json::Value {
+    let contents = entry_contents(site, &source.articles);
     let items: Vec<serde_json::Value> = source
         .articles
         .iter()
-        .map(|a| {
+        .zip(contents)
+        .map(|(a, content)| {
             let url = absolute(site, &a.path());
             let mut item = json!({
                 "id": url,
                 "url": url,
                 "title": a.title,
-                "content_html": a.body_html,
+                "content_html": content,
                 "date_published": a.published_at.to_rfc3339(),
                 "date_modified": a.updated_at.max(a.published_at).to_rfc3339(),
                 "tags": categories(a).collect::<Vec<_>>(),
@@ -299,10 +343,11 @@ fn xml(body: String) -> Response {
 }
 
 /// `/sitemap.xml`: an index of the sitemap files, so the site can grow
-/// past the 50,000 URLs one file may hold.
+/// past the URLs one file may hold.
 pub async fn sitemap_index(State(state): State<AppState>) -> AppResult<Response> {
     let max_id = store::site::max_article_id(&state.db.reader).await?;
-    let files = (max_id + SITEMAP_URLS - 1) / SITEMAP_URLS;
+    let per_file = state.site.sitemap_file_urls;
+    let files = (max_id + per_file - 1) / per_file;
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
@@ -320,59 +365,99 @@ pub async fn sitemap_index(State(state): State<AppState>) -> AppResult<Response>
 
 /// `/sitemaps/{file}`: the front, section, author and tag pages
 /// (`pages.xml`), the news of the last 48 hours (`news.xml`), or the
-/// articles whose ids fall in one block of 50,000 (`articles-N.xml`).
+/// articles whose ids fall in one block (`articles-N.xml`).
 pub async fn sitemap_file(State(state): State<AppState>, Path(file): Path<String>) -> AppResult<Response> {
-    let site = &state.site;
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let url = |out: &mut String, path: &str, lastmod: Option<DateTime<Utc>>| {
-        out.push_str(&format!("  <url><loc>{}</loc>", escape(&absolute(site, path))));
-        if let Some(time) = lastmod {
-            out.push_str(&format!(
-                "<lastmod>{}</lastmod>",
-                time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            ));
+    match file.as_str() {
+        "pages.xml" => sitemap_of_pages(&state).await,
+        "news.xml" => sitemap_of_news(&state).await,
+        _ => {
+            let block: i64 = file
+                .strip_prefix("articles-")
+                .and_then(|rest| rest.strip_suffix(".xml"))
+                .and_then(|n| n.parse().ok())
+                .filter(|n| (0..i64::MAX / state.site.sitemap_file_urls).contains(n))
+                .ok_or(AppError::NotFound("sitemap"))?;
+            sitemap_of_articles(&state, block).await
         }
-        out.push_str("</url>\n");
-    };
-    if file == "pages.xml" {
-        out.push_str("<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
-        url(&mut out, "/", None);
-        for section in store::sections::list(&state.db).await?.iter() {
-            url(&mut out, &section_href(&section.slug), section.latest_at);
-        }
-        for author in store::site::author_slugs(&state.db.reader).await? {
-            url(&mut out, &format!("/authors/{author}"), None);
-        }
-        for tag in store::site::tag_names(&state.db.reader).await? {
-            url(&mut out, &tag_href(&tag), None);
-        }
-    } else if file == "news.xml" {
-        out.push_str("<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\" xmlns:news=\"http://www.google.com/schemas/sitemap-news/0.9\">\n");
-        let since = Utc::now().timestamp() - NEWS_WINDOW_SECS;
-        for entry in store::site::published_since(&state.db.reader, since, NEWS_MAX_URLS).await? {
-            out.push_str(&format!(
-                "  <url><loc>{}</loc><news:news><news:publication><news:name>{}</news:name><news:language>en</news:language></news:publication><news:publication_date>{}</news:publication_date><news:title>{}</news:title></news:news></url>\n",
-                escape(&absolute(site, &article_path(entry.id, &entry.slug))),
-                escape(&site.name),
-                entry.published_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                escape(&entry.title),
-            ));
-        }
-    } else {
-        let block: i64 = file
-            .strip_prefix("articles-")
-            .and_then(|rest| rest.strip_suffix(".xml"))
-            .and_then(|n| n.parse().ok())
-            .filter(|n| *n >= 0)
-            .ok_or(AppError::NotFound("sitemap"))?;
-        out.push_str("<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
-        let first = block * SITEMAP_URLS + 1;
-        for entry in store::site::articles_in_id_range(&state.db.reader, first, first + SITEMAP_URLS - 1).await? {
-            url(&mut out, &article_path(entry.id, &entry.slug), Some(entry.updated_at));
-        }
+    }
+}
+
+const URLSET: &str = "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n";
+
+fn sitemap_url(out: &mut String, site: &Site, path: &str, lastmod: Option<DateTime<Utc>>) {
+    out.push_str(&format!("  <url><loc>{}</loc>", escape(&absolute(site, path))));
+    if let Some(time) = lastmod {
+        out.push_str(&format!(
+            "<lastmod>{}</lastmod>",
+            time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ));
+    }
+    out.push_str("</url>\n");
+}
+
+async fn sitemap_of_pages(state: &AppState) -> AppResult<Response> {
+    let mut out = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{URLSET}");
+    sitemap_url(&mut out, &state.site, "/", None);
+    for section in store::sections::list(&state.db).await?.iter() {
+        sitemap_url(&mut out, &state.site, &section_href(&section.slug), section.latest_at);
+    }
+    for author in store::site::author_slugs(&state.db.reader).await? {
+        sitemap_url(&mut out, &state.site, &format!("/authors/{author}"), None);
+    }
+    for tag in store::site::tag_names(&state.db.reader).await? {
+        sitemap_url(&mut out, &state.site, &tag_href(&tag), None);
     }
     out.push_str("</urlset>\n");
     Ok(xml(out))
+}
+
+async fn sitemap_of_news(state: &AppState) -> AppResult<Response> {
+    let site = &state.site;
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\" xmlns:news=\"http://www.google.com/schemas/sitemap-news/0.9\">\n",
+    );
+    let since = Utc::now().timestamp() - NEWS_WINDOW_SECS;
+    for entry in store::site::published_since(&state.db.reader, since, NEWS_MAX_URLS).await? {
+        out.push_str(&format!(
+            "  <url><loc>{}</loc><news:news><news:publication><news:name>{}</news:name><news:language>en</news:language></news:publication><news:publication_date>{}</news:publication_date><news:title>{}</news:title></news:news></url>\n",
+            escape(&absolute(site, &article_path(entry.id, &entry.slug))),
+            escape(&site.name),
+            entry.published_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            escape(&entry.title),
+        ));
+    }
+    out.push_str("</urlset>\n");
+    Ok(xml(out))
+}
+
+/// One file of article URLs. It is made from its ids alone: a new article
+/// elsewhere leaves it current in the page cache, so a large site's files
+/// are built once per change to them, not once per crawl; it falls due
+/// when a scheduled story in it does.
+async fn sitemap_of_articles(state: &AppState, block: i64) -> AppResult<Response> {
+    let per_file = state.site.sitemap_file_urls;
+    let (first, last) = (block * per_file + 1, (block + 1) * per_file);
+    let made_from = state.db.stamp(&Topic::ids_from(first, last).collect::<Vec<_>>());
+    let now = Utc::now();
+    let mut out = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{URLSET}");
+    let mut next_due = now + SITEMAP_FRESH_FOR;
+    for entry in store::site::articles_in_id_range(&state.db.reader, first, last).await? {
+        if entry.published_at > now {
+            next_due = next_due.min(entry.published_at);
+            continue;
+        }
+        sitemap_url(
+            &mut out,
+            &state.site,
+            &article_path(entry.id, &entry.slug),
+            Some(entry.updated_at),
+        );
+    }
+    out.push_str("</urlset>\n");
+    let mut response = xml(out);
+    response.extensions_mut().insert(MadeFrom(made_from));
+    response.extensions_mut().insert(FreshUntil(next_due.timestamp()));
+    Ok(response)
 }
 
 pub async fn robots(State(state): State<AppState>) -> Response {

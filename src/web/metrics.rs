@@ -41,6 +41,12 @@ pub fn handle() -> Option<PrometheusHandle> {
         .clone()
 }
 
+/// The route an answer came from, as its pattern (`/articles/{id}/{slug}`),
+/// for layers outside the router that report on answers (a response
+/// extension).
+#[derive(Clone)]
+pub struct Route(pub String);
+
 pub async fn track_requests(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().to_string();
@@ -48,12 +54,13 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
     let status = response.status().as_u16().to_string();
     metrics::counter!("gazette_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
         .increment(1);
-    metrics::histogram!("gazette_http_request_duration_seconds", "method" => method, "route" => route)
+    metrics::histogram!("gazette_http_request_duration_seconds", "method" => method, "route" => route.clone())
         .record(started.elapsed().as_secs_f64());
+    response.extensions_mut().insert(Route(route));
     response
 }
 

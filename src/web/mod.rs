@@ -8,6 +8,7 @@ pub mod apps;
 pub mod assets;
 pub mod auth;
 pub mod body;
+pub mod buffered;
 pub mod cache;
 pub mod conditional;
 pub mod feeds;

@@ -17,7 +17,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::{self, HeaderValue};
 use axum::http::request::Parts;
@@ -34,8 +34,9 @@ use crate::web::cache::CacheAs;
 use crate::web::pages::PageError;
 use crate::web::session::SignedIn;
 
-/// A rendered page is at most this large (the cache's own bound is lower).
-const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
+/// Pages are rendered whole, so any page is filled in whatever its size;
+/// a streamed one (none is, today) past this cannot be, and fails.
+const MAX_STREAMED_PAGE_BYTES: usize = 8 * 1024 * 1024;
 
 /// The places a personal page leaves for its reader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,7 +191,7 @@ pub async fn personalize(State(state): State<AppState>, mut request: Request, ne
         return response;
     }
     let (mut parts, body) = response.into_parts();
-    let Ok(page) = to_bytes(body, MAX_PAGE_BYTES).await else {
+    let Ok(page) = crate::web::buffered::whole(body, MAX_STREAMED_PAGE_BYTES).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     // Opening an article reads it, before the page says what is read.

@@ -61,14 +61,12 @@ pub async fn published_since(db: &PgPool, since: i64, limit: u32) -> sqlx::Resul
 }
 
 pub async fn articles_in_id_range(db: &PgPool, first: i64, last: i64) -> sqlx::Result<Vec<SitemapEntry>> {
-    let now = crate::store::now_unix();
     let rows = sqlx::query_as!(
         SitemapRow,
         r#"SELECT id AS "id!", slug, title, published_at, updated_at FROM articles
-           WHERE id BETWEEN $1 AND $2 AND published_at <= $3 ORDER BY id"#,
+           WHERE id BETWEEN $1 AND $2 ORDER BY id"#,
         first,
-        last,
-        now
+        last
     )
     .fetch_all(db)
     .await?;

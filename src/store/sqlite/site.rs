@@ -61,14 +61,12 @@ pub async fn published_since(db: &SqlitePool, since: i64, limit: u32) -> sqlx::R
 }
 
 pub async fn articles_in_id_range(db: &SqlitePool, first: i64, last: i64) -> sqlx::Result<Vec<SitemapEntry>> {
-    let now = crate::store::now_unix();
     let rows = sqlx::query_as!(
         SitemapRow,
         r#"SELECT id AS "id!", slug, title, published_at, updated_at FROM articles
-           WHERE id BETWEEN ? AND ? AND published_at <= ? ORDER BY id"#,
+           WHERE id BETWEEN ? AND ? ORDER BY id"#,
         first,
-        last,
-        now
+        last
     )
     .fetch_all(db)
     .await?;
