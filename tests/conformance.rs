@@ -217,6 +217,7 @@ async fn found(db: &Db, input: &str, filters: &Filters) -> BTreeSet<i64> {
     store::search::search(&db.reader, &query, filters, Order::Relevance, 50, 0)
         .await
         .unwrap()
+        .hits
         .into_iter()
         .map(|hit| hit.card.id)
         .collect()
@@ -278,6 +279,60 @@ async fn search_finds_the_same_stories() {
         results.insert("in town".into(), json!(in_town));
         results.insert("dated".into(), json!(in_range));
         Value::Object(results)
+    })
+    .await;
+}
+
+/// Filters narrow a search before its bound, and newest first means by
+/// publication time: a small section's match and an old story stored
+/// before a thousand newer matches are found, and an archive stored last
+/// does not push today's stories out of a newest-first search.
+#[tokio::test]
+async fn search_bounds_apply_within_filters_and_by_publication_time() {
+    on_both(async |db: &Db| {
+        post(
+            db,
+            json!([
+                {"title": "Quiet harbour ceasefire note", "section": "Harbour", "body": "Boats wait.", "published_at": "2026-03-01T10:00:00Z"},
+                {"title": "The old ceasefire talks", "section": "World", "body": "Delegates met.", "published_at": "2015-06-01T10:00:00Z"},
+            ]),
+        )
+        .await;
+        let newer = |n: usize, day: &str| {
+            json!({"title": format!("Ceasefire update {n}"), "section": "World", "body": "The ceasefire holds.",
+                   "published_at": format!("{day}T{:02}:{:02}:00Z", n / 60 % 24, n % 60)})
+        };
+        for chunk in 0..2 {
+            let items: Vec<Value> = (chunk * 600..(chunk + 1) * 600).map(|n| newer(n, "2026-03-10")).collect();
+            post(db, Value::Array(items)).await;
+        }
+        let archive: Vec<Value> = (0..600).map(|n| newer(10_000 + n, "2015-09-18")).collect();
+        post(db, Value::Array(archive)).await;
+
+        let harbour = store::sections::by_slug(&db.reader, "harbour").await.unwrap().unwrap();
+        let query = SearchQuery::parse("ceasefire").unwrap();
+        let search = async |filters: Filters, order: Order| {
+            store::search::search(&db.reader, &query, &filters, order, 5, 0).await.unwrap()
+        };
+        let in_harbour = search(Filters { section_id: Some(harbour.id), from: None, to: None }, Order::Relevance).await;
+        let titles = |found: &store::search::Found| found.hits.iter().map(|h| h.card.title.clone()).collect::<Vec<_>>();
+        assert_eq!(titles(&in_harbour), ["Quiet harbour ceasefire note"]);
+        assert_eq!(in_harbour.bound, None, "every match in the section was weighed");
+        // 2015-06-01 to 2015-06-30.
+        let june_2015 = search(Filters { section_id: None, from: Some(1_433_116_800), to: Some(1_435_708_799) }, Order::Relevance).await;
+        assert_eq!(titles(&june_2015), ["The old ceasefire talks"]);
+        let newest = search(Filters::default(), Order::Newest).await;
+        assert!(
+            newest.hits.iter().all(|h| h.card.published_at.format("%Y").to_string() == "2026"),
+            "this year's stories lead: {:?}",
+            titles(&newest)
+        );
+        let nothing = search(Filters { section_id: None, from: Some(1_262_304_000), to: Some(1_293_839_999) }, Order::Relevance).await;
+        assert!(nothing.hits.is_empty() && nothing.bound.is_none(), "2010 has truly nothing");
+        json!({
+            "harbour": titles(&in_harbour), "june_2015": titles(&june_2015),
+            "newest": newest.hits.iter().map(|h| h.card.id).collect::<Vec<_>>(),
+        })
     })
     .await;
 }

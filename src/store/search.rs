@@ -67,28 +67,49 @@ impl HitRow {
     }
 }
 
-/// How many matches a search considers: the most recently stored ones.
-/// Every candidate is scored and its article read to sort it, so the bound
-/// is what a search costs: at a million articles of real-shaped text, a
-/// word in 3% of them took 137 ms with 20,000 candidates and takes 8 ms
-/// with 1,000 (docs/BENCHMARKS.md, "Live site and realistic search"). On
-/// a news site what a reader searches for is among recent stories; only
-/// words found in more than this many stories are affected. What the
-/// bound cannot remove: bm25 counts every match of each term once per
-/// query (for its IDF), which for a word in most of a million stories is
-/// some 40 ms, and a phrase of common words is matched in full.
+/// Up to this many matches of its words in the whole library, a search
+/// weighs every one that passes its filters: the cost grows with the
+/// matches, so it is bounded here.
+pub const EXACT_MATCHES: i64 = 10_000;
+
+/// Past [`EXACT_MATCHES`], a search considers the most recent matches by
+/// publication time within its filters, at most this many, and says so.
+/// A common word is found among the newest stories at once; weighing every
+/// one of a million matches would cost seconds.
 pub const CANDIDATES: i64 = 1_000;
+
+/// One page of hits, and the bound that narrowed them, if one did.
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    pub hits: Vec<Hit>,
+    pub bound: Option<Bound>,
+}
+
+/// Said to the reader when a search did not weigh every match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bound {
+    /// How many of the most recent matches (within the filters) were weighed.
+    pub considered: i64,
+    /// They could not be ranked by relevance cheaply (they span too much of
+    /// the library), so they are listed newest first.
+    pub newest_first: bool,
+    /// Set when the search looked at only this many of the newest stories
+    /// of its slice: older matches, if any, were not looked for.
+    pub stories_searched: Option<i64>,
+}
 
 operations! {
     search;
     /// One page of hits. Paging is bounded (the caller caps `offset`), which
     /// keeps deep pages from costing more than a reader would ever read.
     ///
-    /// The plan, in three steps so each is cheap: take the newest candidate
-    /// matches from the index alone (FTS5 streams rowids in order), filter and
-    /// order them by score or time joined to `articles`, and only then build
-    /// snippets and cards for the one page of hits.
-    pub async fn search(db: &Reader, query: &SearchQuery, filters: &Filters, order: Order, limit: u32, offset: u32) -> sqlx::Result<Vec<Hit>>;
+    /// Filters narrow the matches before any bound: a small section or a
+    /// year searched for a common word finds every match in that slice, up
+    /// to the bound, and the bound takes the most recent by publication
+    /// time, never by the order stories were stored (an archive imported
+    /// last must not hide this year's stories). Snippets and cards are made
+    /// for the one page of hits only.
+    pub async fn search(db: &Reader, query: &SearchQuery, filters: &Filters, order: Order, limit: u32, offset: u32) -> sqlx::Result<Found>;
 
     /// Merges some of the search index's segments, as FTS5's automerge would
     /// during a write (it is off: see migration 0004). Levels with fewer than

@@ -323,6 +323,18 @@ pub struct SearchResults {
     page: u32,
     /// The next page's number, or null on the last page.
     next_page: Option<u32>,
+    /// Null when every match was weighed; else which matches were (the
+    /// most recent `considered`, within the filters) and what to tell a
+    /// reader.
+    bounded: Option<BoundJson>,
+}
+
+#[derive(Serialize)]
+pub struct BoundJson {
+    considered: i64,
+    newest_first: bool,
+    stories_searched: Option<i64>,
+    notice: String,
 }
 
 /// `GET /api/v1/search?q=&section=&from=&to=&sort=newest&page=`.
@@ -330,7 +342,13 @@ pub async fn search(State(state): State<AppState>, RawQuery(query): RawQuery) ->
     let form = SearchForm::from_query(query.as_deref());
     let sections = store::sections::list(&state.db).await?;
     let search = form.validate(&sections)?;
-    let (hits, more) = crate::web::search::hits(&state, &search).await?;
+    let crate::web::search::ResultsPage { hits, more, bound } = crate::web::search::hits(&state, &search).await?;
+    let bounded = bound.map(|b| BoundJson {
+        considered: b.considered,
+        newest_first: b.newest_first,
+        stories_searched: b.stories_searched,
+        notice: crate::web::search::notice(&b, !hits.is_empty()),
+    });
     Ok(Json(SearchResults {
         results: hits
             .into_iter()
@@ -341,5 +359,6 @@ pub async fn search(State(state): State<AppState>, RawQuery(query): RawQuery) ->
             .collect(),
         page: search.page,
         next_page: more.then_some(search.page + 1),
+        bounded,
     }))
 }

@@ -8,7 +8,7 @@ use crate::domain::search::SearchQuery;
 use crate::domain::{FieldError, Section};
 use crate::error::AppError;
 use crate::store;
-use crate::store::search::{Filters, Hit, Order};
+use crate::store::search::{Bound, Filters, Found, Hit, Order};
 use crate::web::views::CardView;
 
 /// Results per page, and how deep paging goes: bounded paging keeps every
@@ -141,12 +141,21 @@ fn parse_day(field: &str, text: &str) -> Result<Option<NaiveDate>, FieldError> {
         .map_err(|_| FieldError::new(field, "Dates are written as YYYY-MM-DD, for example 2024-06-12."))
 }
 
+/// One page of a search's hits.
+pub struct ResultsPage {
+    pub hits: Vec<Hit>,
+    /// Another page exists.
+    pub more: bool,
+    /// Set when not every match was weighed.
+    pub bound: Option<Bound>,
+}
+
 /// Runs one page of a checked search; fetches one extra hit to know
 /// whether another page exists.
-pub async fn hits(state: &AppState, search: &ValidSearch) -> Result<(Vec<Hit>, bool), AppError> {
+pub async fn hits(state: &AppState, search: &ValidSearch) -> Result<ResultsPage, AppError> {
     let offset = (search.page - 1) * PAGE_SIZE;
     let _turn = state.db.search_slot().await;
-    let mut hits = store::search::search(
+    let Found { mut hits, bound } = store::search::search(
         &state.db.reader,
         &search.query,
         &search.filters,
@@ -157,7 +166,7 @@ pub async fn hits(state: &AppState, search: &ValidSearch) -> Result<(Vec<Hit>, b
     .await?;
     let more = hits.len() > PAGE_SIZE as usize && search.page < MAX_PAGE;
     hits.truncate(PAGE_SIZE as usize);
-    Ok((hits, more))
+    Ok(ResultsPage { hits, more, bound })
 }
 
 /// The search page's outcome: results, or a message saying what to fix.
@@ -175,11 +184,16 @@ pub async fn run(state: &AppState, sections: &[Section], form: &SearchForm) -> R
             });
         }
     };
-    let (hits, more) = hits(state, &search).await?;
+    let ResultsPage { hits, more, bound } = hits(state, &search).await?;
     let now = Utc::now();
-    let message = hits
-        .is_empty()
-        .then(|| format!("No stories match \u{201c}{}\u{201d}.", form.q.trim()));
+    // A bound that cut the matches is said, so that a search that weighed
+    // only some of them never answers "no stories match".
+    let message = match bound {
+        Some(bound) => Some(notice(&bound, !hits.is_empty())),
+        None => hits
+            .is_empty()
+            .then(|| format!("No stories match \u{201c}{}\u{201d}.", form.q.trim())),
+    };
     Ok(SearchOutcome {
         message,
         results: hits.into_iter().map(|h| CardView::from_hit(h, now)).collect(),
@@ -188,4 +202,35 @@ pub async fn run(state: &AppState, sections: &[Section], form: &SearchForm) -> R
         next_href: more.then(|| form.href_for_page(search.page + 1)),
         searched: true,
     })
+}
+
+/// What a reader is told of a bound: which matches they are shown.
+pub fn notice(bound: &Bound, has_hits: bool) -> String {
+    match (has_hits, bound.stories_searched) {
+        (false, Some(stories)) => format!(
+            "No match among the {} most recent stories searched. Choose dates (From, To) to search older ones.",
+            thousands(stories)
+        ),
+        (true, _) if bound.newest_first => format!(
+            "Showing the {} most recent matches, newest first. Choose a section or dates to narrow the search.",
+            thousands(bound.considered)
+        ),
+        _ => format!(
+            "Showing the best of the {} most recent matches. Choose a section or dates to narrow the search.",
+            thousands(bound.considered)
+        ),
+    }
+}
+
+/// 20000 as "20,000".
+fn thousands(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

@@ -4,7 +4,7 @@
 use sqlx::{PgConnection, PgPool};
 
 use crate::domain::search::SearchQuery;
-use crate::store::search::{CANDIDATES, Filters, Hit, HitRow, Order};
+use crate::store::search::{Bound, CANDIDATES, Filters, Found, HitRow, Order};
 
 /// The weights of `ts_rank` for the classes D, C, B, A: body; author and
 /// tags; summary; title. In the proportions of SQLite's bm25 weights.
@@ -17,42 +17,50 @@ pub async fn search(
     order: Order,
     limit: u32,
     offset: u32,
-) -> sqlx::Result<Vec<Hit>> {
+) -> sqlx::Result<Found> {
     let (limit, offset) = (i64::from(limit), i64::from(offset));
     let newest = order == Order::Newest;
     // Scheduled articles are not found before their time.
     let published_by = crate::store::now_unix();
-    // As on SQLite, a word found in nearly every article is ranked among
-    // its newest CANDIDATES matches only, which bounds the work. How to
-    // find those depends on the word: for a common one, walking the newest
-    // articles back by id finds them in the first few thousand; for a rare
-    // one, the GIN index does. The planner can tell only from the query
-    // itself, so the tsquery is written inline (not in a CTE, which hides it
-    // from the estimates) and planned for its actual parameters every time:
-    // after a few runs PostgreSQL may otherwise settle on one generic plan,
-    // made without knowing the word, for every word.
+    // The candidates are the most recent matches by publication time within
+    // the filters, at most CANDIDATES of them. How to find those depends on
+    // the word: for a common one, walking the newest articles of the slice
+    // back in time finds them in the first few thousand; for a rare one, the
+    // GIN index does. The planner can tell only from the query itself, so
+    // the tsquery is written inline (not in a CTE, which hides it from the
+    // estimates) and planned for its actual parameters every time: after a
+    // few runs PostgreSQL may otherwise settle on one generic plan, made
+    // without knowing the word, for every word.
     let mut tx = db.begin().await?;
     sqlx::query!("SET LOCAL plan_cache_mode = force_custom_plan")
         .execute(&mut *tx)
         .await?;
+    let candidates: Vec<i64> = sqlx::query_scalar!(
+        r#"SELECT a.id FROM articles a
+           WHERE a.search @@ to_tsquery('gazette', $1)
+             AND ($2::bigint IS NULL OR a.section_id = $2)
+             AND ($3::bigint IS NULL OR a.published_at >= $3)
+             AND ($4::bigint IS NULL OR a.published_at <= $4)
+             AND a.published_at <= $5
+           ORDER BY a.published_at DESC, a.id DESC LIMIT $6"#,
+        query.tsquery,
+        filters.section_id,
+        filters.from,
+        filters.to,
+        published_by,
+        CANDIDATES
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     let rows = sqlx::query_as!(
         HitRow,
-        r#"WITH candidates AS (
-               SELECT a.id FROM articles a
-               WHERE a.search @@ to_tsquery('gazette', $1)
-               ORDER BY a.id DESC LIMIT $2
-           ),
-           page AS (
+        r#"WITH page AS (
                SELECT a.id, a.published_at,
-                      CASE WHEN $6 THEN -a.published_at::float8
-                           ELSE -ts_rank($10::real[], a.search, to_tsquery('gazette', $1))::float8 END AS sort_key
-               FROM candidates c JOIN articles a ON a.id = c.id
-               WHERE ($3::bigint IS NULL OR a.section_id = $3)
-                 AND ($4::bigint IS NULL OR a.published_at >= $4)
-                 AND ($5::bigint IS NULL OR a.published_at <= $5)
-                 AND a.published_at <= $9
+                      CASE WHEN $3 THEN -a.published_at::float8
+                           ELSE -ts_rank($6::real[], a.search, to_tsquery('gazette', $1))::float8 END AS sort_key
+               FROM articles a WHERE a.id = ANY($2)
                ORDER BY sort_key, a.published_at DESC, a.id DESC
-               LIMIT $7 OFFSET $8
+               LIMIT $4 OFFSET $5
            )
            SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.image_url,
                   s.name AS section_name, s.slug AS section_slug, a.published_at,
@@ -62,20 +70,24 @@ pub async fn search(
            JOIN sections s ON s.id = a.section_id
            ORDER BY page.sort_key, page.published_at DESC, page.id DESC"#,
         query.tsquery,
-        CANDIDATES,
-        filters.section_id,
-        filters.from,
-        filters.to,
+        &candidates,
         newest,
         limit,
         offset,
-        published_by,
         &WEIGHTS[..]
     )
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(rows.into_iter().map(|row| row.into_hit(query)).collect())
+    let bound = (candidates.len() as i64 == CANDIDATES).then_some(Bound {
+        considered: CANDIDATES,
+        newest_first: false,
+        stories_searched: None,
+    });
+    Ok(Found {
+        hits: rows.into_iter().map(|row| row.into_hit(query)).collect(),
+        bound,
+    })
 }
 
 /// PostgreSQL keeps its GIN index itself (autovacuum merges its pending

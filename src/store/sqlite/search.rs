@@ -1,13 +1,49 @@
 //! Full-text search over articles (FTS5, ranked with bm25).
 
-use crate::store::search::{CANDIDATES, Filters, Hit, HitRow, Order};
+use crate::store::search::{Bound, CANDIDATES, EXACT_MATCHES, Filters, Found, Hit, HitRow, Order};
 
 use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::domain::search::SearchQuery;
 
+/// Past [`EXACT_MATCHES`], the most stories of the filtered slice a search
+/// walks, newest first, looking for its [`CANDIDATES`]: a common word is
+/// found within the first few thousand; this bounds what a word of middling
+/// frequency costs.
+const WALK_STORIES: i64 = 20_000;
+
+/// The widest span of ids the candidates may cover and still be ranked by
+/// relevance: bm25 is computed for every match in the span, so a span
+/// reaching from an old archive to this morning would cost as much as
+/// weighing every match.
+const RANK_SPAN: i64 = 100_000;
+
 pub async fn search(
     db: &SqlitePool,
+    query: &SearchQuery,
+    filters: &Filters,
+    order: Order,
+    limit: u32,
+    offset: u32,
+) -> sqlx::Result<Found> {
+    let mut conn = db.acquire().await?;
+    let matches = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!: i64" FROM (SELECT 1 FROM articles_fts WHERE articles_fts MATCH ?1 LIMIT ?2)"#,
+        query.fts,
+        EXACT_MATCHES + 1
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if matches <= EXACT_MATCHES {
+        let hits = every_match(&mut conn, query, filters, order, limit, offset).await?;
+        return Ok(Found { hits, bound: None });
+    }
+    most_recent_matches(&mut conn, query, filters, order, limit, offset).await
+}
+
+/// A search whose words match few enough stories that each is weighed.
+async fn every_match(
+    conn: &mut SqliteConnection,
     query: &SearchQuery,
     filters: &Filters,
     order: Order,
@@ -24,19 +60,17 @@ pub async fn search(
                SELECT rowid AS id, bm25(articles_fts, 10.0, 4.0, 1.0, 3.0, 3.0) AS score
                FROM articles_fts
                WHERE articles_fts MATCH ?1
-                 AND rowid >= (SELECT MIN(rowid) FROM (
-                     SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2))
            ),
            page AS (
                SELECT a.id, a.published_at,
-                      CASE WHEN ?6 THEN -a.published_at ELSE c.score END AS sort_key
+                      CASE WHEN ?5 THEN -a.published_at ELSE c.score END AS sort_key
                FROM candidates c JOIN articles a ON a.id = c.id
-               WHERE (?3 IS NULL OR a.section_id = ?3)
-                 AND (?4 IS NULL OR a.published_at >= ?4)
-                 AND (?5 IS NULL OR a.published_at <= ?5)
-                 AND a.published_at <= ?9
+               WHERE (?2 IS NULL OR a.section_id = ?2)
+                 AND (?3 IS NULL OR a.published_at >= ?3)
+                 AND (?4 IS NULL OR a.published_at <= ?4)
+                 AND a.published_at <= ?8
                ORDER BY sort_key, a.published_at DESC, a.id DESC
-               LIMIT ?7 OFFSET ?8
+               LIMIT ?6 OFFSET ?7
            )
            SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.image_url,
                   s.name AS section_name, s.slug AS section_slug, a.published_at,
@@ -46,7 +80,6 @@ pub async fn search(
            JOIN sections s ON s.id = a.section_id
            ORDER BY page.sort_key, page.published_at DESC, page.id DESC"#,
         query.fts,
-        CANDIDATES,
         filters.section_id,
         filters.from,
         filters.to,
@@ -55,7 +88,163 @@ pub async fn search(
         offset,
         published_by
     )
-    .fetch_all(db)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|row| row.into_hit(query)).collect())
+}
+
+/// A search for words too common to weigh every match: the newest stories
+/// of the filtered slice are walked by publication time (an index serves
+/// that order) and each is checked against the words, until
+/// [`CANDIDATES`] match or [`WALK_STORIES`] were looked at.
+async fn most_recent_matches(
+    conn: &mut SqliteConnection,
+    query: &SearchQuery,
+    filters: &Filters,
+    order: Order,
+    limit: u32,
+    offset: u32,
+) -> sqlx::Result<Found> {
+    let from = filters.from.unwrap_or(i64::MIN);
+    // Scheduled articles are not found before their time.
+    let to = filters.to.unwrap_or(i64::MAX).min(crate::store::now_unix());
+    // The outer query keeps the walk's order and stops at the last
+    // candidate; the order is made certain below.
+    let mut candidates: Vec<(i64, i64)> = match filters.section_id {
+        Some(section) => sqlx::query!(
+            r#"SELECT w.id AS "id!: i64", w.published_at AS "published_at!: i64" FROM (
+                   SELECT id, published_at FROM articles INDEXED BY articles_by_section_time
+                   WHERE section_id = ?2 AND published_at BETWEEN ?3 AND ?4
+                   ORDER BY published_at DESC, id DESC LIMIT ?5) w
+               WHERE EXISTS (SELECT 1 FROM articles_fts f WHERE f.articles_fts MATCH ?1 AND f.rowid = w.id)
+               LIMIT ?6"#,
+            query.fts,
+            section,
+            from,
+            to,
+            WALK_STORIES,
+            CANDIDATES
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.published_at))
+        .collect(),
+        None => sqlx::query!(
+            r#"SELECT w.id AS "id!: i64", w.published_at AS "published_at!: i64" FROM (
+                   SELECT id, published_at FROM articles INDEXED BY articles_by_time
+                   WHERE published_at BETWEEN ?2 AND ?3
+                   ORDER BY published_at DESC, id DESC LIMIT ?4) w
+               WHERE EXISTS (SELECT 1 FROM articles_fts f WHERE f.articles_fts MATCH ?1 AND f.rowid = w.id)
+               LIMIT ?5"#,
+            query.fts,
+            from,
+            to,
+            WALK_STORIES,
+            CANDIDATES
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.published_at))
+        .collect(),
+    };
+    candidates.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+    let walk_cut = candidates.len() < CANDIDATES as usize && slice_is_longer_than_walk(conn, filters, from, to).await?;
+    let cut = walk_cut || candidates.len() as i64 == CANDIDATES;
+    let (low, high) = candidates
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(lo, hi), &(id, _)| (lo.min(id), hi.max(id)));
+    let rank = order == Order::Relevance && !candidates.is_empty() && high - low <= RANK_SPAN;
+    let mut ordered: Vec<i64> = candidates.iter().map(|&(id, _)| id).collect();
+    if rank {
+        let ids = serde_json::to_string(&ordered).unwrap_or_else(|_| "[]".to_owned());
+        let scores: std::collections::HashMap<i64, f64> = sqlx::query!(
+            r#"WITH scored AS MATERIALIZED (
+                   SELECT rowid AS id, bm25(articles_fts, 10.0, 4.0, 1.0, 3.0, 3.0) AS score
+                   FROM articles_fts WHERE articles_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3)
+               SELECT s.id AS "id!: i64", s.score AS "score!: f64"
+               FROM scored s JOIN json_each(?4) j ON j.value = s.id"#,
+            query.fts,
+            low,
+            high,
+            ids
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.score))
+        .collect();
+        // bm25 is lower for a better match; ties go to the newer story,
+        // which `ordered` already puts first (the sort is stable).
+        let score = |id: &i64| scores.get(id).copied().unwrap_or(f64::MAX);
+        ordered.sort_by(|a, b| score(a).total_cmp(&score(b)));
+    }
+    let page: Vec<i64> = ordered.into_iter().skip(offset as usize).take(limit as usize).collect();
+    let hits = cards(conn, query, &page).await?;
+    let bound = cut.then_some(Bound {
+        considered: candidates.len() as i64,
+        newest_first: order == Order::Relevance && !rank,
+        stories_searched: walk_cut.then_some(WALK_STORIES),
+    });
+    Ok(Found { hits, bound })
+}
+
+/// Whether the filtered slice holds more stories than a search walks.
+async fn slice_is_longer_than_walk(
+    conn: &mut SqliteConnection,
+    filters: &Filters,
+    from: i64,
+    to: i64,
+) -> sqlx::Result<bool> {
+    let walked = match filters.section_id {
+        Some(section) => {
+            sqlx::query_scalar!(
+                r#"SELECT count(*) AS "n!: i64" FROM (
+                   SELECT 1 FROM articles INDEXED BY articles_by_section_time
+                   WHERE section_id = ?1 AND published_at BETWEEN ?2 AND ?3 LIMIT ?4)"#,
+                section,
+                from,
+                to,
+                WALK_STORIES + 1
+            )
+            .fetch_one(&mut *conn)
+            .await?
+        }
+        None => {
+            sqlx::query_scalar!(
+                r#"SELECT count(*) AS "n!: i64" FROM (
+                   SELECT 1 FROM articles INDEXED BY articles_by_time
+                   WHERE published_at BETWEEN ?1 AND ?2 LIMIT ?3)"#,
+                from,
+                to,
+                WALK_STORIES + 1
+            )
+            .fetch_one(&mut *conn)
+            .await?
+        }
+    };
+    Ok(walked > WALK_STORIES)
+}
+
+/// The hits of one page, in the order of `ids`.
+async fn cards(conn: &mut SqliteConnection, query: &SearchQuery, ids: &[i64]) -> sqlx::Result<Vec<Hit>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned());
+    let rows = sqlx::query_as!(
+        HitRow,
+        r#"SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.image_url,
+                  s.name AS section_name, s.slug AS section_slug, a.published_at,
+                  a.body_html
+           FROM json_each(?1) j
+           JOIN articles a ON a.id = j.value
+           JOIN sections s ON s.id = a.section_id
+           ORDER BY j.key"#,
+        ids
+    )
+    .fetch_all(&mut *conn)
     .await?;
     Ok(rows.into_iter().map(|row| row.into_hit(query)).collect())
 }
