@@ -6,17 +6,18 @@ use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::domain::search::SearchQuery;
 
-/// Past [`EXACT_MATCHES`], the most stories of the filtered slice a search
-/// walks, newest first, looking for its [`CANDIDATES`]: a common word is
-/// found within the first few thousand; this bounds what a word of middling
-/// frequency costs.
+/// Past [`EXACT_MATCHES`], how many of the newest stories of the filtered
+/// slice a search looks among for its [`CANDIDATES`]: reading them from the
+/// time index is cheap, and they bound what the join with the matches costs
+/// when stories were stored in the order they were published.
 const WALK_STORIES: i64 = 20_000;
 
 /// The widest span of ids the candidates may cover and still be ranked by
 /// relevance: bm25 is computed for every match in the span, so a span
 /// reaching from an old archive to this morning would cost as much as
-/// weighing every match.
-const RANK_SPAN: i64 = 100_000;
+/// weighing every match. Wider, they are listed newest first, and the
+/// reader is told.
+const RANK_SPAN: i64 = 10_000;
 
 pub async fn search(
     db: &SqlitePool,
@@ -93,10 +94,10 @@ async fn every_match(
     Ok(rows.into_iter().map(|row| row.into_hit(query)).collect())
 }
 
-/// A search for words too common to weigh every match: the newest stories
-/// of the filtered slice are walked by publication time (an index serves
-/// that order) and each is checked against the words, until
-/// [`CANDIDATES`] match or [`WALK_STORIES`] were looked at.
+/// A search for words too common to weigh every match: the newest
+/// [`WALK_STORIES`] of the filtered slice, by publication time (an index
+/// serves that order), joined to the matches; the newest [`CANDIDATES`]
+/// of those are weighed.
 async fn most_recent_matches(
     conn: &mut SqliteConnection,
     query: &SearchQuery,
@@ -108,16 +109,21 @@ async fn most_recent_matches(
     let from = filters.from.unwrap_or(i64::MIN);
     // Scheduled articles are not found before their time.
     let to = filters.to.unwrap_or(i64::MAX).min(crate::store::now_unix());
-    // The outer query keeps the walk's order and stops at the last
-    // candidate; the order is made certain below.
+    // The walked stories are kept aside, and the index's matches within
+    // their span of ids are joined to them: streaming rowids from FTS5 is
+    // cheap, while asking it about each story one by one costs tens of
+    // microseconds a story.
     let mut candidates: Vec<(i64, i64)> = match filters.section_id {
         Some(section) => sqlx::query!(
-            r#"SELECT w.id AS "id!: i64", w.published_at AS "published_at!: i64" FROM (
+            r#"WITH walked AS MATERIALIZED (
                    SELECT id, published_at FROM articles INDEXED BY articles_by_section_time
                    WHERE section_id = ?2 AND published_at BETWEEN ?3 AND ?4
-                   ORDER BY published_at DESC, id DESC LIMIT ?5) w
-               WHERE EXISTS (SELECT 1 FROM articles_fts f WHERE f.articles_fts MATCH ?1 AND f.rowid = w.id)
-               LIMIT ?6"#,
+                   ORDER BY published_at DESC, id DESC LIMIT ?5)
+               SELECT w.id AS "id!: i64", w.published_at AS "published_at!: i64"
+               FROM articles_fts f JOIN walked w ON w.id = f.rowid
+               WHERE f.articles_fts MATCH ?1
+                 AND f.rowid BETWEEN (SELECT min(id) FROM walked) AND (SELECT max(id) FROM walked)
+               ORDER BY w.published_at DESC, w.id DESC LIMIT ?6"#,
             query.fts,
             section,
             from,
@@ -131,12 +137,15 @@ async fn most_recent_matches(
         .map(|r| (r.id, r.published_at))
         .collect(),
         None => sqlx::query!(
-            r#"SELECT w.id AS "id!: i64", w.published_at AS "published_at!: i64" FROM (
+            r#"WITH walked AS MATERIALIZED (
                    SELECT id, published_at FROM articles INDEXED BY articles_by_time
                    WHERE published_at BETWEEN ?2 AND ?3
-                   ORDER BY published_at DESC, id DESC LIMIT ?4) w
-               WHERE EXISTS (SELECT 1 FROM articles_fts f WHERE f.articles_fts MATCH ?1 AND f.rowid = w.id)
-               LIMIT ?5"#,
+                   ORDER BY published_at DESC, id DESC LIMIT ?4)
+               SELECT w.id AS "id!: i64", w.published_at AS "published_at!: i64"
+               FROM articles_fts f JOIN walked w ON w.id = f.rowid
+               WHERE f.articles_fts MATCH ?1
+                 AND f.rowid BETWEEN (SELECT min(id) FROM walked) AND (SELECT max(id) FROM walked)
+               ORDER BY w.published_at DESC, w.id DESC LIMIT ?5"#,
             query.fts,
             from,
             to,
