@@ -121,3 +121,28 @@ async fn filtered_and_archived_matches_are_found_past_every_bound() {
     let (_, page) = app.get_text("/search?q=ceasefire&sort=newest").await;
     assert!(page.contains("Ceasefire update 10999"));
 }
+
+#[tokio::test]
+async fn scheduled_stories_ranked_best_are_left_out_and_the_rest_still_found() {
+    let app = spawn_app().await;
+    // More scheduled stories than any margin, each a better match than the
+    // published one (the word in their headlines).
+    let soon = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+    let scheduled: Vec<Value> = (0..40)
+        .map(|n| {
+            json!({"title": format!("Lighthouse keeper diary {n}"), "section": "Harbour",
+                        "body": "Lighthouse, lighthouse, lighthouse.", "published_at": soon})
+        })
+        .collect();
+    post_batch(&app, scheduled).await;
+    post_batch(
+        &app,
+        vec![json!({"title": "Night shift on the quay", "section": "Harbour",
+                    "body": "The old lighthouse was dark again."})],
+    )
+    .await;
+    let (_, body) = app.get_json("/api/v1/search?q=lighthouse").await;
+    assert_eq!(titles(&body), ["Night shift on the quay"]);
+    let (_, page) = app.get_text("/search?q=lighthouse").await;
+    assert!(page.contains("Night shift on the quay") && !page.contains("keeper diary"));
+}

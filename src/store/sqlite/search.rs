@@ -12,6 +12,10 @@ use crate::domain::search::SearchQuery;
 /// when stories were stored in the order they were published.
 const WALK_STORIES: i64 = 20_000;
 
+/// The walk is made in steps: a common word fills its candidates among the
+/// first 1,500 stories, and only a rarer one pays for the longer walk.
+const WALK_STEPS: [i64; 3] = [1_500, 6_000, WALK_STORIES];
+
 /// The widest span of ids the candidates may cover and still be ranked by
 /// relevance: bm25 is computed for every match in the span, so a span
 /// reaching from an old archive to this morning would cost as much as
@@ -36,10 +40,59 @@ pub async fn search(
     .fetch_one(&mut *conn)
     .await?;
     if matches <= EXACT_MATCHES {
+        let unfiltered = filters.section_id.is_none() && filters.from.is_none() && filters.to.is_none();
+        if unfiltered
+            && order == Order::Relevance
+            && let Some(hits) = best_matches(&mut conn, query, limit, offset).await?
+        {
+            return Ok(Found { hits, bound: None });
+        }
         let hits = every_match(&mut conn, query, filters, order, limit, offset).await?;
         return Ok(Found { hits, bound: None });
     }
     most_recent_matches(&mut conn, query, filters, order, limit, offset).await
+}
+
+/// Stories a relevance search ranks beyond its page, so that scheduled
+/// ones (not yet shown) can be left out without a second look.
+const SCHEDULED_MARGIN: i64 = 16;
+
+/// The page of an unfiltered relevance search, ranked by the index alone
+/// and only its stories read: reading every match's article to filter it
+/// is most of a search's cost. `None` when scheduled stories among the
+/// best took more than the margin (then every match is read).
+async fn best_matches(
+    conn: &mut SqliteConnection,
+    query: &SearchQuery,
+    limit: u32,
+    offset: u32,
+) -> sqlx::Result<Option<Vec<Hit>>> {
+    let wanted = i64::from(offset) + i64::from(limit);
+    let ranked: Vec<(i64, i64)> = sqlx::query!(
+        r#"WITH best AS MATERIALIZED (
+               SELECT rowid AS id, bm25(articles_fts, 10.0, 4.0, 1.0, 3.0, 3.0) AS score
+               FROM articles_fts WHERE articles_fts MATCH ?1
+               ORDER BY score LIMIT ?2)
+           SELECT b.id AS "id!: i64", a.published_at AS "published_at!: i64"
+           FROM best b JOIN articles a ON a.id = b.id
+           ORDER BY b.score, a.published_at DESC, a.id DESC"#,
+        query.fts,
+        wanted + SCHEDULED_MARGIN
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r.published_at))
+    .collect();
+    let now = crate::store::now_unix();
+    let shown: Vec<i64> = ranked.iter().filter(|(_, at)| *at <= now).map(|(id, _)| *id).collect();
+    // Fewer than asked for: every match was ranked.
+    let complete = (ranked.len() as i64) < wanted + SCHEDULED_MARGIN || shown.len() as i64 >= wanted;
+    if !complete {
+        return Ok(None);
+    }
+    let page: Vec<i64> = shown.into_iter().skip(offset as usize).take(limit as usize).collect();
+    Ok(Some(cards(conn, query, &page).await?))
 }
 
 /// A search whose words match few enough stories that each is weighed.
@@ -113,53 +166,62 @@ async fn most_recent_matches(
     // their span of ids are joined to them: streaming rowids from FTS5 is
     // cheap, while asking it about each story one by one costs tens of
     // microseconds a story.
-    let mut candidates: Vec<(i64, i64)> = match filters.section_id {
-        Some(section) => sqlx::query!(
-            r#"WITH walked AS MATERIALIZED (
-                   SELECT id, published_at FROM articles INDEXED BY articles_by_section_time
-                   WHERE section_id = ?2 AND published_at BETWEEN ?3 AND ?4
-                   ORDER BY published_at DESC, id DESC LIMIT ?5)
-               SELECT w.id AS "id!: i64", w.published_at AS "published_at!: i64"
-               FROM articles_fts f JOIN walked w ON w.id = f.rowid
-               WHERE f.articles_fts MATCH ?1
-                 AND f.rowid BETWEEN (SELECT min(id) FROM walked) AND (SELECT max(id) FROM walked)
-               ORDER BY w.published_at DESC, w.id DESC LIMIT ?6"#,
-            query.fts,
-            section,
-            from,
-            to,
-            WALK_STORIES,
-            CANDIDATES
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|r| (r.id, r.published_at))
-        .collect(),
-        None => sqlx::query!(
-            r#"WITH walked AS MATERIALIZED (
-                   SELECT id, published_at FROM articles INDEXED BY articles_by_time
-                   WHERE published_at BETWEEN ?2 AND ?3
-                   ORDER BY published_at DESC, id DESC LIMIT ?4)
-               SELECT w.id AS "id!: i64", w.published_at AS "published_at!: i64"
-               FROM articles_fts f JOIN walked w ON w.id = f.rowid
-               WHERE f.articles_fts MATCH ?1
-                 AND f.rowid BETWEEN (SELECT min(id) FROM walked) AND (SELECT max(id) FROM walked)
-               ORDER BY w.published_at DESC, w.id DESC LIMIT ?5"#,
-            query.fts,
-            from,
-            to,
-            WALK_STORIES,
-            CANDIDATES
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|r| (r.id, r.published_at))
-        .collect(),
-    };
+    let mut candidates: Vec<(i64, i64)> = Vec::new();
+    let mut walked = 0;
+    for walk in WALK_STEPS {
+        walked = walk;
+        candidates = match filters.section_id {
+            Some(section) => sqlx::query!(
+                r#"WITH walked AS MATERIALIZED (
+                       SELECT id, published_at FROM articles INDEXED BY articles_by_section_time
+                       WHERE section_id = ?2 AND published_at BETWEEN ?3 AND ?4
+                       ORDER BY published_at DESC, id DESC LIMIT ?5)
+                   SELECT w.id AS "id!: i64", w.published_at AS "published_at!: i64"
+                   FROM articles_fts f JOIN walked w ON w.id = f.rowid
+                   WHERE f.articles_fts MATCH ?1
+                     AND f.rowid BETWEEN (SELECT min(id) FROM walked) AND (SELECT max(id) FROM walked)
+                   ORDER BY w.published_at DESC, w.id DESC LIMIT ?6"#,
+                query.fts,
+                section,
+                from,
+                to,
+                walk,
+                CANDIDATES
+            )
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.published_at))
+            .collect(),
+            None => sqlx::query!(
+                r#"WITH walked AS MATERIALIZED (
+                       SELECT id, published_at FROM articles INDEXED BY articles_by_time
+                       WHERE published_at BETWEEN ?2 AND ?3
+                       ORDER BY published_at DESC, id DESC LIMIT ?4)
+                   SELECT w.id AS "id!: i64", w.published_at AS "published_at!: i64"
+                   FROM articles_fts f JOIN walked w ON w.id = f.rowid
+                   WHERE f.articles_fts MATCH ?1
+                     AND f.rowid BETWEEN (SELECT min(id) FROM walked) AND (SELECT max(id) FROM walked)
+                   ORDER BY w.published_at DESC, w.id DESC LIMIT ?5"#,
+                query.fts,
+                from,
+                to,
+                walk,
+                CANDIDATES
+            )
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.published_at))
+            .collect(),
+        };
+        if candidates.len() as i64 == CANDIDATES {
+            break;
+        }
+    }
     candidates.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
-    let walk_cut = candidates.len() < CANDIDATES as usize && slice_is_longer_than_walk(conn, filters, from, to).await?;
+    let walk_cut =
+        candidates.len() < CANDIDATES as usize && slice_is_longer_than_walk(conn, filters, from, to, walked).await?;
     let cut = walk_cut || candidates.len() as i64 == CANDIDATES;
     let (low, high) = candidates
         .iter()
@@ -173,7 +235,7 @@ async fn most_recent_matches(
                    SELECT rowid AS id, bm25(articles_fts, 10.0, 4.0, 1.0, 3.0, 3.0) AS score
                    FROM articles_fts WHERE articles_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3)
                SELECT s.id AS "id!: i64", s.score AS "score!: f64"
-               FROM scored s JOIN json_each(?4) j ON j.value = s.id"#,
+               FROM scored s WHERE s.id IN (SELECT value FROM json_each(?4))"#,
             query.fts,
             low,
             high,
@@ -194,19 +256,20 @@ async fn most_recent_matches(
     let bound = cut.then_some(Bound {
         considered: candidates.len() as i64,
         newest_first: order == Order::Relevance && !rank,
-        stories_searched: walk_cut.then_some(WALK_STORIES),
+        stories_searched: walk_cut.then_some(walked),
     });
     Ok(Found { hits, bound })
 }
 
-/// Whether the filtered slice holds more stories than a search walks.
+/// Whether the filtered slice holds more than the `walked` stories.
 async fn slice_is_longer_than_walk(
     conn: &mut SqliteConnection,
     filters: &Filters,
     from: i64,
     to: i64,
+    walked: i64,
 ) -> sqlx::Result<bool> {
-    let walked = match filters.section_id {
+    let walked_count = match filters.section_id {
         Some(section) => {
             sqlx::query_scalar!(
                 r#"SELECT count(*) AS "n!: i64" FROM (
@@ -215,7 +278,7 @@ async fn slice_is_longer_than_walk(
                 section,
                 from,
                 to,
-                WALK_STORIES + 1
+                walked + 1
             )
             .fetch_one(&mut *conn)
             .await?
@@ -227,13 +290,13 @@ async fn slice_is_longer_than_walk(
                    WHERE published_at BETWEEN ?1 AND ?2 LIMIT ?3)"#,
                 from,
                 to,
-                WALK_STORIES + 1
+                walked + 1
             )
             .fetch_one(&mut *conn)
             .await?
         }
     };
-    Ok(walked > WALK_STORIES)
+    Ok(walked_count > walked)
 }
 
 /// The hits of one page, in the order of `ids`.
