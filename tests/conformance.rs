@@ -43,7 +43,7 @@ async fn on_both(scenario: impl AsyncFn(&Db) -> Value) {
 /// Stores one batch of articles as the API would, and says what became
 /// of each: (id, status) or the error's code.
 async fn post(db: &Db, articles: Value) -> Vec<Value> {
-    let items = ingest::ingest_batch(db, articles.to_string().as_bytes(), false)
+    let items = ingest::ingest_batch(db, articles.to_string().into_bytes(), false)
         .await
         .unwrap();
     serde_json::to_value(items)

@@ -91,8 +91,10 @@ pub async fn ingest_one(commits: &Arc<GroupCommit>, json: &[u8]) -> Result<Saved
 }
 
 /// Decodes and stores a batch (a JSON array, or NDJSON).
-pub async fn ingest_batch(db: &Db, body: &[u8], ndjson: bool) -> Result<Vec<BatchItem>, AppError> {
-    let items = decode::batch(body, ndjson)?;
+pub async fn ingest_batch(db: &Db, body: Vec<u8>, ndjson: bool) -> Result<Vec<BatchItem>, AppError> {
+    let items = decode::batch(&body, ndjson)?;
+    // The articles hold their own copies now; the request's bytes go.
+    drop(body);
     save_batch(db, items).await
 }
 
@@ -204,7 +206,9 @@ pub struct Prepared {
     section_slug: String,
     slug: String,
     body_html: String,
+    /// Cleared once written into `derived_json`: only the JSON is stored.
     body_text: String,
+    word_count: i64,
     body_deflated: Vec<u8>,
     author_slug: Option<String>,
     tags: Vec<(String, String)>,
@@ -233,6 +237,7 @@ impl Prepared {
             section_slug: slugify_or(&article.section, "section"),
             slug: slugify_or(&article.title, "article"),
             body_text: body::plain_text_of(article.body_format, &article.body, &body_html),
+            word_count: 0,
             body_html,
             body_deflated: deflater.finish().map_err(anyhow::Error::from)?,
             author_slug: article.author.as_deref().map(|a| slugify_or(a, "author")),
@@ -243,12 +248,18 @@ impl Prepared {
             row_json: String::new(),
             derived_json: String::new(),
         };
+        prepared.word_count = body::word_count(&prepared.body_text) as i64;
         prepared.row_json = serde_json::to_string(&prepared.row()).map_err(anyhow::Error::from)?;
         prepared.derived_json = serde_json::to_string(&Derived {
             tags: &prepared.tags,
             body_text: &prepared.body_text,
         })
         .map_err(anyhow::Error::from)?;
+        // What the store writes is in the two JSON texts (and, for an
+        // update, the row's fields): the sender's body and its text are
+        // no longer needed, and a batch holds a thousand of them.
+        prepared.body_text = String::new();
+        prepared.article.body = String::new();
         Ok(prepared)
     }
 
@@ -290,7 +301,7 @@ impl Prepared {
             body_format: article.body_format.as_str(),
             body_deflated: &self.body_deflated,
             body_html: &self.body_html,
-            word_count: body::word_count(&self.body_text) as i64,
+            word_count: self.word_count,
             author_slug: self.author_slug.as_deref(),
             image_url: article.image_url.as_deref(),
             image_caption: article.image_caption.as_deref(),
@@ -430,7 +441,10 @@ async fn write_run(conn: &mut store::Tx<'_>, run: &[Prepared]) -> Result<Vec<Res
             derived_json: &item.derived_json,
         })
         .collect();
-    let new_ids = store::articles::insert_many(conn, &rows).await?;
+    let mut new_ids = Vec::with_capacity(rows.len());
+    for chunk in by_size(&rows, |r| r.row_json.len() + r.derived_json.len()) {
+        new_ids.extend(store::articles::insert_many(conn, chunk).await?);
+    }
     let mut updated = Vec::new();
     for plan in &plans {
         if let Plan::Update(id, item) = plan {
@@ -438,7 +452,9 @@ async fn write_run(conn: &mut store::Tx<'_>, run: &[Prepared]) -> Result<Vec<Res
             updated.push((*id, item.derived_json.as_str()));
         }
     }
-    store::articles::write_derived(conn, &updated, true).await?;
+    for chunk in by_size(&updated, |(_, derived)| derived.len()) {
+        store::articles::write_derived(conn, chunk, true).await?;
+    }
 
     let mut new_ids = new_ids.into_iter();
     Ok(plans
@@ -464,6 +480,32 @@ async fn write_run(conn: &mut store::Tx<'_>, run: &[Prepared]) -> Result<Vec<Res
         .collect())
 }
 
+/// The most JSON one statement of a group's write carries. Each statement's
+/// JSON is copied by sqlx and by SQLite, parsed by SQLite, and kept bound
+/// to SQLite's cached statement until its next run: a batch written in one
+/// statement cost several times its size in memory, and kept some of it.
+const STATEMENT_BYTES: usize = 1024 * 1024;
+
+/// `items` in runs of at most [`STATEMENT_BYTES`] by `size` (a larger item
+/// is a run of its own), in order.
+fn by_size<T>(items: &[T], size: impl Fn(&T) -> usize) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut total = 0;
+        let mut end = 0;
+        while end < rest.len() && (end == 0 || total + size(&rest[end]) <= STATEMENT_BYTES) {
+            total += size(&rest[end]);
+            end += 1;
+        }
+        let (run, after) = rest.split_at(end);
+        rest = after;
+        Some(run)
+    })
+}
+
 /// Each tag with its slug; tags that slugify alike are one tag, named as
 /// first given.
 fn tag_slugs(tags: &[String]) -> Vec<(String, String)> {
@@ -475,4 +517,18 @@ fn tag_slugs(tags: &[String]) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_group_is_written_in_runs_of_bounded_size_in_order() {
+        let mb = STATEMENT_BYTES;
+        let sizes = [mb / 2, mb / 2, mb / 2, 3 * mb, 10, 20];
+        let runs: Vec<&[usize]> = by_size(&sizes, |s| *s).collect();
+        assert_eq!(runs, [&sizes[0..2], &sizes[2..3], &sizes[3..4], &sizes[4..6]]);
+        assert_eq!(by_size(&[] as &[usize], |s| *s).count(), 0);
+    }
 }

@@ -62,12 +62,24 @@ pub struct NewRow<'a> {
 /// The JSON arrays of a group of new rows: their rows and their derived
 /// parts, in the same order.
 pub(crate) fn new_rows_json(rows: &[NewRow<'_>]) -> (String, String) {
-    let rows_json: Vec<&str> = rows.iter().map(|r| r.row_json).collect();
-    let derived_json: Vec<&str> = rows.iter().map(|r| r.derived_json).collect();
     (
-        format!("[{}]", rows_json.join(",")),
-        format!("[{}]", derived_json.join(",")),
+        json_array(rows.iter().map(|r| r.row_json)),
+        json_array(rows.iter().map(|r| r.derived_json)),
     )
+}
+
+/// `[a,b,…]` of JSON texts, written once into a string of the right size.
+pub(crate) fn json_array<'a>(items: impl Iterator<Item = &'a str> + Clone) -> String {
+    let mut out = String::with_capacity(items.clone().map(|i| i.len() + 1).sum::<usize>() + 2);
+    out.push('[');
+    for (n, item) in items.enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        out.push_str(item);
+    }
+    out.push(']');
+    out
 }
 
 /// An article already stored, as the identity rules need it.

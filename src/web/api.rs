@@ -55,7 +55,7 @@ pub async fn create_batch(
             "send a batch as a JSON array (application/json) or NDJSON (application/x-ndjson)".to_owned(),
         ));
     }
-    let results = ingest::ingest_batch(&state.db, &body.bytes, body.kind == BodyKind::NdJson).await?;
+    let results = ingest::ingest_batch(&state.db, Vec::from(body.bytes), body.kind == BodyKind::NdJson).await?;
     Ok(Json(BatchResponse { results }))
 }
 

@@ -98,6 +98,10 @@ pub async fn render(
         metrics::gauge!("gazette_db_pool_connections", "pool" => name, "state" => "idle").set(idle);
         metrics::gauge!("gazette_db_pool_connections", "pool" => name, "state" => "busy").set(size - idle);
     }
+    if let Some(memory) = resident_memory() {
+        metrics::gauge!("gazette_memory_resident_bytes").set(memory.now as f64);
+        metrics::gauge!("gazette_memory_resident_peak_bytes").set(memory.peak as f64);
+    }
     let body = handle().map(|h| h.render()).unwrap_or_default();
     Ok((
         [(
@@ -107,4 +111,28 @@ pub async fn render(
         body,
     )
         .into_response())
+}
+
+/// The process's resident memory, now and at its highest, as the kernel
+/// counts it (`VmRSS` and `VmHWM`); `None` where there is no `/proc`.
+struct Resident {
+    now: u64,
+    peak: u64,
+}
+
+fn resident_memory() -> Option<Resident> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        line[name.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse::<u64>()
+            .ok()
+    };
+    Some(Resident {
+        now: kib("VmRSS:")? * 1024,
+        peak: kib("VmHWM:")? * 1024,
+    })
 }

@@ -40,7 +40,7 @@ pub async fn insert_many(conn: &mut SqliteConnection, rows: &[NewRow<'_>]) -> sq
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let (json, _) = crate::store::articles::new_rows_json(rows);
+    let json = crate::store::articles::json_array(rows.iter().map(|r| r.row_json));
     let mut ids = sqlx::query_scalar!(
         r#"INSERT INTO articles (section_id, ingest_key, url_key, external_id, url, slug, title, summary, author,
                                  source, body_format, body, body_deflated, body_html, word_count, author_slug,
