@@ -154,6 +154,12 @@ pub struct Config {
           value_parser = clap::value_parser!(i64).range(1..=50_000))]
     pub sitemap_file_urls: i64,
 
+    /// Memory that batches in flight may take together, such as "256MiB":
+    /// a batch reserves about ten times its size before it starts, and
+    /// waits for room (up to 20 s, then 503 with Retry-After).
+    #[arg(long, global = true, env = "GAZETTE_MEMORY_BUDGET", default_value = "256MiB", value_parser = parse_size)]
+    pub memory_budget: u64,
+
     /// How often the retention sweep runs, in seconds.
     #[arg(long, global = true, env = "GAZETTE_RETENTION_INTERVAL_SECS", default_value_t = 3600)]
     pub retention_interval_secs: u64,
@@ -213,6 +219,7 @@ impl Config {
             section_retention: Vec::new(),
             retention_interval_secs: 3600,
             sitemap_file_urls: 10_000,
+            memory_budget: 256 * 1024 * 1024,
             max_database_size: None,
             database_connections: 10,
             page_cache: true,

@@ -62,6 +62,8 @@ pub struct Shared {
     pub page_cache: Option<Arc<web::cache::PageCache>>,
     /// Where single articles queue to be committed together.
     pub commits: Arc<ingest::GroupCommit>,
+    /// Memory that batches in flight may take (`--memory-budget`).
+    pub memory: ingest::budget::MemoryBudget,
     /// Sign-in attempts, per account and per client address.
     pub login_limits: Arc<web::account::LoginLimits>,
     /// Readers' read and saved marks, kept in memory while they read.
@@ -176,6 +178,7 @@ impl Application {
                 fetcher: Arc::new(feeds::fetch::Fetcher::new(config.fetch_settings())?),
                 page_cache,
                 commits,
+                memory: ingest::budget::MemoryBudget::new(config.memory_budget),
                 login_limits: web::account::limits(),
                 reading: Arc::default(),
             })),

@@ -276,3 +276,38 @@ async fn concurrent_posts_never_fail_with_a_locked_database() {
     assert_eq!(app.count("SELECT COUNT(*) FROM articles").await, 40);
     assert_eq!(app.count("SELECT SUM(article_count) FROM sections").await, 40);
 }
+
+/// With a memory budget smaller than one batch, concurrent batches take
+/// turns: every one is stored, none is refused, and the server reports its
+/// resident memory.
+#[tokio::test]
+async fn batches_past_the_memory_budget_take_turns_and_lose_nothing() {
+    let app = std::sync::Arc::new(support::spawn_with(|c| c.memory_budget = 64 * 1024).await);
+    let tasks: Vec<_> = (0..4)
+        .map(|b| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let items: Vec<Value> = (0..100)
+                    .map(|n| article(&format!("Tide table {b}-{n}"), "Harbour"))
+                    .collect();
+                let response = app
+                    .post_raw(
+                        "/api/v1/articles/batch",
+                        "application/json",
+                        serde_json::to_vec(&items).unwrap(),
+                    )
+                    .await;
+                response.status().as_u16()
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 200);
+    }
+    let (_, sections) = app.get_json("/api/v1/sections").await;
+    assert_eq!(sections["sections"][0]["article_count"], 400, "{sections}");
+    let (_, metrics) = app.get_text("/metrics").await;
+    if cfg!(target_os = "linux") {
+        assert!(metrics.contains("gazette_memory_resident_peak_bytes"), "{metrics}");
+    }
+}

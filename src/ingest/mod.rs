@@ -2,6 +2,7 @@
 //! validated, rendered and stored here, so the rules for identity,
 //! de-duplication and tombstones live in one place.
 
+pub mod budget;
 pub mod decode;
 mod group_commit;
 pub mod import;

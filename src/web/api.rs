@@ -55,6 +55,13 @@ pub async fn create_batch(
             "send a batch as a JSON array (application/json) or NDJSON (application/x-ndjson)".to_owned(),
         ));
     }
+    // Room in the memory budget first: concurrent batches take turns
+    // rather than together outgrowing a small machine.
+    let cost = body.bytes.len() as u64 * ingest::budget::BATCH_COST_PER_BYTE;
+    let Some(_room) = state.memory.reserve(cost, ingest::budget::BATCH_WAIT).await else {
+        metrics::counter!("gazette_memory_budget_refused_total").increment(1);
+        return Err(AppError::Overloaded);
+    };
     let results = ingest::ingest_batch(&state.db, Vec::from(body.bytes), body.kind == BodyKind::NdJson).await?;
     Ok(Json(BatchResponse { results }))
 }
