@@ -290,14 +290,7 @@ async fn batches_past_the_memory_budget_take_turns_and_lose_nothing() {
                 let items: Vec<Value> = (0..100)
                     .map(|n| article(&format!("Tide table {b}-{n}"), "Harbour"))
                     .collect();
-                let response = app
-                    .post_raw(
-                        "/api/v1/articles/batch",
-                        "application/json",
-                        serde_json::to_vec(&items).unwrap(),
-                    )
-                    .await;
-                response.status().as_u16()
+                app.post_batch(&items).await.status().as_u16()
             })
         })
         .collect();

@@ -33,13 +33,7 @@ fn long_markdown_body() -> String {
 }
 
 async fn post_batch(app: &TestApp, items: &[Value]) -> Value {
-    let response = app
-        .post_raw(
-            "/api/v1/articles/batch",
-            "application/json",
-            serde_json::to_vec(items).unwrap(),
-        )
-        .await;
+    let response = app.post_batch(items).await;
     let status = response.status().as_u16();
     let body: Value = response.json().await.unwrap();
     assert_eq!(status, 200, "{body}");

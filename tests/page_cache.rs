@@ -224,13 +224,7 @@ async fn an_article_sitemap_file_is_built_again_only_when_its_own_ids_change() {
             a
         })
         .collect();
-    let response = app
-        .post_raw(
-            "/api/v1/articles/batch",
-            "application/json",
-            serde_json::to_vec(&items).unwrap(),
-        )
-        .await;
+    let response = app.post_batch(&items).await;
     assert_eq!(response.status(), 200);
     let (_, first) = app.get_text("/sitemaps/articles-0.xml").await;
     assert_eq!(first.matches("<url>").count(), 1000);

@@ -6,7 +6,7 @@ mod support;
 use chrono::{Duration, Utc};
 use scraper::{Html, Selector};
 use serde_json::{Value, json};
-use support::{TestApp, article, spawn_app};
+use support::{TestApp, article, result_titles as titles, spawn_app};
 
 async fn seed(app: &TestApp) -> Vec<Value> {
     let now = Utc::now();
@@ -27,15 +27,6 @@ async fn seed(app: &TestApp) -> Vec<Value> {
         created.push(app.create(&story).await);
     }
     created
-}
-
-fn titles(value: &Value) -> Vec<String> {
-    value["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["title"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 #[tokio::test]

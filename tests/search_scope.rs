@@ -6,16 +6,10 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{TestApp, spawn_app};
+use support::{TestApp, result_titles as titles, spawn_app};
 
 async fn post_batch(app: &TestApp, items: Vec<Value>) {
-    let response = app
-        .post_raw(
-            "/api/v1/articles/batch",
-            "application/json",
-            serde_json::to_vec(&items).unwrap(),
-        )
-        .await;
+    let response = app.post_batch(&items).await;
     let status = response.status().as_u16();
     let body: Value = response.json().await.unwrap();
     assert_eq!(status, 200, "{body}");
@@ -33,15 +27,6 @@ fn updates(first: usize, count: usize, day: &str) -> Vec<Value> {
                 "published_at": format!("{day}T{:02}:{:02}:{:02}Z", n / 3600 % 24, n / 60 % 60, n % 60),
             })
         })
-        .collect()
-}
-
-fn titles(body: &Value) -> Vec<String> {
-    body["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["title"].as_str().unwrap().to_owned())
         .collect()
 }
 

@@ -163,6 +163,16 @@ pub async fn spawn_in(store: impl Into<Kept>, tweak: impl FnOnce(&mut Config)) -
     }
 }
 
+/// The headlines of a search answer's results, in order.
+pub fn result_titles(body: &Value) -> Vec<String> {
+    body["results"]
+        .as_array()
+        .expect("a search answer has results")
+        .iter()
+        .map(|r| r["title"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
 /// A valid article; tests override what they are about.
 pub fn article(title: &str, section: &str) -> Value {
     json!({ "title": title, "section": section, "body": format!("The story of {title}.\n\nA second paragraph.") })
@@ -224,6 +234,12 @@ impl TestApp {
         let json: Value = response.json().await.unwrap();
         assert!(status == 201 || status == 200, "post failed: {status} {json}");
         json
+    }
+
+    /// Posts `items` as a JSON batch.
+    pub async fn post_batch(&self, items: &[Value]) -> Response {
+        let body = serde_json::to_vec(items).expect("a batch serialises");
+        self.post_raw("/api/v1/articles/batch", "application/json", body).await
     }
 
     pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> Response {
