@@ -22,12 +22,11 @@ pub mod reading;
 pub mod search;
 pub mod server;
 pub mod session;
+pub mod shed;
 pub mod subscriptions;
 pub mod views;
 
-use axum::BoxError;
-use axum::error_handling::HandleErrorLayer;
-use tower::{Layer, ServiceBuilder};
+use tower::Layer;
 
 use axum::Router;
 use axum::extract::Request;
@@ -42,7 +41,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::AppState;
-use crate::error::{AppError, LoggedError};
+use crate::error::LoggedError;
 use crate::web::body::BodyLimit;
 
 /// Scripts and styles only from this origin, never inline; images may
@@ -68,7 +67,7 @@ pub fn app(
 pub fn router(state: AppState) -> Router {
     let max_body = state.site.max_body_bytes;
     let max_batch_body = state.site.max_batch_body_bytes;
-    let max_concurrent = state.site.max_concurrent_requests;
+    let shedding = shed::Shed::new(state.site.max_concurrent_requests, max_body.max(max_batch_body));
     let timeout = state.site.request_timeout;
     let api = Router::new()
         .route("/articles", get(api::list_articles).post(api::create_article))
@@ -173,12 +172,7 @@ pub fn router(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
         // Past the limit, requests are refused at once (503 + Retry-After)
         // rather than queued without bound.
-        .layer(
-            ServiceBuilder::new()
-                .layer(HandleErrorLayer::new(overloaded))
-                .load_shed()
-                .concurrency_limit(max_concurrent),
-        )
+        .layer(middleware::from_fn_with_state(shedding, shed::shed))
         // Failures are logged once, with their detail, by `log_server_errors`;
         // the trace layer would log every 5xx again, a full disk once per request.
         .layer(TraceLayer::new_for_http().on_failure(()))
@@ -209,10 +203,6 @@ async fn site_file(state: axum::extract::State<AppState>, path: axum::extract::P
         "feed.atom" | "feed.rss" | "feed.json" => feeds::site_feed(state, path).await.into_response(),
         _ => pages::not_found().await.into_response(),
     }
-}
-
-async fn overloaded(_: BoxError) -> AppError {
-    AppError::Overloaded
 }
 
 fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
