@@ -154,9 +154,10 @@ pub struct Config {
           value_parser = clap::value_parser!(i64).range(1..=50_000))]
     pub sitemap_file_urls: i64,
 
-    /// Memory that batches in flight may take together, such as "256MiB":
-    /// a batch reserves about ten times its size before it starts, and
-    /// waits for room (up to 20 s, then 503 with Retry-After).
+    /// Memory that work in flight may take together, such as "256MiB":
+    /// a batch or a fetched feed reserves about three times its size before
+    /// it starts, and waits for room (up to 20 s, then 503 with
+    /// Retry-After, or a scheduled poll postponed a minute).
     #[arg(long, global = true, env = "GAZETTE_MEMORY_BUDGET", default_value = "256MiB", value_parser = parse_size)]
     pub memory_budget: u64,
 

@@ -166,6 +166,7 @@ impl Application {
             .map(|per_second| Arc::new(RateLimiter::keyed(Quota::per_second(per_second))));
         web::metrics::handle();
         let commits = ingest::GroupCommit::new(db.clone());
+        let memory = ingest::budget::MemoryBudget::new(config.memory_budget);
         let page_cache = config
             .page_cache
             .then(|| Arc::new(web::cache::PageCache::new(db.clone())));
@@ -175,10 +176,10 @@ impl Application {
                 db,
                 site: Arc::new(site),
                 ingest_limiter,
-                fetcher: Arc::new(feeds::fetch::Fetcher::new(config.fetch_settings())?),
+                fetcher: Arc::new(feeds::fetch::Fetcher::new(config.fetch_settings(), memory.clone())?),
                 page_cache,
                 commits,
-                memory: ingest::budget::MemoryBudget::new(config.memory_budget),
+                memory,
                 login_limits: web::account::limits(),
                 reading: Arc::default(),
             })),

@@ -17,6 +17,8 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{StatusCode, Url};
 use tokio::sync::Semaphore;
 
+use crate::ingest::budget::{MemoryBudget, Reserved};
+
 /// How the server identifies itself to the sites it polls.
 pub const USER_AGENT: &str = concat!(
     "Gazette/",
@@ -27,6 +29,15 @@ pub const USER_AGENT: &str = concat!(
 const MAX_REDIRECTS: usize = 5;
 /// Requests in flight to one host at once.
 const PER_HOST: usize = 2;
+/// What parsing a feed and storing its entries costs in memory, as a
+/// multiple of the document, with a margin: measured on 10 MB feeds of
+/// long entries (about 25 MB each above idle; docs/BENCHMARKS.md "Memory
+/// under the limits").
+pub const FEED_COST_PER_BYTE: u64 = 3;
+/// How long a fetched document waits for room in the memory budget.
+const BUSY_WAIT: Duration = Duration::from_secs(20);
+/// When a feed postponed for want of memory is fetched again.
+const BUSY_RETRY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
 pub struct FetchSettings {
@@ -54,6 +65,11 @@ pub enum FetchError {
     Network(String),
     #[error("not an http or https URL: {0}")]
     BadUrl(String),
+    /// Parsing and storing the document would take Gazette past its
+    /// memory budget (`--memory-budget`), which other work holds: tried
+    /// again later.
+    #[error("postponed: the memory budget is in use (the feed is fetched again in a minute)")]
+    Busy,
 }
 
 impl FetchError {
@@ -64,6 +80,7 @@ impl FetchError {
                 status: 429 | 503,
                 retry_after,
             } => *retry_after,
+            FetchError::Busy => Some(BUSY_RETRY),
             _ => None,
         }
     }
@@ -87,6 +104,9 @@ pub enum Fetched {
         moved_to: Option<Url>,
         /// Cache-Control max-age or Expires: no point polling sooner.
         cache_floor: Option<Duration>,
+        /// The memory budget's room for parsing and storing `bytes`, held
+        /// until the document is done with.
+        room: Reserved,
     },
 }
 
@@ -94,6 +114,7 @@ pub struct Fetcher {
     client: reqwest::Client,
     settings: FetchSettings,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    budget: MemoryBudget,
 }
 
 /// The roots to trust when the system has none: a bare container image
@@ -117,7 +138,8 @@ fn fallback_roots() -> Vec<reqwest::Certificate> {
 }
 
 impl Fetcher {
-    pub fn new(settings: FetchSettings) -> anyhow::Result<Self> {
+    /// A fetcher whose documents take their room in `budget`.
+    pub fn new(settings: FetchSettings, budget: MemoryBudget) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .redirect(reqwest::redirect::Policy::none())
@@ -134,6 +156,7 @@ impl Fetcher {
             client,
             settings,
             hosts: Mutex::new(HashMap::new()),
+            budget,
         })
     }
 
@@ -206,7 +229,22 @@ impl Fetcher {
                     retry_after: retry_after(&headers),
                 });
             }
+            // Reading, parsing and storing a document costs several times
+            // its size, so it waits its turn in the memory budget: before
+            // reading when its length is declared, else once it is read (at
+            // most `max_bytes`, at most the poller's concurrency at once).
+            let declared = response
+                .content_length()
+                .filter(|&length| length <= self.settings.max_bytes as u64);
+            let room = match declared {
+                Some(length) => Some(self.reserve(length).await?),
+                None => None,
+            };
             let bytes = self.read_limited(response).await?;
+            let room = match room {
+                Some(room) => room,
+                None => self.reserve(bytes.len() as u64).await?,
+            };
             let text_header =
                 |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
             return Ok(Fetched::Body {
@@ -217,9 +255,21 @@ impl Fetcher {
                 final_url: current,
                 moved_to,
                 cache_floor,
+                room,
             });
         }
         Err(FetchError::TooManyRedirects)
+    }
+
+    /// Room in the memory budget for a document of `length` bytes.
+    async fn reserve(&self, length: u64) -> Result<Reserved, FetchError> {
+        self.budget
+            .reserve(length * FEED_COST_PER_BYTE, BUSY_WAIT)
+            .await
+            .ok_or_else(|| {
+                metrics::counter!("gazette_memory_budget_refused_total").increment(1);
+                FetchError::Busy
+            })
     }
 
     async fn read_limited(&self, mut response: reqwest::Response) -> Result<Vec<u8>, FetchError> {

@@ -14,6 +14,7 @@ use url::Url;
 
 use crate::domain::listing::from_unix;
 use crate::error::AppError;
+use crate::ingest::budget::Reserved;
 use crate::ingest::{self, BatchItem, SaveStatus};
 use crate::store::feeds::{Feed, NewFeed, PollRecord};
 use crate::store::writer::WriteError;
@@ -142,7 +143,8 @@ pub async fn subscribe_as_section(
 /// Stores a subscription to a fetched feed and ingests its entries at once.
 async fn store_subscription(
     db: &Db,
-    (feed_url, parsed, validators): (Url, ParsedFeed, Validators),
+    // The room is held until the entries are stored.
+    (feed_url, parsed, validators, _room): FoundFeed,
     section: &str,
     title: Option<&str>,
     interval: Duration,
@@ -196,12 +198,17 @@ async fn store_subscription(
 /// ETag, Last-Modified and cache floor of a fetched document.
 type Validators = (Option<String>, Option<String>, Option<Duration>);
 
+/// A feed fetched and parsed for subscribing, with its room in the memory
+/// budget.
+type FoundFeed = (Url, ParsedFeed, Validators, Reserved);
+
 /// Fetches and parses a feed for subscribing, discovering it in a page.
-async fn fetch_feed(fetcher: &Fetcher, url: &Url) -> Result<(Url, ParsedFeed, Validators), AppError> {
+async fn fetch_feed(fetcher: &Fetcher, url: &Url) -> Result<FoundFeed, AppError> {
     let mut target = url.clone();
     for attempt in 0..2 {
         let fetched = fetcher.fetch(&target, None, None).await.map_err(|err| match err {
             FetchError::PrivateAddress(_) => feed_error("feed_refused", err.to_string()),
+            FetchError::Busy => AppError::Overloaded,
             _ => feed_error("feed_unreachable", format!("{target}: {err}")),
         })?;
         let Fetched::Body {
@@ -211,6 +218,7 @@ async fn fetch_feed(fetcher: &Fetcher, url: &Url) -> Result<(Url, ParsedFeed, Va
             last_modified,
             final_url,
             cache_floor,
+            room,
             ..
         } = fetched
         else {
@@ -220,7 +228,7 @@ async fn fetch_feed(fetcher: &Fetcher, url: &Url) -> Result<(Url, ParsedFeed, Va
             ));
         };
         match parse::parse(&bytes, &final_url, content_type.as_deref()) {
-            Ok(parsed) => return Ok((final_url, parsed, (etag, last_modified, cache_floor))),
+            Ok(parsed) => return Ok((final_url, parsed, (etag, last_modified, cache_floor), room)),
             Err(problem) if attempt == 0 && parse::looks_like_html(&bytes, content_type.as_deref()) => {
                 target = parse::discover(&bytes, &final_url).into_iter().next().ok_or_else(|| {
                     feed_error(
@@ -281,8 +289,12 @@ pub async fn poll(db: &Db, fetcher: &Fetcher, feed: &Feed) -> Result<PollReport,
             final_url,
             moved_to,
             cache_floor,
+            room,
         }) => match parse::parse(&bytes, &final_url, content_type.as_deref()) {
             Ok(parsed) => {
+                // The entries hold what is needed now; the document goes.
+                drop(bytes);
+                let _room = room;
                 let validators = (etag, last_modified, cache_floor);
                 match ingest_and_record(db, feed, &final_url, parsed, validators, moved_to, now).await {
                     // Its entries were not stored (a full disk): the feed is
@@ -366,16 +378,19 @@ async fn ingest_and_record(
     moved_to: Option<Url>,
     now: i64,
 ) -> Result<PollReport, AppError> {
-    let items: Vec<_> = parsed
+    let (ttl, has_entries) = (parsed.ttl, !parsed.entries.is_empty());
+    // Each entry becomes an article when its turn to be stored comes, and
+    // is dropped then: the feed is never held twice over.
+    let (feed_id, source, section) = (feed.id, url.clone(), feed.section.clone());
+    let items = parsed
         .entries
-        .iter()
-        .map(|entry| parse::to_article(entry, feed.id, url, &feed.section, now).map_err(AppError::from))
-        .collect();
+        .into_iter()
+        .map(move |entry| parse::to_article(&entry, feed_id, &source, &section, now).map_err(AppError::from));
     let mut report = PollReport {
         status: "ok",
         ..Default::default()
     };
-    if !items.is_empty() {
+    if has_entries {
         for item in ingest::save_batch(db, items).await? {
             match item {
                 BatchItem::Saved { saved, .. } => match saved.status {
@@ -387,7 +402,7 @@ async fn ingest_and_record(
             }
         }
     }
-    let next = now + next_after_success(feed, cache_floor, parsed.ttl);
+    let next = now + next_after_success(feed, cache_floor, ttl);
     let moved = moved_to.as_ref().map(Url::as_str);
     let record = PollRecord {
         id: feed.id,

@@ -12,10 +12,12 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// permits are a `u32`).
 const UNIT: u64 = 64 * 1024;
 
-/// What preparing and writing a batch costs in memory, as a multiple of
-/// its request body: measured on 26 MB batches of long articles (one batch
-/// took 250 MB above idle; docs/BENCHMARKS.md "Batch memory").
-pub const BATCH_COST_PER_BYTE: u64 = 10;
+/// What reading, preparing and writing a batch costs in memory, as a
+/// multiple of its request body, with a margin: measured on 27 MB batches
+/// of long articles (one batch took 53 MB above idle: the body, and two or
+/// three steps of prepared articles; docs/BENCHMARKS.md "Memory under the
+/// limits").
+pub const BATCH_COST_PER_BYTE: u64 = 3;
 
 /// How long a batch waits for room before it is refused with 503.
 pub const BATCH_WAIT: Duration = Duration::from_secs(20);
@@ -27,6 +29,7 @@ pub struct MemoryBudget {
 }
 
 /// Room reserved in the budget, given back when dropped.
+#[derive(Debug)]
 pub struct Reserved(#[allow(dead_code)] OwnedSemaphorePermit);
 
 impl MemoryBudget {

@@ -1,6 +1,8 @@
 //! From request bytes to validated articles: JSON objects, JSON arrays
 //! and NDJSON, with errors that say where and what.
 
+use std::ops::Range;
+
 use serde_json::value::RawValue;
 
 use crate::domain::{ArticleInput, NewArticle};
@@ -45,10 +47,11 @@ fn object_from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, AppE
     Ok(value)
 }
 
-/// Decodes a batch: a JSON array, or NDJSON (one object per line, blank
-/// lines ignored). A malformed array fails as a whole; a bad item, or a
-/// bad NDJSON line, fails only itself.
-pub fn batch(body: &[u8], ndjson: bool) -> Result<Vec<Result<NewArticle, AppError>>, AppError> {
+/// Where each item of a batch is in its body: a JSON array's elements, or
+/// NDJSON's lines (blank lines ignored). A malformed array, an empty batch
+/// or one of too many items fails as a whole; a bad item, or a bad NDJSON
+/// line, fails only itself, when [`item`] decodes it.
+pub fn batch_spans(body: &[u8], ndjson: bool) -> Result<Vec<Range<usize>>, AppError> {
     let text = std::str::from_utf8(body)
         .map_err(|err| AppError::MalformedJson(format!("body is not valid UTF-8 (at byte {})", err.valid_up_to())))?;
     let items: Vec<&str> = if ndjson {
@@ -72,7 +75,25 @@ pub fn batch(body: &[u8], ndjson: bool) -> Result<Vec<Result<NewArticle, AppErro
     if items.is_empty() {
         return Err(AppError::invalid("body", "a batch must hold at least one article"));
     }
-    Ok(items.into_iter().map(article_from_str).collect())
+    // Each item is a slice of `text`: its place is its distance from the start.
+    let start_of = |item: &str| item.as_ptr() as usize - text.as_ptr() as usize;
+    Ok(items
+        .into_iter()
+        .map(|item| start_of(item)..start_of(item) + item.len())
+        .collect())
+}
+
+/// Decodes and validates the item of a batch at `span` (from [`batch_spans`]).
+pub fn item(body: &[u8], span: Range<usize>) -> Result<NewArticle, AppError> {
+    article(body.get(span).unwrap_or_default())
+}
+
+/// Decodes a whole batch at once (see [`batch_spans`]).
+pub fn batch(body: &[u8], ndjson: bool) -> Result<Vec<Result<NewArticle, AppError>>, AppError> {
+    Ok(batch_spans(body, ndjson)?
+        .into_iter()
+        .map(|span| item(body, span))
+        .collect())
 }
 
 /// Sorts a serde error into the API's categories: broken syntax is 400,

@@ -101,7 +101,7 @@ async fn store_chunk(db: &Db, lines: Vec<(Origin, &str)>, summary: &mut ImportSu
             Origin::Line(n) | Origin::Item(n) => *n,
         })
         .collect();
-    let items = lines.iter().map(|(_, text)| decode::article(text.as_bytes())).collect();
+    let items: Vec<_> = lines.iter().map(|(_, text)| decode::article(text.as_bytes())).collect();
     let results = save_batch(db, items)
         .await
         .map_err(|err: AppError| anyhow::anyhow!("import stopped: {err}"))?;

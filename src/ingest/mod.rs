@@ -6,6 +6,7 @@ pub mod budget;
 pub mod decode;
 mod group_commit;
 pub mod import;
+mod workers;
 
 pub use group_commit::GroupCommit;
 
@@ -13,6 +14,7 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::sync::Arc;
 
+use futures_util::StreamExt;
 use serde::Serialize;
 
 use crate::domain::article::url_ingest_key;
@@ -93,51 +95,140 @@ pub async fn ingest_one(commits: &Arc<GroupCommit>, json: &[u8]) -> Result<Saved
 
 /// Decodes and stores a batch (a JSON array, or NDJSON).
 pub async fn ingest_batch(db: &Db, body: Vec<u8>, ndjson: bool) -> Result<Vec<BatchItem>, AppError> {
-    let items = decode::batch(&body, ndjson)?;
-    // The articles hold their own copies now; the request's bytes go.
-    drop(body);
+    // Where each item is, checked before anything is stored: a malformed
+    // array, an empty batch or one of too many items fails as a whole.
+    let (body, spans) =
+        tokio::task::spawn_blocking(move || decode::batch_spans(&body, ndjson).map(|spans| (body, spans)))
+            .await
+            .map_err(anyhow::Error::from)??;
+    // Each item is decoded only when its turn to be prepared comes: the
+    // request's bytes are the only whole copy of the batch in memory.
+    let items = spans.into_iter().map(move |span| decode::item(&body, span));
     save_batch(db, items).await
 }
 
-/// Stores every valid article of a batch in one transaction; invalid or
-/// refused items are reported in place and store nothing.
-pub async fn save_batch(db: &Db, items: Vec<Result<NewArticle, AppError>>) -> Result<Vec<BatchItem>, AppError> {
-    // Rendering and sanitising is the costly part of a batch: done on a
-    // blocking thread before the writer is taken, so it runs beside
-    // another request's writes instead of holding them up.
-    let prepared = tokio::task::spawn_blocking(move || {
-        items
-            .into_iter()
-            .map(|item| item.and_then(Prepared::new))
-            .collect::<Vec<_>>()
-    })
-    .await
-    .map_err(anyhow::Error::from)?;
-    // The valid articles go to the writer; each item keeps its place.
-    let mut valid = Vec::with_capacity(prepared.len());
-    let places: Vec<Result<usize, AppError>> = prepared
-        .into_iter()
-        .map(|item| {
-            item.map(|article| {
-                valid.push(article);
-                valid.len() - 1
+/// How much input one step of a batch carries. A batch is prepared and
+/// written a step at a time, in one transaction: steps are written while
+/// the next ones are prepared, so a batch holds a few steps in memory
+/// whatever its size (it held all of them: ten times its request in
+/// memory for a batch of long articles).
+const STEP_BYTES: usize = 1024 * 1024;
+
+/// About the size of an article as sent: what a step is measured in.
+fn input_size(article: &NewArticle) -> usize {
+    article.body.len() + article.title.len() + article.summary.as_ref().map_or(0, String::len)
+}
+
+/// Stores every valid article of a batch in one transaction, in order;
+/// invalid or refused items are reported in place and store nothing. The
+/// answer has an entry for every item.
+///
+/// Rendering and sanitising is the costly part: the first step is prepared
+/// before the writer is taken, so a batch of one step (most batches) holds
+/// the writer only to write, as it always did; a longer batch holds it
+/// while its later steps are prepared, on two threads, beside the writes.
+pub async fn save_batch<I>(db: &Db, items: I) -> Result<Vec<BatchItem>, AppError>
+where
+    I: IntoIterator<Item = Result<NewArticle, AppError>>,
+    I::IntoIter: Send + 'static,
+{
+    let items = items.into_iter();
+    // Decoding is cheap and in order: one thread reads the items into
+    // steps of about STEP_BYTES of input.
+    let (steps, decoded) = tokio::sync::mpsc::channel::<Vec<Result<NewArticle, AppError>>>(1);
+    let mut reading = tokio::task::spawn_blocking(move || {
+        let mut step = Vec::new();
+        let mut size = 0;
+        let mut count = 0;
+        for item in items {
+            size += item.as_ref().map_or(0, input_size);
+            step.push(item);
+            count += 1;
+            if size >= STEP_BYTES {
+                if steps.blocking_send(std::mem::take(&mut step)).is_err() {
+                    // The write failed and nothing will be stored.
+                    return count;
+                }
+                size = 0;
+            }
+        }
+        if !step.is_empty() {
+            let _ = steps.blocking_send(step);
+        }
+        count
+    });
+    // Rendering and sanitising, the costly part, runs on the preparing
+    // threads beside the writes; the steps come out in order.
+    let mut ready = Box::pin(
+        futures_util::stream::unfold(decoded, |mut decoded| async move {
+            let step = decoded.recv().await?;
+            Some((step, decoded))
+        })
+        .map(|step| {
+            workers::run(move || {
+                step.into_iter()
+                    .map(|item| item.and_then(Prepared::new))
+                    .collect::<Vec<_>>()
             })
         })
-        .collect();
-
-    let outcomes = commit_group(db, &valid).await?;
-
-    let mut outcomes: Vec<Option<Result<Saved, AppError>>> = outcomes.into_iter().map(Some).collect();
-    let results = places
+        .buffered(workers::WORKERS),
+    );
+    let mut next_step = async || ready.next().await.transpose();
+    let first = next_step().await?;
+    // The sections every page names before the write: an article in any
+    // other changes every page's navigation. Unknown, if it cannot be read.
+    let shown = store::sections::list(db).await.ok();
+    let stored = db
+        .writer
+        .transaction(async |conn| {
+            let mut stored: Vec<(Option<CacheNote>, Result<Saved, AppError>)> = Vec::new();
+            let mut step = first;
+            while let Some(items) = step {
+                let mut valid = Vec::with_capacity(items.len());
+                let places: Vec<Result<usize, AppError>> = items
+                    .into_iter()
+                    .map(|item| {
+                        item.map(|article| {
+                            valid.push(article);
+                            valid.len() - 1
+                        })
+                    })
+                    .collect();
+                let mut outcomes: Vec<Option<Result<Saved, AppError>>> =
+                    write_group(conn, &valid).await?.into_iter().map(Some).collect();
+                for place in places {
+                    stored.push(match place {
+                        Ok(at) => (
+                            valid.get(at).map(Prepared::cache_note),
+                            outcomes.get_mut(at).and_then(Option::take).unwrap_or_else(|| {
+                                Err(AppError::Internal(anyhow::anyhow!(
+                                    "article {at} of a step has no outcome"
+                                )))
+                            }),
+                        ),
+                        Err(err) => (None, Err(err)),
+                    });
+                }
+                step = next_step().await?;
+            }
+            // The steps ended because every item was read, not because
+            // reading stopped half-way (a panic): only then commit.
+            let read = (&mut reading).await.map_err(anyhow::Error::from)?;
+            if read != stored.len() {
+                return Err(AppError::Internal(anyhow::anyhow!(
+                    "{read} articles read, {} written",
+                    stored.len()
+                )));
+            }
+            Ok::<_, AppError>(stored)
+        })
+        .await?;
+    metrics::counter!("gazette_ingest_commits_total").increment(1);
+    committed(db, &stored, shown.as_deref());
+    Ok(stored
         .into_iter()
         .enumerate()
-        .map(|(index, place)| {
-            let outcome = place.and_then(|at| {
-                outcomes
-                    .get_mut(at)
-                    .and_then(Option::take)
-                    .unwrap_or_else(|| Err(AppError::Internal(anyhow::anyhow!("article {index} has no outcome"))))
-            });
+        .map(|(index, (_, outcome))| {
             count(&outcome);
             match outcome {
                 Ok(saved) => BatchItem::Saved { index, saved },
@@ -148,8 +239,7 @@ pub async fn save_batch(db: &Db, items: Vec<Result<NewArticle, AppError>>) -> Re
                 },
             }
         })
-        .collect();
-    Ok(results)
+        .collect())
 }
 
 /// Deletes an article, leaving a tombstone of its key.
@@ -166,30 +256,56 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Tells the caches what a committed group changed. New articles in the
-/// sections `shown` before the write name what they touch (their page,
-/// section, author, tags and the newest stories); an edit may have moved a
-/// story out of any of those, and a new section changes every page's
-/// navigation, so either makes every page stale.
-fn tell_caches(db: &Db, items: &[Prepared], outcomes: &[Result<Saved, AppError>], shown: Option<&[Section]>) {
+/// What a committed group changed, told to those who keep copies: the
+/// caches, and the write health (a new article took fresh space: whatever
+/// filled the disk is gone).
+///
+/// New articles in the sections `shown` before the write name what they
+/// touch (their page, section, author, tags and the newest stories); an
+/// edit may have moved a story out of any of those, and a new section
+/// changes every page's navigation, so either makes every page stale.
+fn committed(db: &Db, stored: &[(Option<CacheNote>, Result<Saved, AppError>)], shown: Option<&[Section]>) {
     let is_shown = |slug: &str| shown.is_some_and(|sections| sections.iter().any(|s| s.slug == slug));
     let saved = || {
-        items
+        stored
             .iter()
-            .zip(outcomes)
-            .filter_map(|(item, o)| Some((item, o.as_ref().ok()?)))
+            .filter_map(|(note, outcome)| Some((note.as_ref()?, outcome.as_ref().ok()?)))
     };
     let mut created = saved().filter(|(_, s)| s.status == SaveStatus::Created).peekable();
+    if created.peek().is_some() {
+        db.writer.health().succeeded();
+    }
     if saved().any(|(_, s)| s.status == SaveStatus::Updated)
-        || saved().any(|(item, s)| s.status == SaveStatus::Created && !is_shown(&item.section_slug))
+        || saved().any(|(note, s)| s.status == SaveStatus::Created && !is_shown(&note.section_slug))
     {
         db.changed();
     } else if created.peek().is_some() {
         db.articles_added(
             created
-                .flat_map(|(item, saved)| item.topics(saved.id))
+                .flat_map(|(note, saved)| note.topics(saved.id))
                 .chain([Topic::Newest]),
         );
+    }
+}
+
+/// What the caches need to know of a stored article: the pages it is on.
+/// A batch keeps this much of each article until its commit, not the
+/// article.
+#[derive(Debug)]
+struct CacheNote {
+    section_slug: String,
+    author_slug: Option<String>,
+    tag_slugs: Vec<String>,
+}
+
+impl CacheNote {
+    /// The pages a new article with this `id` appears on, besides the lists
+    /// of the newest stories.
+    fn topics(&self, id: i64) -> impl Iterator<Item = Topic<'_>> {
+        [Topic::Article(id), Topic::Section(&self.section_slug), Topic::of_id(id)]
+            .into_iter()
+            .chain(self.author_slug.as_deref().map(Topic::Author))
+            .chain(self.tag_slugs.iter().map(|slug| Topic::Tag(slug)))
     }
 }
 
@@ -272,13 +388,12 @@ impl Prepared {
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
     }
 
-    /// The pages a new article with this `id` appears on, besides the lists
-    /// of the newest stories.
-    fn topics(&self, id: i64) -> impl Iterator<Item = Topic<'_>> {
-        [Topic::Article(id), Topic::Section(&self.section_slug), Topic::of_id(id)]
-            .into_iter()
-            .chain(self.author_slug.as_deref().map(Topic::Author))
-            .chain(self.tags.iter().map(|(slug, _)| Topic::Tag(slug)))
+    fn cache_note(&self) -> CacheNote {
+        CacheNote {
+            section_slug: self.section_slug.clone(),
+            author_slug: self.author_slug.clone(),
+            tag_slugs: self.tags.iter().map(|(slug, _)| slug.clone()).collect(),
+        }
     }
 
     /// The keys by which this article may already be known.
@@ -322,28 +437,15 @@ async fn commit_group(db: &Db, items: &[Prepared]) -> Result<Vec<Result<Saved, A
     if items.is_empty() {
         return Ok(Vec::new());
     }
-    // The sections every page names before the write: an article in any
-    // other changes every page's navigation. Unknown, if it cannot be read.
     let shown = store::sections::list(db).await.ok();
     let outcomes = db
         .writer
         .transaction(async |conn| write_group(conn, items).await)
         .await?;
     metrics::counter!("gazette_ingest_commits_total").increment(1);
-    if outcomes.iter().any(|outcome| {
-        matches!(
-            outcome,
-            Ok(Saved {
-                status: SaveStatus::Created,
-                ..
-            })
-        )
-    }) {
-        // A new article took fresh space: whatever filled the disk is gone.
-        db.writer.health().succeeded();
-    }
-    tell_caches(db, items, &outcomes, shown.as_deref());
-    Ok(outcomes)
+    let stored: Vec<_> = items.iter().map(|item| Some(item.cache_note())).zip(outcomes).collect();
+    committed(db, &stored, shown.as_deref());
+    Ok(stored.into_iter().map(|(_, outcome)| outcome).collect())
 }
 
 /// Stores articles in the open transaction with the outcome of storing

@@ -1,7 +1,7 @@
 //! The JSON API under /api/v1: ingest, read and delete.
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequest, Path, RawQuery, Request, State};
 use axum::http::header::LOCATION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -14,7 +14,7 @@ use crate::ingest::{self, SaveStatus};
 use crate::store;
 use crate::store::articles::{Scope, Shown};
 use crate::web::auth::IngestToken;
-use crate::web::body::{BodyKind, IngestBody};
+use crate::web::body::{self, BodyKind, BodyLimit, IngestBody};
 use crate::web::search::SearchForm;
 use crate::web::views::snippet_html;
 
@@ -48,21 +48,32 @@ pub struct BatchResponse {
 pub async fn create_batch(
     _: IngestToken,
     State(state): State<AppState>,
-    body: IngestBody,
+    request: Request,
 ) -> AppResult<Json<BatchResponse>> {
-    if body.kind == BodyKind::Xml {
+    if body::kind_of(&request)? == BodyKind::Xml {
         return Err(AppError::UnsupportedMediaType(
             "send a batch as a JSON array (application/json) or NDJSON (application/x-ndjson)".to_owned(),
         ));
     }
-    // Room in the memory budget first: concurrent batches take turns
-    // rather than together outgrowing a small machine.
-    let cost = body.bytes.len() as u64 * ingest::budget::BATCH_COST_PER_BYTE;
-    let Some(_room) = state.memory.reserve(cost, ingest::budget::BATCH_WAIT).await else {
+    // Room in the memory budget before the body is read: concurrent
+    // batches take turns rather than together outgrowing a small machine.
+    // A body of unknown length may be as large as the limit.
+    let limit = request
+        .extensions()
+        .get::<BodyLimit>()
+        .map_or(state.site.max_batch_body_bytes, |limit| limit.bytes);
+    let size = body::declared_length(&request).map_or(limit as u64, |length| length.min(limit as u64));
+    let Some(_room) = state
+        .memory
+        .reserve(size * ingest::budget::BATCH_COST_PER_BYTE, ingest::budget::BATCH_WAIT)
+        .await
+    else {
         metrics::counter!("gazette_memory_budget_refused_total").increment(1);
+        body::drain(request.into_body(), limit).await;
         return Err(AppError::Overloaded);
     };
-    let results = ingest::ingest_batch(&state.db, Vec::from(body.bytes), body.kind == BodyKind::NdJson).await?;
+    let body = IngestBody::from_request(request, &state).await?;
+    let results = ingest::ingest_batch(&state.db, body.bytes, body.kind == BodyKind::NdJson).await?;
     Ok(Json(BatchResponse { results }))
 }
 

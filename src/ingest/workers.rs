@@ -1,0 +1,77 @@
+//! The threads that prepare articles (render, sanitise, compress): two,
+//! shared by every batch and feed.
+//!
+//! Two because the machines Gazette is sized for have two cores. Not
+//! tokio's blocking pool, which starts a thread for every task waiting:
+//! each thread that renders keeps allocator pages of its own, and four
+//! small batches at once, each on three threads, took several times their
+//! size in memory. A job runs to its end whether or not its caller is
+//! still waiting, so no caller can hold a worker by not asking for its
+//! result.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Threads preparing articles at once.
+pub const WORKERS: usize = 2;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs `work` on a preparing thread; a panic in it is an error.
+pub async fn run<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
+        let _ = answer.send(std::panic::catch_unwind(AssertUnwindSafe(work)));
+    });
+    queue()
+        .send(job)
+        .map_err(|_| anyhow::anyhow!("the preparing threads have stopped"))?;
+    answered
+        .await
+        .map_err(|_| anyhow::anyhow!("a preparing thread stopped"))?
+        .map_err(|_| anyhow::anyhow!("preparing an article panicked"))
+}
+
+fn queue() -> &'static Sender<Job> {
+    static QUEUE: OnceLock<Sender<Job>> = OnceLock::new();
+    QUEUE.get_or_init(|| {
+        let (queue, jobs) = mpsc::channel::<Job>();
+        let jobs = Arc::new(Mutex::new(jobs));
+        for n in 0..WORKERS {
+            let jobs = jobs.clone();
+            let started = std::thread::Builder::new()
+                .name(format!("gazette-prepare-{n}"))
+                .spawn(move || {
+                    loop {
+                        let job = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(err) = started {
+                tracing::error!(%err, "cannot start a preparing thread");
+            }
+        }
+        queue
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn jobs_run_and_a_panic_is_an_error() {
+        assert_eq!(run(|| 6 * 7).await.unwrap(), 42);
+        assert!(run(|| -> u8 { panic!("boom") }).await.is_err());
+        // The worker that caught the panic still works.
+        let answers: Vec<_> = futures_util::future::join_all((0..8).map(|n| run(move || n))).await;
+        assert_eq!(
+            answers.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
+            (0..8).collect::<Vec<_>>()
+        );
+    }
+}
