@@ -18,12 +18,12 @@ use support::process::{free_port, start};
 const SECRET: &str = "memory-test-token-0123456789";
 /// The budget the server runs with: small, so the burst asks for several
 /// times what it allows.
-const BUDGET_MIB: f64 = 48.0;
+const BUDGET_MIB: f64 = 64.0;
 const BATCHES: usize = 4;
-const ARTICLES_PER_BATCH: usize = 150;
+const ARTICLES_PER_BATCH: usize = 240;
 const ARTICLE_BYTES: usize = 25_000;
 const FEEDS: usize = 4;
-const ENTRIES_PER_FEED: usize = 120;
+const ENTRIES_PER_FEED: usize = 240;
 
 /// Paragraphs of HTML, different for each `seed`, of about `size` bytes.
 fn long_html(seed: usize, size: usize) -> String {
@@ -106,7 +106,7 @@ async fn metric(client: &reqwest::Client, base: &str, name: &str) -> f64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_burst_of_batches_and_feeds_stays_bounded_by_the_memory_budget() {
+async fn a_burst_of_batches_and_feeds_stays_within_the_memory_budget() {
     let feeds = Arc::new((0..FEEDS).map(feed).collect::<Vec<_>>());
     let feed_port = free_port();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", feed_port)).await.unwrap();
@@ -210,15 +210,11 @@ async fn a_burst_of_batches_and_feeds_stays_bounded_by_the_memory_budget() {
         "burst of {input_mib:.0} MiB of input: peak {:.0} MiB, {above_idle:.0} MiB above idle, budget {BUDGET_MIB} MiB",
         peak / 1048576.0
     );
-    // The aim (issue 36) is the budget itself; this burst of small jobs
-    // still takes about 1.8 times it (each job in flight holds its body
-    // and a few prepared steps beyond what it reserves). What this guards
-    // against is memory that grows with the input again: before the
-    // budget and the stepped batches, the same burst took about ten times
-    // its input, over 250 MiB.
-    let bound = 2.5 * BUDGET_MIB;
+    // With every job let in at once (a budget of gigabytes) the same burst
+    // took 134 MiB above idle; before the stepped batches, a batch alone
+    // took about ten times its size (docs/BENCHMARKS.md).
     assert!(
-        above_idle <= bound,
-        "the burst took {above_idle:.0} MiB above idle, past {bound} MiB (2.5 times the {BUDGET_MIB} MiB budget)"
+        above_idle <= BUDGET_MIB,
+        "the burst took {above_idle:.0} MiB above idle, past the {BUDGET_MIB} MiB budget"
     );
 }

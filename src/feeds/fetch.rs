@@ -29,11 +29,6 @@ pub const USER_AGENT: &str = concat!(
 const MAX_REDIRECTS: usize = 5;
 /// Requests in flight to one host at once.
 const PER_HOST: usize = 2;
-/// What parsing a feed and storing its entries costs in memory, as a
-/// multiple of the document, with a margin: measured on 10 MB feeds of
-/// long entries (about 25 MB each above idle; docs/BENCHMARKS.md "Memory
-/// under the limits").
-pub const FEED_COST_PER_BYTE: u64 = 3;
 /// How long a fetched document waits for room in the memory budget.
 const BUSY_WAIT: Duration = Duration::from_secs(20);
 /// When a feed postponed for want of memory is fetched again.
@@ -264,7 +259,7 @@ impl Fetcher {
     /// Room in the memory budget for a document of `length` bytes.
     async fn reserve(&self, length: u64) -> Result<Reserved, FetchError> {
         self.budget
-            .reserve(length * FEED_COST_PER_BYTE, BUSY_WAIT)
+            .reserve(crate::ingest::budget::document_cost(length), BUSY_WAIT)
             .await
             .ok_or_else(|| {
                 metrics::counter!("gazette_memory_budget_refused_total").increment(1);

@@ -1,7 +1,8 @@
 //! The memory that work in flight may take: batches being decoded,
-//! prepared and written reserve their share before they start, and wait
-//! their turn when the budget is spent, so concurrent batches cannot add
-//! up past what a small machine has.
+//! prepared and written, and feed documents being parsed and stored,
+//! reserve their share before they start and wait their turn when the
+//! budget is spent, so concurrent work cannot add up past what a small
+//! machine has.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,12 +13,38 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// permits are a `u32`).
 const UNIT: u64 = 64 * 1024;
 
-/// What reading, preparing and writing a batch costs in memory, as a
-/// multiple of its request body, with a margin: measured on 27 MB batches
-/// of long articles (one batch took 53 MB above idle: the body, and two or
-/// three steps of prepared articles; docs/BENCHMARKS.md "Memory under the
-/// limits").
-pub const BATCH_COST_PER_BYTE: u64 = 3;
+/// Steps of a batch in memory at once: one being read and one queued,
+/// one on each preparing thread, one being written.
+const STEPS_IN_FLIGHT: u64 = 3 + super::workers::WORKERS as u64;
+
+/// What a step holds per byte of its input: the decoded article, then its
+/// rendered HTML, its search text, its compressed body and the JSON the
+/// store writes, which repeats the HTML.
+const STEP_COST_PER_BYTE: u64 = 4;
+
+/// What any write of articles holds besides its steps: the statements'
+/// copies of their JSON, the writer's page cache and the search index's
+/// pending terms.
+const WRITE_COST: u64 = 8 * 1024 * 1024;
+
+/// Memory that storing a batch of `body` bytes takes: its body, which it
+/// holds to the end, its steps in flight (all of a small batch, a few of a
+/// large one) and the write. Measured on 27 MB batches of long articles:
+/// about 50 MB above idle (docs/BENCHMARKS.md "Memory under the limits").
+pub fn batch_cost(body: u64) -> u64 {
+    body + steps_cost(body)
+}
+
+/// Memory that parsing a feed document of `document` bytes and storing its
+/// entries takes: the document and the parsed feed, then its entries
+/// stored as a batch's steps are.
+pub fn document_cost(document: u64) -> u64 {
+    2 * document + steps_cost(document)
+}
+
+fn steps_cost(input: u64) -> u64 {
+    WRITE_COST + input.min(STEPS_IN_FLIGHT * super::STEP_BYTES as u64) * STEP_COST_PER_BYTE
+}
 
 /// How long a batch waits for room before it is refused with 503.
 pub const BATCH_WAIT: Duration = Duration::from_secs(20);

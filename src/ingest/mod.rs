@@ -6,7 +6,7 @@ pub mod budget;
 pub mod decode;
 mod group_commit;
 pub mod import;
-mod workers;
+pub(crate) mod workers;
 
 pub use group_commit::GroupCommit;
 
@@ -112,7 +112,7 @@ pub async fn ingest_batch(db: &Db, body: Vec<u8>, ndjson: bool) -> Result<Vec<Ba
 /// the next ones are prepared, so a batch holds a few steps in memory
 /// whatever its size (it held all of them: ten times its request in
 /// memory for a batch of long articles).
-const STEP_BYTES: usize = 1024 * 1024;
+pub(crate) const STEP_BYTES: usize = 1024 * 1024;
 
 /// About the size of an article as sent: what a step is measured in.
 fn input_size(article: &NewArticle) -> usize {

@@ -65,7 +65,7 @@ pub async fn create_batch(
     let size = body::declared_length(&request).map_or(limit as u64, |length| length.min(limit as u64));
     let Some(_room) = state
         .memory
-        .reserve(size * ingest::budget::BATCH_COST_PER_BYTE, ingest::budget::BATCH_WAIT)
+        .reserve(ingest::budget::batch_cost(size), ingest::budget::BATCH_WAIT)
         .await
     else {
         metrics::counter!("gazette_memory_budget_refused_total").increment(1);
