@@ -155,9 +155,9 @@ pub struct Config {
     pub sitemap_file_urls: i64,
 
     /// Memory that work in flight may take together, such as "256MiB":
-    /// a batch or a fetched feed reserves about three times its size before
-    /// it starts, and waits for room (up to 20 s, then 503 with
-    /// Retry-After, or a scheduled poll postponed a minute).
+    /// a batch or a fetched feed reserves what it will hold before it
+    /// starts, and waits for room (up to 20 s, then 503 with Retry-After,
+    /// or a scheduled poll postponed a minute).
     #[arg(long, global = true, env = "GAZETTE_MEMORY_BUDGET", default_value = "256MiB", value_parser = parse_size)]
     pub memory_budget: u64,
 
