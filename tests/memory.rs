@@ -90,6 +90,20 @@ async fn serve_feed(State(feeds): State<Arc<Vec<String>>>, Path(name): Path<Stri
     }
 }
 
+fn post_batch(client: &reqwest::Client, base: &str, ndjson: String) -> reqwest::RequestBuilder {
+    client
+        .post(format!("{base}/api/v1/articles/batch"))
+        .bearer_auth(SECRET)
+        .header("content-type", "application/x-ndjson")
+        .body(ndjson)
+}
+
+/// The status and JSON body of the answer to `request`.
+async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
 /// One figure of the server's /metrics.
 async fn metric(client: &reqwest::Client, base: &str, name: &str) -> f64 {
     let text = client
@@ -133,15 +147,8 @@ async fn a_burst_of_batches_and_feeds_stays_within_the_memory_budget() {
     // Idle as a running server is: its database connections open and
     // its threads started by a first small batch.
     let first: String = batch(99).lines().take(5).map(|line| format!("{line}\n")).collect();
-    let warm = client
-        .post(format!("{base}/api/v1/articles/batch"))
-        .bearer_auth(SECRET)
-        .header("content-type", "application/x-ndjson")
-        .body(first)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(warm.status(), 200);
+    let (status, _) = answer(post_batch(&client, &base, first)).await;
+    assert_eq!(status, 200);
     let idle = metric(&client, &base, "gazette_memory_resident_bytes").await;
 
     let batches: Vec<String> = (0..BATCHES).map(batch).collect();
@@ -150,31 +157,16 @@ async fn a_burst_of_batches_and_feeds_stays_within_the_memory_budget() {
         / 1048576.0;
     let mut burst = Vec::new();
     for body in batches {
-        let (client, base) = (client.clone(), base.clone());
-        burst.push(tokio::spawn(async move {
-            let response = client
-                .post(format!("{base}/api/v1/articles/batch"))
-                .bearer_auth(SECRET)
-                .header("content-type", "application/x-ndjson")
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            (response.status().as_u16(), response.json::<Value>().await.unwrap())
-        }));
+        burst.push(tokio::spawn(answer(post_batch(&client, &base, body))));
     }
     for k in 0..FEEDS {
-        let (client, base) = (client.clone(), base.clone());
-        burst.push(tokio::spawn(async move {
-            let response = client
-                .post(format!("{base}/api/v1/feeds"))
-                .bearer_auth(SECRET)
-                .json(&json!({"url": format!("http://127.0.0.1:{feed_port}/{k}.xml"), "section": format!("Wire {k}")}))
-                .send()
-                .await
-                .unwrap();
-            (response.status().as_u16(), response.json::<Value>().await.unwrap())
-        }));
+        let subscription =
+            json!({"url": format!("http://127.0.0.1:{feed_port}/{k}.xml"), "section": format!("Wire {k}")});
+        let request = client
+            .post(format!("{base}/api/v1/feeds"))
+            .bearer_auth(SECRET)
+            .json(&subscription);
+        burst.push(tokio::spawn(answer(request)));
     }
     let mut created = 0;
     for task in burst {
