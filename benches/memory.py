@@ -26,7 +26,9 @@ import http.client
 import http.server
 import json
 import random
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -162,15 +164,20 @@ def scenario(binary, work, name, batches=(), feeds=(), feed_port=None, readers=0
         wrk = None
         if readers and shutil.which("wrk"):
             wrk = subprocess.Popen(["wrk", "-t2", f"-c{readers}", "-d600s", f"http://127.0.0.1:{server.port}/"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         elif readers:
             print("NOTE: wrk is missing: no page readers in this scenario", flush=True)
         started = time.time()
         answers = at_once(jobs)
         seconds = time.time() - started
+        read = None
         if wrk:
-            wrk.terminate()
-            wrk.wait()
+            # wrk stops on SIGINT and prints what it did: the readers' share
+            # of the machine while the work ran.
+            wrk.send_signal(signal.SIGINT)
+            report, _ = wrk.communicate(timeout=30)
+            served = re.search(r"Requests/sec:\s+([\d.]+)", report)
+            read = float(served.group(1)) if served else None
         statuses = [status for status, _ in answers]
         failed = [body[:200] for status, body in answers if status not in (200, 201)]
         result = {
@@ -180,6 +187,8 @@ def scenario(binary, work, name, batches=(), feeds=(), feed_port=None, readers=0
             "server_peak_mb": round((metric(server.port, "gazette_memory_resident_peak_bytes") or 0) / 2**20, 1),
             "failed": [f.decode(errors="replace") for f in failed],
         }
+        if read is not None:
+            result["pages_per_s"] = round(read)
         articles = sum(sum(1 for _ in open(b)) for b in batches)
         if articles:
             result["articles_per_s"] = round(articles / seconds, 1)
@@ -241,6 +250,8 @@ def main():
                     f"idle before {r['idle_mb']:.1f} MB, {r['seconds']:.2f} s")
             if "articles_per_s" in r:
                 line += f", {r['articles_per_s']:.0f} articles/s"
+            if "pages_per_s" in r:
+                line += f", readers {r['pages_per_s']:,} pages/s"
             if "resident_after_mb" in r:
                 line += ", then " + ", ".join(f"{v:.0f} MB at {k}" for k, v in r["resident_after_mb"].items())
             line += f"; statuses {r['statuses']}"

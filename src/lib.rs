@@ -11,6 +11,7 @@
 )]
 
 pub mod accounts;
+pub mod allocator;
 pub mod config;
 pub mod domain;
 pub mod error;

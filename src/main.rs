@@ -127,28 +127,9 @@ enum UserCommand {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's `mi_option_purge_delay` (its place in `mi_option_e`,
-/// mimalloc.h; libmimalloc-sys names only the older options).
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
-/// Memory freed is given back to the system at once rather than after
-/// mimalloc's delay. A delayed purge runs only when the allocator is next
-/// busy, so an idle server kept what a burst of batches and feeds had
-/// freed (140 MB a minute after the burst, against 92 MB with this; the
-/// peak of the burst itself fell from 290 to 191 MB, at the same
-/// throughput; docs/BENCHMARKS.md "Memory under the limits"). The
-/// environment's `MIMALLOC_PURGE_DELAY`, if set, is left to decide.
-fn give_memory_back_promptly() {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        // SAFETY: sets one integer in mimalloc's option table, which it
-        // reads atomically; no pointer is involved.
-        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
-    }
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    give_memory_back_promptly();
+    gazette::allocator::configure();
     let cli = Cli::parse();
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "gazette=info,tower_http=warn".into());

@@ -6,6 +6,7 @@
 mod support;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -208,5 +209,42 @@ async fn a_burst_of_batches_and_feeds_stays_within_the_memory_budget() {
     assert!(
         above_idle <= BUDGET_MIB,
         "the burst took {above_idle:.0} MiB above idle, past the {BUDGET_MIB} MiB budget"
+    );
+
+    // Once the work is over, what it freed goes back to the system (about
+    // a second after the last job ends), without any request to prompt it.
+    let mut given_back = false;
+    for _ in 0..100 {
+        let text = client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        given_back = text.lines().any(|line| {
+            line.strip_prefix("gazette_memory_given_back_total ")
+                .and_then(|n| n.trim().parse::<f64>().ok())
+                .is_some_and(|n| n >= 1.0)
+        });
+        if given_back {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        given_back,
+        "the freed memory was not given back within 10 s of the burst"
+    );
+    let after = metric(&client, &base, "gazette_memory_resident_bytes").await;
+    let kept = (after - idle) / 1048576.0;
+    eprintln!(
+        "after the burst: {:.0} MiB resident, {kept:.0} MiB above idle",
+        after / 1048576.0
+    );
+    assert!(
+        kept <= BUDGET_MIB / 2.0,
+        "{kept:.0} MiB above idle stayed resident after the burst's memory was given back"
     );
 }

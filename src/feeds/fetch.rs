@@ -101,7 +101,7 @@ pub enum Fetched {
         cache_floor: Option<Duration>,
         /// The memory budget's room for parsing and storing `bytes`, held
         /// until the document is done with.
-        room: Reserved,
+        room: Box<Reserved>,
     },
 }
 
@@ -250,7 +250,7 @@ impl Fetcher {
                 final_url: current,
                 moved_to,
                 cache_floor,
-                room,
+                room: Box::new(room),
             });
         }
         Err(FetchError::TooManyRedirects)

@@ -228,7 +228,7 @@ async fn fetch_feed(fetcher: &Fetcher, url: &Url) -> Result<FoundFeed, AppError>
             ));
         };
         match parse::parse(&bytes, &final_url, content_type.as_deref()) {
-            Ok(parsed) => return Ok((final_url, parsed, (etag, last_modified, cache_floor), room)),
+            Ok(parsed) => return Ok((final_url, parsed, (etag, last_modified, cache_floor), *room)),
             Err(problem) if attempt == 0 && parse::looks_like_html(&bytes, content_type.as_deref()) => {
                 target = parse::discover(&bytes, &final_url).into_iter().next().ok_or_else(|| {
                     feed_error(

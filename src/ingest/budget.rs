@@ -5,6 +5,7 @@
 //! machine has.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -49,23 +50,82 @@ fn steps_cost(input: u64) -> u64 {
 /// How long a batch waits for room before it is refused with 503.
 pub const BATCH_WAIT: Duration = Duration::from_secs(20);
 
+/// How long the budget stays wholly unspent before the memory the work
+/// freed is given back: long enough that a sender's next batch, a moment
+/// later, finds its pages still there.
+const GIVE_BACK_AFTER: Duration = Duration::from_secs(1);
+
 #[derive(Clone)]
-pub struct MemoryBudget {
+pub struct MemoryBudget(Arc<Budget>);
+
+struct Budget {
     units: Arc<Semaphore>,
     total: u32,
+    give_back_planned: AtomicBool,
 }
 
 /// Room reserved in the budget, given back when dropped.
 #[derive(Debug)]
-pub struct Reserved(#[allow(dead_code)] OwnedSemaphorePermit);
+pub struct Reserved {
+    units: Option<OwnedSemaphorePermit>,
+    budget: MemoryBudget,
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        drop(self.units.take());
+        if self.budget.is_unspent() {
+            self.budget.plan_give_back();
+        }
+    }
+}
+
+impl std::fmt::Debug for MemoryBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryBudget")
+            .field("free_units", &self.0.units.available_permits())
+            .field("total_units", &self.0.total)
+            .finish()
+    }
+}
 
 impl MemoryBudget {
     pub fn new(bytes: u64) -> Self {
         let total = u32::try_from((bytes / UNIT).max(1)).unwrap_or(u32::MAX >> 4);
-        MemoryBudget {
+        MemoryBudget(Arc::new(Budget {
             units: Arc::new(Semaphore::new(total as usize)),
             total,
+            give_back_planned: AtomicBool::new(false),
+        }))
+    }
+
+    fn is_unspent(&self) -> bool {
+        self.0.units.available_permits() == self.0.total as usize
+    }
+
+    /// The last work in flight ended: unless more starts within
+    /// [`GIVE_BACK_AFTER`], the memory it freed goes back to the system,
+    /// from the preparing threads that did most of the work and from this
+    /// one (see [`crate::allocator`]).
+    fn plan_give_back(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.0.give_back_planned.swap(true, Ordering::AcqRel) {
+            return;
         }
+        let budget = self.clone();
+        runtime.spawn(async move {
+            tokio::time::sleep(GIVE_BACK_AFTER).await;
+            budget.0.give_back_planned.store(false, Ordering::Release);
+            if budget.is_unspent() {
+                if let Err(err) = super::workers::run_on_each(crate::allocator::give_back).await {
+                    tracing::warn!(%err, "could not give memory back from the preparing threads");
+                }
+                crate::allocator::give_back();
+                metrics::counter!("gazette_memory_given_back_total").increment(1);
+            }
+        });
     }
 
     /// Reserves `bytes` (the whole budget at most: larger work runs alone),
@@ -73,10 +133,13 @@ impl MemoryBudget {
     pub async fn reserve(&self, bytes: u64, wait: Duration) -> Option<Reserved> {
         let units = u32::try_from(bytes.div_ceil(UNIT))
             .unwrap_or(u32::MAX)
-            .clamp(1, self.total);
-        let acquire = Arc::clone(&self.units).acquire_many_owned(units);
+            .clamp(1, self.0.total);
+        let acquire = Arc::clone(&self.0.units).acquire_many_owned(units);
         match tokio::time::timeout(wait, acquire).await {
-            Ok(Ok(permit)) => Some(Reserved(permit)),
+            Ok(Ok(permit)) => Some(Reserved {
+                units: Some(permit),
+                budget: self.clone(),
+            }),
             _ => None,
         }
     }

@@ -10,9 +10,10 @@ pub(crate) mod workers;
 
 pub use group_commit::GroupCommit;
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::io::Write;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -123,10 +124,15 @@ fn input_size(article: &NewArticle) -> usize {
 /// invalid or refused items are reported in place and store nothing. The
 /// answer has an entry for every item.
 ///
-/// Rendering and sanitising is the costly part: the first step is prepared
-/// before the writer is taken, so a batch of one step (most batches) holds
-/// the writer only to write, as it always did; a longer batch holds it
-/// while its later steps are prepared, on two threads, beside the writes.
+/// Rendering and sanitising is the costly part, so the writer is taken
+/// only once a batch is prepared as far as its memory allows: a batch that
+/// was read to its end while its first step was prepared (a few steps, most
+/// batches) is prepared whole first and holds the writer only to write, as
+/// it always did; a longer one takes the writer after its first step and
+/// holds it while its later steps are prepared, on two threads, beside the
+/// writes. Holding the steps of a short batch costs nothing more: they are
+/// the steps in flight its reservation already counts
+/// ([`budget::batch_cost`]).
 pub async fn save_batch<I>(db: &Db, items: I) -> Result<Vec<BatchItem>, AppError>
 where
     I: IntoIterator<Item = Result<NewArticle, AppError>>,
@@ -136,6 +142,8 @@ where
     // Decoding is cheap and in order: one thread reads the items into
     // steps of about STEP_BYTES of input.
     let (steps, decoded) = tokio::sync::mpsc::channel::<Vec<Result<NewArticle, AppError>>>(1);
+    let read_all = Arc::new(AtomicBool::new(false));
+    let reader_done = Arc::clone(&read_all);
     let mut reading = tokio::task::spawn_blocking(move || {
         let mut step = Vec::new();
         let mut size = 0;
@@ -152,6 +160,7 @@ where
                 size = 0;
             }
         }
+        reader_done.store(true, Ordering::Release);
         if !step.is_empty() {
             let _ = steps.blocking_send(step);
         }
@@ -174,7 +183,13 @@ where
         .buffered(workers::WORKERS),
     );
     let mut next_step = async || ready.next().await.transpose();
-    let first = next_step().await?;
+    let mut ahead = VecDeque::new();
+    while let Some(step) = next_step().await? {
+        ahead.push_back(step);
+        if !read_all.load(Ordering::Acquire) {
+            break;
+        }
+    }
     // The sections every page names before the write: an article in any
     // other changes every page's navigation. Unknown, if it cannot be read.
     let shown = store::sections::list(db).await.ok();
@@ -182,8 +197,14 @@ where
         .writer
         .transaction(async |conn| {
             let mut stored: Vec<(Option<CacheNote>, Result<Saved, AppError>)> = Vec::new();
-            let mut step = first;
-            while let Some(items) = step {
+            loop {
+                let items = match ahead.pop_front() {
+                    Some(items) => items,
+                    None => match next_step().await? {
+                        Some(items) => items,
+                        None => break,
+                    },
+                };
                 let mut valid = Vec::with_capacity(items.len());
                 let places: Vec<Result<usize, AppError>> = items
                     .into_iter()
@@ -209,7 +230,6 @@ where
                         Err(err) => (None, Err(err)),
                     });
                 }
-                step = next_step().await?;
             }
             // The steps ended because every item was read, not because
             // reading stopped half-way (a panic): only then commit.
@@ -583,11 +603,17 @@ async fn write_run(conn: &mut store::Tx<'_>, run: &[Prepared]) -> Result<Vec<Res
         .collect())
 }
 
-/// The most JSON one statement of a group's write carries. Each statement's
-/// JSON is copied by sqlx and by SQLite, parsed by SQLite, and kept bound
-/// to SQLite's cached statement until its next run: a batch written in one
-/// statement cost several times its size in memory, and kept some of it.
-const STATEMENT_BYTES: usize = 1024 * 1024;
+/// The most JSON one statement of a group's write carries: about one step
+/// of a batch ([`STEP_BYTES`] of input), so a step is written in one
+/// statement. Larger, and memory grows: each statement's JSON is copied by
+/// sqlx and by SQLite, parsed by SQLite, and kept bound to SQLite's cached
+/// statement until its next run (a batch written in one statement cost
+/// several times its size, and kept some of it). Smaller, and the writer
+/// slows: every statement after one that wrote to SQLite's search index
+/// writes the index's pending terms out as a new segment, which later
+/// merges read and write again (statements of 1 MiB made the writer 30 %
+/// slower on batches of short articles; docs/BENCHMARKS.md).
+const STATEMENT_BYTES: usize = 4 * 1024 * 1024;
 
 /// `items` in runs of at most [`STATEMENT_BYTES`] by `size` (a larger item
 /// is a run of its own), in order.

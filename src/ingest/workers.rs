@@ -11,7 +11,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{self, Sender};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Barrier, Mutex, OnceLock};
 
 /// Threads preparing articles at once.
 pub const WORKERS: usize = 2;
@@ -31,6 +31,20 @@ pub async fn run<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -
         .await
         .map_err(|_| anyhow::anyhow!("a preparing thread stopped"))?
         .map_err(|_| anyhow::anyhow!("preparing an article panicked"))
+}
+
+/// Runs `work` once on every preparing thread (each waits for the others,
+/// so none takes two), when each is next free.
+pub async fn run_on_each(work: fn()) -> anyhow::Result<()> {
+    let all_here = Arc::new(Barrier::new(WORKERS));
+    let jobs = (0..WORKERS).map(|_| {
+        let all_here = Arc::clone(&all_here);
+        run(move || {
+            all_here.wait();
+            work();
+        })
+    });
+    futures_util::future::try_join_all(jobs).await.map(|_| ())
 }
 
 fn queue() -> &'static Sender<Job> {
@@ -73,5 +87,19 @@ mod tests {
             answers.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
             (0..8).collect::<Vec<_>>()
         );
+    }
+
+    #[tokio::test]
+    async fn work_for_each_thread_runs_on_every_thread_once() {
+        static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+        fn note_thread() {
+            let name = std::thread::current().name().unwrap_or_default().to_owned();
+            SEEN.lock().unwrap().push(name);
+        }
+        run_on_each(note_thread).await.unwrap();
+        let mut seen = SEEN.lock().unwrap().clone();
+        seen.sort();
+        let expected: Vec<String> = (0..WORKERS).map(|n| format!("gazette-prepare-{n}")).collect();
+        assert_eq!(seen, expected);
     }
 }
