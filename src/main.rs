@@ -124,11 +124,13 @@ enum UserCommand {
 /// mimalloc rather than the system allocator: rendering and ingest make
 /// many short-lived strings, and glibc's per-thread arenas grew the
 /// resident size under load (docs/BENCHMARKS.md).
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    #[cfg(not(feature = "system-allocator"))]
     gazette::allocator::configure();
     let cli = Cli::parse();
     let filter =

@@ -4,8 +4,8 @@
 //! budget is spent, so concurrent work cannot add up past what a small
 //! machine has.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -62,6 +62,9 @@ struct Budget {
     units: Arc<Semaphore>,
     total: u32,
     give_back_planned: AtomicBool,
+    /// Whether work holds more than half the budget, as last told to the
+    /// allocator.
+    pressed: Mutex<bool>,
 }
 
 /// Room reserved in the budget, given back when dropped.
@@ -74,6 +77,7 @@ pub struct Reserved {
 impl Drop for Reserved {
     fn drop(&mut self) {
         drop(self.units.take());
+        self.budget.follow_pressure();
         if self.budget.is_unspent() {
             self.budget.plan_give_back();
         }
@@ -96,7 +100,21 @@ impl MemoryBudget {
             units: Arc::new(Semaphore::new(total as usize)),
             total,
             give_back_planned: AtomicBool::new(false),
+            pressed: Mutex::new(false),
         }))
+    }
+
+    /// Tells the allocator whether work in flight holds more than half the
+    /// budget: then what it frees goes back at once (see
+    /// [`crate::allocator`]).
+    fn follow_pressure(&self) {
+        let mut pressed = self.0.pressed.lock().unwrap_or_else(|p| p.into_inner());
+        let used = self.0.total as usize - self.0.units.available_permits();
+        let now = used * 2 > self.0.total as usize;
+        if now != *pressed {
+            *pressed = now;
+            crate::allocator::set_pressure(now);
+        }
     }
 
     fn is_unspent(&self) -> bool {
@@ -136,10 +154,13 @@ impl MemoryBudget {
             .clamp(1, self.0.total);
         let acquire = Arc::clone(&self.0.units).acquire_many_owned(units);
         match tokio::time::timeout(wait, acquire).await {
-            Ok(Ok(permit)) => Some(Reserved {
-                units: Some(permit),
-                budget: self.clone(),
-            }),
+            Ok(Ok(permit)) => {
+                self.follow_pressure();
+                Some(Reserved {
+                    units: Some(permit),
+                    budget: self.clone(),
+                })
+            }
             _ => None,
         }
     }
@@ -152,7 +173,9 @@ mod tests {
     #[tokio::test]
     async fn work_past_the_budget_waits_for_room_and_gives_up_in_time() {
         let budget = MemoryBudget::new(10 * UNIT);
+        let pressed = |budget: &MemoryBudget| *budget.0.pressed.lock().unwrap();
         let first = budget.reserve(6 * UNIT, Duration::ZERO).await.expect("room");
+        assert!(pressed(&budget), "more than half the budget is held");
         assert!(
             budget.reserve(6 * UNIT, Duration::from_millis(20)).await.is_none(),
             "no room while the first holds its share"
@@ -166,6 +189,7 @@ mod tests {
         };
         drop(first);
         assert!(waiting.await.unwrap(), "room given back is taken by the one waiting");
+        assert!(!pressed(&budget), "the budget is unspent again");
         // Larger than the whole budget: runs alone rather than never.
         assert!(budget.reserve(100 * UNIT, Duration::from_secs(1)).await.is_some());
     }

@@ -36,6 +36,11 @@ pub async fn run<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -
 /// Runs `work` once on every preparing thread (each waits for the others,
 /// so none takes two), when each is next free.
 pub async fn run_on_each(work: fn()) -> anyhow::Result<()> {
+    // One call at a time, so one call's jobs are next to each other in the
+    // queue: two calls' jobs interleaved would each hold a thread at its
+    // own barrier, waiting for the other forever.
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _turn = ONE_AT_A_TIME.lock().await;
     let all_here = Arc::new(Barrier::new(WORKERS));
     let jobs = (0..WORKERS).map(|_| {
         let all_here = Arc::clone(&all_here);
@@ -101,5 +106,14 @@ mod tests {
         seen.sort();
         let expected: Vec<String> = (0..WORKERS).map(|n| format!("gazette-prepare-{n}")).collect();
         assert_eq!(seen, expected);
+        // Several at once (each server in a test process has its own
+        // budget, all share these threads) take turns instead of holding
+        // the threads at each other's barriers.
+        let at_once = futures_util::future::join_all((0..4).map(|_| run_on_each(note_thread)));
+        let finished = tokio::time::timeout(std::time::Duration::from_secs(10), at_once)
+            .await
+            .expect("calls at once finish");
+        assert!(finished.iter().all(Result::is_ok));
+        assert_eq!(SEEN.lock().unwrap().len(), WORKERS * 5);
     }
 }
