@@ -611,8 +611,9 @@ async fn write_run(conn: &mut store::Tx<'_>, run: &[Prepared]) -> Result<Vec<Res
 /// several times its size, and kept some of it). Smaller, and the writer
 /// slows: every statement after one that wrote to SQLite's search index
 /// writes the index's pending terms out as a new segment, which later
-/// merges read and write again (statements of 1 MiB made the writer 30 %
-/// slower on batches of short articles; docs/BENCHMARKS.md).
+/// merges read and write again (statements of 1 MiB cost the SQLite
+/// threads up to a tenth more work on batches of short articles;
+/// docs/BENCHMARKS.md).
 const STATEMENT_BYTES: usize = 4 * 1024 * 1024;
 
 /// `items` in runs of at most [`STATEMENT_BYTES`] by `size` (a larger item
