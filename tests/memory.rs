@@ -105,8 +105,9 @@ async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
-/// One figure of the server's /metrics.
-async fn metric(client: &reqwest::Client, base: &str, name: &str) -> f64 {
+/// One figure of the server's /metrics, if it is there yet (a counter
+/// appears once first counted).
+async fn metric_if_present(client: &reqwest::Client, base: &str, name: &str) -> Option<f64> {
     let text = client
         .get(format!("{base}/metrics"))
         .send()
@@ -117,6 +118,12 @@ async fn metric(client: &reqwest::Client, base: &str, name: &str) -> f64 {
         .unwrap();
     text.lines()
         .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// One figure of the server's /metrics.
+async fn metric(client: &reqwest::Client, base: &str, name: &str) -> f64 {
+    metric_if_present(client, base, name)
+        .await
         .unwrap_or_else(|| panic!("{name} missing from /metrics"))
 }
 
@@ -215,19 +222,9 @@ async fn a_burst_of_batches_and_feeds_stays_within_the_memory_budget() {
     // a second after the last job ends), without any request to prompt it.
     let mut given_back = false;
     for _ in 0..100 {
-        let text = client
-            .get(format!("{base}/metrics"))
-            .send()
+        given_back = metric_if_present(&client, &base, "gazette_memory_given_back_total")
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        given_back = text.lines().any(|line| {
-            line.strip_prefix("gazette_memory_given_back_total ")
-                .and_then(|n| n.trim().parse::<f64>().ok())
-                .is_some_and(|n| n >= 1.0)
-        });
+            .is_some_and(|n| n >= 1.0);
         if given_back {
             break;
         }
