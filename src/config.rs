@@ -135,6 +135,17 @@ pub struct Config {
     #[arg(long, global = true, env = "GAZETTE_FEED_MAX_BYTES", default_value_t = 10 * 1024 * 1024)]
     pub feed_max_bytes: usize,
 
+    /// A JSON file of site rules for full-content fetch: where the story
+    /// is on a site the generic extractor reads wrongly (README, "Full
+    /// stories").
+    #[arg(long, global = true, env = "GAZETTE_SITE_RULES")]
+    pub site_rules: Option<std::path::PathBuf>,
+
+    /// Pause between the starts of two page fetches from one site, in
+    /// milliseconds (full-content fetch; at most two at once per site).
+    #[arg(long, global = true, env = "GAZETTE_PAGE_FETCH_PACE_MS", default_value_t = 1000)]
+    pub page_fetch_pace_ms: u64,
+
     /// Largest size the database may grow to, such as "2GiB" or "500MB"
     /// (unset: until the disk is full). Past it, writes are refused with 507
     /// as on a full disk, while reads go on.
@@ -228,6 +239,8 @@ impl Config {
             feed_concurrency: 8,
             feed_timeout_secs: 20,
             feed_max_bytes: 10 * 1024 * 1024,
+            site_rules: None,
+            page_fetch_pace_ms: 1000,
         }
     }
 

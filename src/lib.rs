@@ -16,6 +16,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod feeds;
+pub mod full_content;
 pub mod ingest;
 pub mod reading;
 pub mod retention;
@@ -59,6 +60,8 @@ pub struct Shared {
     /// Per-token ingest limits, keyed by the token's digest; None when off.
     pub ingest_limiter: Option<Arc<DefaultKeyedRateLimiter<[u8; 32]>>>,
     pub fetcher: Arc<feeds::fetch::Fetcher>,
+    /// Fetches articles' pages for their full stories.
+    pub pages: Arc<full_content::PageFetcher>,
     /// Rendered pages and feeds; None when switched off (--page-cache false).
     pub page_cache: Option<Arc<web::cache::PageCache>>,
     /// Where single articles queue to be committed together.
@@ -168,6 +171,7 @@ impl Application {
         web::metrics::handle();
         let commits = ingest::GroupCommit::new(db.clone());
         let memory = ingest::budget::MemoryBudget::new(config.memory_budget);
+        let fetcher = Arc::new(feeds::fetch::Fetcher::new(config.fetch_settings(), memory.clone())?);
         let page_cache = config
             .page_cache
             .then(|| Arc::new(web::cache::PageCache::new(db.clone())));
@@ -177,7 +181,12 @@ impl Application {
                 db,
                 site: Arc::new(site),
                 ingest_limiter,
-                fetcher: Arc::new(feeds::fetch::Fetcher::new(config.fetch_settings(), memory.clone())?),
+                fetcher: fetcher.clone(),
+                pages: Arc::new(full_content::PageFetcher::new(
+                    fetcher,
+                    full_content::rules::SiteRules::load(config.site_rules.as_deref())?,
+                    Duration::from_millis(config.page_fetch_pace_ms),
+                )),
                 page_cache,
                 commits,
                 memory,
@@ -240,6 +249,11 @@ impl Application {
             self.feed_concurrency,
             stop_rx.clone(),
         ));
+        let page_fetcher = tokio::spawn(full_content::worker::run(
+            db.clone(),
+            self.state.pages.clone(),
+            stop_rx.clone(),
+        ));
         let signal = async move {
             shutdown.await;
             let _ = stop_tx.send(true);
@@ -260,6 +274,7 @@ impl Application {
             jobs.abort();
         }
         poller.abort();
+        page_fetcher.abort();
         upkeep.abort();
         peers.abort();
         Ok(db.close().await)

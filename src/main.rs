@@ -63,6 +63,10 @@ enum FeedCommand {
         /// Minutes between polls (default 15).
         #[arg(long)]
         interval_minutes: Option<u64>,
+        /// Fetch each new entry's page for its full story (feeds that
+        /// carry only a summary).
+        #[arg(long)]
+        full_content: bool,
     },
     /// List subscriptions with their state.
     List,
@@ -429,12 +433,15 @@ async fn feed(config: &Config, command: FeedCommand) -> anyhow::Result<()> {
             section,
             title,
             interval_minutes,
+            full_content,
         } => {
             let sub = Subscription {
                 url: &url,
                 section: &section,
                 title: title.as_deref(),
                 interval: interval_minutes.map(|m| Duration::from_secs(m.saturating_mul(60))),
+                full_content,
+                extraction: None,
             };
             let (feed, poll) = feeds::subscribe(&db, &fetcher, sub).await?;
             println!("{}\t{}\t{}", feed.feed.id, feed.feed.url, feed.feed.section);

@@ -39,6 +39,60 @@ pub fn to_utf8<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]>
     Cow::Owned(declare_utf8(text.into_owned()).into_bytes())
 }
 
+/// A fetched web page as text, decoded as a browser would: a byte-order
+/// mark; else the HTTP `charset`; else the charset a `<meta>` tag in the
+/// page's first 1,024 bytes names (HTML's prescan: `<meta charset>` or
+/// `<meta http-equiv="Content-Type" content="…; charset=…">`); else UTF-8,
+/// or windows-1252 when the bytes are not UTF-8 (the browsers' fallback for
+/// old pages that never said).
+pub fn html_to_string(bytes: &[u8], content_type: Option<&str>) -> String {
+    let encoding = Encoding::for_bom(bytes)
+        .map(|(encoding, _)| encoding)
+        .or_else(|| content_type.and_then(http_charset))
+        .or_else(|| meta_charset(&bytes[..bytes.len().min(1024)]))
+        // A page cannot be UTF-16 by its own word: its meta tag was
+        // readable as ASCII, so it is not (HTML's rule).
+        .map(|encoding| if encoding == UTF_16LE || encoding == UTF_16BE { UTF_8 } else { encoding });
+    match encoding {
+        Some(encoding) => encoding.decode(bytes).0.into_owned(),
+        None => match std::str::from_utf8(bytes) {
+            Ok(text) => text.to_owned(),
+            Err(_) => encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned(),
+        },
+    }
+}
+
+/// The charset a `<meta>` tag names in `head`.
+fn meta_charset(head: &[u8]) -> Option<&'static Encoding> {
+    let lower = head.to_ascii_lowercase();
+    let mut rest = lower.as_slice();
+    while let Some(at) = find(rest, b"<meta") {
+        let tag = &rest[at..];
+        let end = tag.iter().position(|&b| b == b'>').unwrap_or(tag.len());
+        let tag = &tag[..end];
+        if let Some(at) = find(tag, b"charset") {
+            let value = tag[at + b"charset".len()..].trim_ascii_start();
+            if let Some(value) = value.strip_prefix(b"=") {
+                let value: Vec<u8> = value
+                    .iter()
+                    .skip_while(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\''))
+                    .take_while(|b| !(b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b';' | b'/' | b'>')))
+                    .copied()
+                    .collect();
+                if let Some(encoding) = Encoding::for_label(&value) {
+                    return Some(encoding);
+                }
+            }
+        }
+        rest = &rest[at + end.max(1)..];
+    }
+    None
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|window| window == needle)
+}
+
 /// The `charset` parameter of a Content-Type.
 fn http_charset(content_type: &str) -> Option<&'static Encoding> {
     content_type.split(';').skip(1).find_map(|param| {
@@ -269,5 +323,39 @@ mod tests {
     fn utf8_is_left_alone() {
         let feed = FEED.replace("ENC", "utf-8");
         assert!(matches!(to_utf8(feed.as_bytes(), None), std::borrow::Cow::Borrowed(_)));
+    }
+}
+
+#[cfg(test)]
+mod pages {
+    use super::html_to_string;
+
+    fn latin1_page(head: &str) -> Vec<u8> {
+        encoding_rs::WINDOWS_1252
+            .encode(&format!("<html><head>{head}</head><body><p>Café crème</p></body></html>"))
+            .0
+            .into_owned()
+    }
+
+    #[test]
+    fn a_page_charset_named_only_in_a_meta_tag_is_honoured() {
+        for head in [
+            r#"<meta charset="windows-1252">"#,
+            "<META CHARSET=iso-8859-1>",
+            r#"<meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1">"#,
+        ] {
+            let text = html_to_string(&latin1_page(head), Some("text/html"));
+            assert!(text.contains("Café crème"), "{head}: {text}");
+        }
+    }
+
+    #[test]
+    fn the_http_charset_wins_over_the_meta_tag_and_utf8_is_the_default() {
+        let page = latin1_page(r#"<meta charset="utf-8">"#);
+        assert!(html_to_string(&page, Some("text/html; charset=windows-1252")).contains("Café"));
+        let utf8 = "<p>Ελλάδα – Zürich</p>".as_bytes();
+        assert_eq!(html_to_string(utf8, None), "<p>Ελλάδα – Zürich</p>");
+        // Not UTF-8 and not said: what browsers assume.
+        assert!(html_to_string(&latin1_page(""), None).contains("Café crème"));
     }
 }

@@ -23,8 +23,13 @@ use crate::ingest::budget::{MemoryBudget, Reserved};
 pub const USER_AGENT: &str = concat!(
     "Gazette/",
     env!("CARGO_PKG_VERSION"),
-    " (self-hosted news reader; feed poller)"
+    " (self-hosted news reader; feeds and their stories' pages)"
 );
+/// What a feed request accepts: feeds first, a web page (to discover
+/// its feed) last.
+const FEED_ACCEPT: &str = "application/atom+xml, application/rss+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, text/html;q=0.5, */*;q=0.1";
+/// What a page request accepts.
+const PAGE_ACCEPT: &str = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1";
 /// Redirect hops followed before giving up.
 const MAX_REDIRECTS: usize = 5;
 /// Requests in flight to one host at once.
@@ -164,13 +169,41 @@ impl Fetcher {
             .clone()
     }
 
-    /// GETs `url`, conditionally when validators are given.
+    /// GETs a feed at `url`, conditionally when validators are given.
     pub async fn fetch(
         &self,
         url: &Url,
         etag: Option<&str>,
         last_modified: Option<&str>,
     ) -> Result<Fetched, FetchError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_static(FEED_ACCEPT));
+        if let Some(value) = etag.and_then(|v| HeaderValue::from_str(v).ok()) {
+            headers.insert(header::IF_NONE_MATCH, value);
+        }
+        if let Some(value) = last_modified.and_then(|v| HeaderValue::from_str(v).ok()) {
+            headers.insert(header::IF_MODIFIED_SINCE, value);
+        }
+        self.get(url, headers).await
+    }
+
+    /// GETs a web page at `url` (an article's, for its full story), with
+    /// the same guards as a feed, and any `extra` headers a site rule sends.
+    pub async fn fetch_page(&self, url: &Url, extra: &[(String, String)]) -> Result<Fetched, FetchError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_static(PAGE_ACCEPT));
+        for (name, value) in extra {
+            if let (Ok(name), Ok(value)) = (
+                header::HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                headers.insert(name, value);
+            }
+        }
+        self.get(url, headers).await
+    }
+
+    async fn get(&self, url: &Url, headers: HeaderMap) -> Result<Fetched, FetchError> {
         let mut current = url.clone();
         let mut visited = HashSet::new();
         let mut all_permanent = true;
@@ -187,16 +220,7 @@ impl Fetcher {
                 .acquire()
                 .await
                 .map_err(|err| FetchError::Network(err.to_string()))?;
-            let mut request = self.client.get(current.clone()).header(
-                header::ACCEPT,
-                "application/atom+xml, application/rss+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, text/html;q=0.5, */*;q=0.1",
-            );
-            if let Some(etag) = etag {
-                request = request.header(header::IF_NONE_MATCH, etag);
-            }
-            if let Some(last_modified) = last_modified {
-                request = request.header(header::IF_MODIFIED_SINCE, last_modified);
-            }
+            let request = self.client.get(current.clone()).headers(headers.clone());
             let response = request.send().await.map_err(|err| self.describe(err))?;
             let status = response.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {

@@ -16,7 +16,8 @@ use crate::domain::listing::from_unix;
 use crate::error::AppError;
 use crate::ingest::budget::Reserved;
 use crate::ingest::{self, BatchItem, SaveStatus};
-use crate::store::feeds::{Feed, NewFeed, PollRecord};
+use crate::full_content::rules::SiteRule;
+use crate::store::feeds::{Feed, FeedSettings, NewFeed, PollRecord};
 use crate::store::writer::WriteError;
 use crate::store::{self, Db};
 use fetch::{FetchError, Fetched, Fetcher};
@@ -46,6 +47,9 @@ pub struct FeedView {
     pub feed: Feed,
     /// "pending" (never polled), "ok", or "failing" (after repeated errors).
     pub state: &'static str,
+    /// The feed's own rule for finding the story on its pages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extraction: Option<SiteRule>,
 }
 
 impl From<Feed> for FeedView {
@@ -57,7 +61,12 @@ impl From<Feed> for FeedView {
         } else {
             "ok"
         };
-        FeedView { feed, state }
+        let extraction = SiteRule::from_stored(feed.extraction.as_deref());
+        FeedView {
+            feed,
+            state,
+            extraction,
+        }
     }
 }
 
@@ -94,6 +103,10 @@ pub struct Subscription<'a> {
     pub section: &'a str,
     pub title: Option<&'a str>,
     pub interval: Option<Duration>,
+    /// Fetch each new entry's page for its full story.
+    pub full_content: bool,
+    /// The feed's own rule for finding the story on its pages.
+    pub extraction: Option<&'a SiteRule>,
 }
 
 /// Subscribes to a feed: fetches it once (following a web page's
@@ -109,8 +122,28 @@ pub async fn subscribe(db: &Db, fetcher: &Fetcher, sub: Subscription<'_>) -> Res
             "the poll interval is at least one minute",
         ));
     }
+    let extraction = stored_rule(sub.extraction)?;
     let fetched = fetch_feed(fetcher, &url).await?;
-    store_subscription(db, fetched, &section, sub.title, interval).await
+    let settings = FeedSettings {
+        section: &section,
+        title: sub.title,
+        interval_secs: interval.as_secs() as i64,
+        full_content: sub.full_content,
+        extraction: extraction.as_deref(),
+    };
+    store_subscription(db, fetched, &settings).await
+}
+
+/// A feed's extraction rule as stored, refused by name when it cannot be
+/// used.
+fn stored_rule(rule: Option<&SiteRule>) -> Result<Option<String>, AppError> {
+    let Some(rule) = rule else {
+        return Ok(None);
+    };
+    if let Some(problem) = rule.problem() {
+        return Err(AppError::invalid("extraction", problem));
+    }
+    Ok(Some(serde_json::to_string(rule).map_err(anyhow::Error::from)?))
 }
 
 /// Subscribes to a feed into a section of its own, named after the feed
@@ -137,7 +170,14 @@ pub async fn subscribe_as_section(
     db.writer
         .transaction(async |conn| store::sections::ensure_many(conn, &[(section.as_str(), slug.as_str())], now).await)
         .await?;
-    store_subscription(db, fetched, &section, None, schedule::DEFAULT_INTERVAL).await
+    let settings = FeedSettings {
+        section: &section,
+        title: None,
+        interval_secs: schedule::DEFAULT_INTERVAL.as_secs() as i64,
+        full_content: false,
+        extraction: None,
+    };
+    store_subscription(db, fetched, &settings).await
 }
 
 /// Stores a subscription to a fetched feed and ingests its entries at once.
@@ -145,16 +185,14 @@ async fn store_subscription(
     db: &Db,
     // The room is held until the entries are stored.
     (feed_url, parsed, validators, _room): FoundFeed,
-    section: &str,
-    title: Option<&str>,
-    interval: Duration,
+    settings: &FeedSettings<'_>,
 ) -> Result<(FeedView, PollReport), AppError> {
     let now = store::now_unix();
-    let title = title.map(str::to_owned).or_else(|| parsed.title.clone());
-    let interval_secs = interval.as_secs() as i64;
+    let title = settings.title.map(str::to_owned).or_else(|| parsed.title.clone());
+    let interval_secs = settings.interval_secs;
     let new_feed = NewFeed {
         url: feed_url.as_str(),
-        section,
+        section: settings.section,
         title: title.as_deref(),
         interval_secs,
         now,
@@ -163,6 +201,8 @@ async fn store_subscription(
         // reported none of its stories as created: they were the
         // scheduler's), and ask the feed's server twice in a second.
         first_fetch_at: now + interval_secs,
+        full_content: settings.full_content,
+        extraction: settings.extraction,
     };
     let id = db
         .writer
@@ -379,6 +419,13 @@ async fn ingest_and_record(
     now: i64,
 ) -> Result<PollReport, AppError> {
     let (ttl, has_entries) = (parsed.ttl, !parsed.entries.is_empty());
+    // The pages of a full-content feed's new and changed entries are
+    // fetched once they are stored.
+    let links: Vec<Option<Url>> = match feed.full_content {
+        true => parsed.entries.iter().map(|entry| parse::entry_link(entry, url)).collect(),
+        false => Vec::new(),
+    };
+    let mut pages = Vec::new();
     // Each entry becomes an article when its turn to be stored comes, and
     // is dropped then: the feed is never held twice over.
     let (feed_id, source, section) = (feed.id, url.clone(), feed.section.clone());
@@ -393,14 +440,26 @@ async fn ingest_and_record(
     if has_entries {
         for item in ingest::save_batch(db, items).await? {
             match item {
-                BatchItem::Saved { saved, .. } => match saved.status {
-                    SaveStatus::Created => report.created += 1,
-                    SaveStatus::Updated => report.updated += 1,
-                    SaveStatus::Unchanged => report.unchanged += 1,
-                },
+                BatchItem::Saved { saved, index } => {
+                    match saved.status {
+                        SaveStatus::Created => report.created += 1,
+                        SaveStatus::Updated => report.updated += 1,
+                        SaveStatus::Unchanged => {
+                            report.unchanged += 1;
+                            continue;
+                        }
+                    }
+                    if let Some(Some(link)) = links.get(index) {
+                        pages.push((saved.id, link.to_string()));
+                    }
+                }
                 BatchItem::Failed { .. } => report.skipped += 1,
             }
         }
+    }
+    if let Err(err) = crate::full_content::request(db, feed.id, &pages).await {
+        // The stories are stored with the feed's text, which they keep.
+        tracing::warn!(feed = feed.id, error = %err, "cannot ask for the full stories of new entries");
     }
     let next = now + next_after_success(feed, cache_floor, ttl);
     let moved = moved_to.as_ref().map(Url::as_str);
@@ -446,22 +505,28 @@ pub async fn list(db: &Db) -> Result<Vec<FeedView>, AppError> {
         .collect())
 }
 
-/// Changes a subscription's section, title or interval.
-pub async fn update(
-    db: &Db,
-    id: i64,
-    section: Option<&str>,
-    title: Option<Option<&str>>,
-    interval: Option<Duration>,
-) -> Result<FeedView, AppError> {
+/// What may change of a subscription; `None` leaves a setting as it is.
+#[derive(Debug, Default)]
+pub struct FeedChange<'a> {
+    pub section: Option<&'a str>,
+    /// `Some(None)` clears the title.
+    pub title: Option<Option<&'a str>>,
+    pub interval: Option<Duration>,
+    pub full_content: Option<bool>,
+    /// `Some(None)` clears the feed's rule.
+    pub extraction: Option<Option<&'a SiteRule>>,
+}
+
+/// Changes a subscription's settings.
+pub async fn update(db: &Db, id: i64, change: FeedChange<'_>) -> Result<FeedView, AppError> {
     let feed = store::feeds::get(&db.reader, id)
         .await?
         .ok_or(AppError::NotFound("feed"))?;
-    let section = match section {
+    let section = match change.section {
         Some(s) => check_section(s)?,
         None => feed.section.clone(),
     };
-    let interval_secs = match interval {
+    let interval_secs = match change.interval {
         Some(i) if i < MIN_INTERVAL => {
             return Err(AppError::invalid(
                 "interval_minutes",
@@ -471,9 +536,19 @@ pub async fn update(
         Some(i) => i.as_secs() as i64,
         None => feed.interval_secs,
     };
-    let title = title.unwrap_or(feed.title.as_deref());
+    let extraction = match change.extraction {
+        Some(rule) => stored_rule(rule)?,
+        None => feed.extraction.clone(),
+    };
+    let settings = FeedSettings {
+        section: &section,
+        title: change.title.unwrap_or(feed.title.as_deref()),
+        interval_secs,
+        full_content: change.full_content.unwrap_or(feed.full_content),
+        extraction: extraction.as_deref(),
+    };
     db.writer
-        .transaction(async |conn| store::feeds::update_settings(conn, id, &section, title, interval_secs).await)
+        .transaction(async |conn| store::feeds::update_settings(conn, id, &settings).await)
         .await?;
     Ok(store::feeds::get(&db.reader, id)
         .await?
@@ -556,6 +631,8 @@ pub async fn import_opml(
             section: &section,
             title: title.as_deref(),
             interval: None,
+            full_content: false,
+            extraction: None,
         };
         let (status, error) = match subscribe(db, fetcher, sub).await {
             Ok(_) => ("subscribed", None),

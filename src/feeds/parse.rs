@@ -154,6 +154,16 @@ fn external_id(feed_id: i64, entry: &Entry) -> String {
 
 /// Turns a feed entry fetched at `fetched_at` (unix seconds) into an
 /// article for `section`, through the same validation as the API.
+/// The web page an entry links to, absolute.
+pub fn entry_link(entry: &Entry, feed_url: &Url) -> Option<Url> {
+    entry
+        .links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|rel| rel == "alternate"))
+        .and_then(|l| feed_url.join(&l.href).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
 pub fn to_article(
     entry: &Entry,
     feed_id: i64,
@@ -161,12 +171,7 @@ pub fn to_article(
     section: &str,
     fetched_at: i64,
 ) -> Result<NewArticle, FieldError> {
-    let link = entry
-        .links
-        .iter()
-        .find(|l| l.rel.as_deref().is_none_or(|rel| rel == "alternate"))
-        .and_then(|l| feed_url.join(&l.href).ok())
-        .filter(|u| matches!(u.scheme(), "http" | "https"));
+    let link = entry_link(entry, feed_url);
     let content = entry
         .content
         .as_ref()

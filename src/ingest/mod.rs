@@ -198,12 +198,20 @@ where
         .transaction(async |conn| {
             let mut stored: Vec<(Option<CacheNote>, Result<Saved, AppError>)> = Vec::new();
             loop {
-                let items = match ahead.pop_front() {
-                    Some(items) => items,
-                    None => match next_step().await? {
+                // The steps prepared before the writer was taken are
+                // written as one group: each statement that writes to
+                // SQLite's search index first writes out the terms the one
+                // before left pending as a segment of their own, so a short
+                // batch written a step at a time made three segments where
+                // it made one (and later merges read and wrote them again).
+                // Its statements stay bounded ([`STATEMENT_BYTES`]).
+                let items: Vec<_> = if ahead.is_empty() {
+                    match next_step().await? {
                         Some(items) => items,
                         None => break,
-                    },
+                    }
+                } else {
+                    ahead.drain(..).flatten().collect()
                 };
                 let mut valid = Vec::with_capacity(items.len());
                 let places: Vec<Result<usize, AppError>> = items
@@ -260,6 +268,48 @@ where
             }
         })
         .collect())
+}
+
+/// Replaces a stored story's body with `story`'s (the full story found on
+/// its page) and records the `attempt` that found it, in one transaction.
+/// The body is rendered and sanitised like every other, searched by its
+/// own words, and told to the caches as an edit; the story's title, keys
+/// and content hash stay the sender's, so its feed's next poll finds it
+/// unchanged. False when the article is gone.
+pub async fn replace_body(
+    db: &Db,
+    id: i64,
+    story: NewArticle,
+    attempt: &store::page_fetches::Attempt<'_>,
+) -> Result<bool, AppError> {
+    let prepared = workers::run(move || Prepared::new(story)).await??;
+    let article = &prepared.article;
+    let body = store::articles::StoryBody {
+        summary: article.summary.as_deref(),
+        author: article.author.as_deref(),
+        author_slug: prepared.author_slug.as_deref(),
+        image_url: article.image_url.as_deref(),
+        body_format: article.body_format.as_str(),
+        body_deflated: &prepared.body_deflated,
+        body_html: &prepared.body_html,
+        word_count: prepared.word_count,
+        now: prepared.now,
+    };
+    let replaced = db
+        .writer
+        .transaction(async |conn| {
+            if !store::articles::replace_body(conn, id, &body).await? {
+                return Ok::<_, AppError>(false);
+            }
+            store::articles::write_derived(conn, &[(id, prepared.derived_json.as_str())], true).await?;
+            store::page_fetches::record(conn, attempt).await?;
+            Ok(true)
+        })
+        .await?;
+    if replaced {
+        db.changed();
+    }
+    Ok(replaced)
 }
 
 /// Deletes an article, leaving a tombstone of its key.

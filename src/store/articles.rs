@@ -82,6 +82,22 @@ pub(crate) fn json_array<'a>(items: impl Iterator<Item = &'a str> + Clone) -> St
     out
 }
 
+/// A story's body replaced by the one found on its page (full-content
+/// fetch): the sender's own fields (title, keys, content hash) stay, so
+/// the next poll of its feed finds it unchanged.
+#[derive(Debug)]
+pub struct StoryBody<'a> {
+    pub summary: Option<&'a str>,
+    pub author: Option<&'a str>,
+    pub author_slug: Option<&'a str>,
+    pub image_url: Option<&'a str>,
+    pub body_format: &'a str,
+    pub body_deflated: &'a [u8],
+    pub body_html: &'a str,
+    pub word_count: i64,
+    pub now: i64,
+}
+
 /// An article already stored, as the identity rules need it.
 #[derive(Debug, Clone)]
 pub struct Existing {
@@ -292,6 +308,9 @@ operations! {
     /// Writes the tag rows and search entries of articles just updated or
     /// copied: (id, JSON of its [`Derived`]) pairs, replacing any they had.
     /// Tag rows copy the publication time so tag pages page on their own index.
+    /// Replaces a story's body (see [`StoryBody`]); false when it is gone.
+    pub async fn replace_body(conn: &mut Tx<'_>, id: i64, body: &StoryBody<'_>) -> sqlx::Result<bool>;
+
     pub async fn write_derived(conn: &mut Tx<'_>, derived: &[(i64, &str)], replacing: bool) -> sqlx::Result<()>;
 
     /// Deletes an article, leaving a tombstone of its ingest key so that a

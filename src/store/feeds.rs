@@ -21,6 +21,11 @@ pub struct Feed {
     pub error_count: i64,
     pub last_error: Option<String>,
     pub articles_ingested: i64,
+    /// Whether each new entry's page is fetched for the full story.
+    pub full_content: bool,
+    /// This feed's own extraction rule, as JSON (see `full_content::rules`).
+    #[serde(skip)]
+    pub extraction: Option<String>,
 }
 
 pub struct NewFeed<'a> {
@@ -31,6 +36,17 @@ pub struct NewFeed<'a> {
     pub now: i64,
     /// When the scheduler first polls it.
     pub first_fetch_at: i64,
+    pub full_content: bool,
+    pub extraction: Option<&'a str>,
+}
+
+/// What an admin may change of a subscription, written in one statement.
+pub struct FeedSettings<'a> {
+    pub section: &'a str,
+    pub title: Option<&'a str>,
+    pub interval_secs: i64,
+    pub full_content: bool,
+    pub extraction: Option<&'a str>,
 }
 
 /// The outcome of one poll, written back in one statement.
@@ -65,7 +81,7 @@ operations! {
     /// When the next feed is due, if any.
     pub async fn next_due_at(db: &Reader) -> sqlx::Result<Option<i64>>;
 
-    pub async fn update_settings(conn: &mut Tx<'_>, id: i64, section: &str, title: Option<&str>, interval_secs: i64) -> sqlx::Result<bool>;
+    pub async fn update_settings(conn: &mut Tx<'_>, id: i64, settings: &FeedSettings<'_>) -> sqlx::Result<bool>;
 
     pub async fn delete(conn: &mut Tx<'_>, id: i64) -> sqlx::Result<bool>;
 

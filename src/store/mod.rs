@@ -28,6 +28,7 @@ pub mod copy;
 pub mod feeds;
 pub mod health;
 pub mod memo;
+pub mod page_fetches;
 pub mod postgres;
 pub mod reading;
 pub mod search;

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::accounts::{self, Role, session::Session};
 use crate::error::AppError;
-use crate::feeds::{self, FeedView, ImportResult, Subscription};
+use crate::feeds::{self, FeedChange, FeedView, ImportResult, Subscription};
 use crate::store;
 use crate::web::account::see_other;
 use crate::web::pages::{PageError, query_param};
@@ -106,6 +106,7 @@ struct FeedRow {
     section: String,
     state: &'static str,
     interval_minutes: i64,
+    full_content: bool,
     last_fetch: String,
     next_fetch: String,
     articles: i64,
@@ -122,6 +123,7 @@ impl From<FeedView> for FeedRow {
             section: feed.section,
             state: view.state,
             interval_minutes: feed.interval_secs / 60,
+            full_content: feed.full_content,
             last_fetch: date(feed.last_fetch_at),
             next_fetch: date(Some(feed.next_fetch_at)),
             articles: feed.articles_ingested,
@@ -198,6 +200,8 @@ pub struct SubscribeForm {
     title: String,
     #[serde(default)]
     interval_minutes: String,
+    /// A checkbox: sent ("on") only when ticked.
+    full_content: Option<String>,
 }
 
 fn interval(minutes: &str) -> Result<Option<Duration>, AppError> {
@@ -228,6 +232,8 @@ pub async fn subscribe(
             section: &form.section,
             title: non_empty(&form.title),
             interval: interval(&form.interval_minutes)?,
+            full_content: form.full_content.is_some(),
+            extraction: None,
         };
         feeds::subscribe(&state.db, &state.fetcher, subscription).await
     }
@@ -255,6 +261,8 @@ pub struct FeedForm {
     title: String,
     #[serde(default)]
     interval_minutes: String,
+    /// A checkbox: sent ("on") only when ticked.
+    full_content: Option<String>,
 }
 
 /// One feed's row: save its settings, poll it now, or remove it.
@@ -270,7 +278,14 @@ pub async fn feed(
             "save" => {
                 let title = Some(non_empty(&form.title));
                 let interval = interval(&form.interval_minutes)?;
-                feeds::update(&state.db, form.id, non_empty(&form.section), title, interval).await?;
+                let change = FeedChange {
+                    section: non_empty(&form.section),
+                    title,
+                    interval,
+                    full_content: Some(form.full_content.is_some()),
+                    extraction: None,
+                };
+                feeds::update(&state.db, form.id, change).await?;
                 Ok("changed")
             }
             "poll" => {

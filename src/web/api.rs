@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::AppState;
+use crate::full_content::{self, FullContentView};
 use crate::domain::{Article, ArticleCard, Cursor};
 use crate::error::{AppError, AppResult};
 use crate::ingest::{self, SaveStatus};
@@ -114,6 +115,10 @@ pub struct ArticleJson {
     /// token holder until its time.
     scheduled: bool,
     updated_at: String,
+    /// Where fetching its page for the full story stands, when it was
+    /// asked for (a full-content feed's article, or a request).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    full_content: Option<FullContentView>,
 }
 
 #[derive(Serialize)]
@@ -145,6 +150,7 @@ impl ArticleJson {
             published_at: article.published_at.to_rfc3339(),
             claimed_published_at: article.claimed_published_at.map(|t| t.to_rfc3339()),
             updated_at: article.updated_at.to_rfc3339(),
+            full_content: None,
         }
     }
 }
@@ -164,7 +170,29 @@ pub async fn get_article(
     let article = store::articles::get(&state.db.reader, id, shown)
         .await?
         .ok_or(AppError::NotFound("article"))?;
-    Ok(Json(ArticleJson::new(article, &state.site.base_url)))
+    let mut json = ArticleJson::new(article, &state.site.base_url);
+    json.full_content = full_content::status(&state.db, id).await?;
+    Ok(Json(json))
+}
+
+#[derive(Serialize)]
+pub struct FullContentAnswer {
+    id: i64,
+    full_content: FullContentView,
+}
+
+/// Fetches an article's page now and makes the story found there its
+/// body: for an article of a feed without the setting, or after a site
+/// changed its layout. The answer says how it went (a failure included:
+/// the article keeps its text).
+pub async fn fetch_full_content(
+    _: IngestToken,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Json<FullContentAnswer>> {
+    let id = parse_id(&id)?;
+    let full_content = state.pages.fetch_now(&state.db, id).await?;
+    Ok(Json(FullContentAnswer { id, full_content }))
 }
 
 #[derive(Serialize)]

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::error::{AppError, AppResult};
-use crate::feeds::{self, FeedView, ImportResult, PollReport, Subscription};
+use crate::feeds::{self, FeedChange, FeedView, ImportResult, PollReport, Subscription};
+use crate::full_content::rules::SiteRule;
 use crate::ingest::decode;
 use crate::store;
 use crate::web::auth::IngestToken;
@@ -25,6 +26,9 @@ struct NewFeedJson {
     section: Option<String>,
     title: Option<String>,
     interval_minutes: Option<u64>,
+    #[serde(default)]
+    full_content: bool,
+    extraction: Option<SiteRule>,
 }
 
 #[derive(Deserialize)]
@@ -33,6 +37,16 @@ struct FeedChangeJson {
     section: Option<String>,
     title: Option<String>,
     interval_minutes: Option<u64>,
+    full_content: Option<bool>,
+    /// `null` clears the feed's rule; absent leaves it.
+    #[serde(default, deserialize_with = "present")]
+    extraction: Option<Option<SiteRule>>,
+}
+
+/// A field that was sent, `null` included: `Some(None)` for `null`, where
+/// an absent field is `None` (serde's default).
+fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(from: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(from).map(Some)
 }
 
 #[derive(Serialize)]
@@ -85,6 +99,8 @@ pub async fn create(_: IngestToken, State(state): State<AppState>, body: IngestB
         interval: input
             .interval_minutes
             .map(|m| Duration::from_secs(m.saturating_mul(60))),
+        full_content: input.full_content,
+        extraction: input.extraction.as_ref(),
     };
     let (feed, poll) = feeds::subscribe(&state.db, &state.fetcher, sub).await?;
     let location = HeaderValue::from_str(&format!("/api/v1/feeds/{}", feed.feed.id)).ok();
@@ -114,9 +130,14 @@ pub async fn change(
         .interval_minutes
         .map(|m| Duration::from_secs(m.saturating_mul(60)));
     let title = input.title.as_deref().map(|t| Some(t).filter(|t| !t.trim().is_empty()));
-    Ok(Json(
-        feeds::update(&state.db, parse_id(&id)?, input.section.as_deref(), title, interval).await?,
-    ))
+    let change = FeedChange {
+        section: input.section.as_deref(),
+        title,
+        interval,
+        full_content: input.full_content,
+        extraction: input.extraction.as_ref().map(Option::as_ref),
+    };
+    Ok(Json(feeds::update(&state.db, parse_id(&id)?, change).await?))
 }
 
 pub async fn remove(_: IngestToken, State(state): State<AppState>, Path(id): Path<String>) -> AppResult<StatusCode> {

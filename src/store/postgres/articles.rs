@@ -1,6 +1,6 @@
 //! The articles table and the tombstones of deleted articles.
 
-use crate::store::articles::{ArticleDbRow, ArticleRow, CardRow, Existing, Known, NewRow, Scope, Shown};
+use crate::store::articles::{ArticleDbRow, ArticleRow, CardRow, Existing, Known, NewRow, Scope, Shown, StoryBody};
 
 use sqlx::{PgConnection, PgPool};
 
@@ -118,6 +118,27 @@ pub async fn update(conn: &mut PgConnection, id: i64, row: &ArticleRow<'_>) -> s
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+pub async fn replace_body(conn: &mut PgConnection, id: i64, body: &StoryBody<'_>) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        r#"UPDATE articles SET summary = $1, author = $2, author_slug = $3, image_url = $4, body_format = $5, body = '',
+                  body_deflated = $6, body_html = $7, word_count = $8, updated_at = $9
+           WHERE id = $10"#,
+        body.summary,
+        body.author,
+        body.author_slug,
+        body.image_url,
+        body.body_format,
+        body.body_deflated,
+        body.body_html,
+        body.word_count,
+        body.now,
+        id,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 pub async fn write_derived(conn: &mut PgConnection, derived: &[(i64, &str)], replacing: bool) -> sqlx::Result<()> {

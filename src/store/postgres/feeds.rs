@@ -1,19 +1,21 @@
 //! Feed subscriptions and their polling state.
 
-use crate::store::feeds::{Feed, NewFeed, PollRecord};
+use crate::store::feeds::{Feed, FeedSettings, NewFeed, PollRecord};
 
 use sqlx::{PgConnection, PgPool};
 
 pub async fn insert(conn: &mut PgConnection, feed: &NewFeed<'_>) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
-        r#"INSERT INTO feeds (url, section, title, interval_secs, created_at, next_fetch_at)
-           VALUES ($1, $2, $3, $4, $5, $6) RETURNING id AS "id!""#,
+        r#"INSERT INTO feeds (url, section, title, interval_secs, created_at, next_fetch_at, full_content, extraction)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id AS "id!""#,
         feed.url,
         feed.section,
         feed.title,
         feed.interval_secs,
         feed.now,
-        feed.first_fetch_at
+        feed.first_fetch_at,
+        feed.full_content,
+        feed.extraction
     )
     .fetch_one(conn)
     .await
@@ -23,7 +25,8 @@ pub async fn list(db: &PgPool) -> sqlx::Result<Vec<Feed>> {
     sqlx::query_as!(
         Feed,
         r#"SELECT id AS "id!", url, section, title, interval_secs, etag, last_modified, created_at, last_fetch_at,
-                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested
+                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested,
+                     full_content, extraction
            FROM feeds ORDER BY id ASC"#
     )
     .fetch_all(db)
@@ -34,7 +37,8 @@ pub async fn get(db: &PgPool, id: i64) -> sqlx::Result<Option<Feed>> {
     sqlx::query_as!(
         Feed,
         r#"SELECT id AS "id!", url, section, title, interval_secs, etag, last_modified, created_at, last_fetch_at,
-                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested
+                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested,
+                     full_content, extraction
            FROM feeds WHERE id = $1"#,
         id
     )
@@ -52,7 +56,8 @@ pub async fn claim_due(conn: &mut PgConnection, now: i64, limit: i64, lease: i64
                         ORDER BY next_fetch_at LIMIT $2
                         FOR UPDATE SKIP LOCKED)
            RETURNING id AS "id!", url, section, title, interval_secs, etag, last_modified, created_at, last_fetch_at,
-                     last_success_at, next_fetch_at, error_count, last_error, articles_ingested"#,
+                     last_success_at, next_fetch_at, error_count, last_error, articles_ingested,
+                     full_content, extraction"#,
         now,
         limit,
         lease
@@ -69,18 +74,14 @@ pub async fn next_due_at(db: &PgPool) -> sqlx::Result<Option<i64>> {
         .await
 }
 
-pub async fn update_settings(
-    conn: &mut PgConnection,
-    id: i64,
-    section: &str,
-    title: Option<&str>,
-    interval_secs: i64,
-) -> sqlx::Result<bool> {
+pub async fn update_settings(conn: &mut PgConnection, id: i64, settings: &FeedSettings<'_>) -> sqlx::Result<bool> {
     let done = sqlx::query!(
-        "UPDATE feeds SET section = $1, title = $2, interval_secs = $3 WHERE id = $4",
-        section,
-        title,
-        interval_secs,
+        "UPDATE feeds SET section = $1, title = $2, interval_secs = $3, full_content = $4, extraction = $5 WHERE id = $6",
+        settings.section,
+        settings.title,
+        settings.interval_secs,
+        settings.full_content,
+        settings.extraction,
         id
     )
     .execute(conn)

@@ -16,6 +16,8 @@ pub mod articles;
 #[cfg(not(feature = "prepare-sqlite"))]
 pub mod feeds;
 #[cfg(not(feature = "prepare-sqlite"))]
+pub mod page_fetches;
+#[cfg(not(feature = "prepare-sqlite"))]
 pub mod reading;
 #[cfg(not(feature = "prepare-sqlite"))]
 pub mod search;

@@ -1,6 +1,6 @@
 //! The articles table and the tombstones of deleted articles.
 
-use crate::store::articles::{ArticleDbRow, ArticleRow, CardRow, Existing, Known, NewRow, Scope, Shown};
+use crate::store::articles::{ArticleDbRow, ArticleRow, CardRow, Existing, Known, NewRow, Scope, Shown, StoryBody};
 
 use sqlx::{SqliteConnection, SqlitePool};
 
@@ -106,6 +106,27 @@ pub async fn update(conn: &mut SqliteConnection, id: i64, row: &ArticleRow<'_>) 
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+pub async fn replace_body(conn: &mut SqliteConnection, id: i64, body: &StoryBody<'_>) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        r#"UPDATE articles SET summary = ?, author = ?, author_slug = ?, image_url = ?, body_format = ?, body = '',
+                  body_deflated = ?, body_html = ?, word_count = ?, updated_at = ?
+           WHERE id = ?"#,
+        body.summary,
+        body.author,
+        body.author_slug,
+        body.image_url,
+        body.body_format,
+        body.body_deflated,
+        body.body_html,
+        body.word_count,
+        body.now,
+        id,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 pub async fn write_derived(conn: &mut SqliteConnection, derived: &[(i64, &str)], replacing: bool) -> sqlx::Result<()> {

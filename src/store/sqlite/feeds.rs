@@ -1,19 +1,21 @@
 //! Feed subscriptions and their polling state.
 
-use crate::store::feeds::{Feed, NewFeed, PollRecord};
+use crate::store::feeds::{Feed, FeedSettings, NewFeed, PollRecord};
 
 use sqlx::{SqliteConnection, SqlitePool};
 
 pub async fn insert(conn: &mut SqliteConnection, feed: &NewFeed<'_>) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
-        r#"INSERT INTO feeds (url, section, title, interval_secs, created_at, next_fetch_at)
-           VALUES (?, ?, ?, ?, ?, ?) RETURNING id AS "id!""#,
+        r#"INSERT INTO feeds (url, section, title, interval_secs, created_at, next_fetch_at, full_content, extraction)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id AS "id!""#,
         feed.url,
         feed.section,
         feed.title,
         feed.interval_secs,
         feed.now,
-        feed.first_fetch_at
+        feed.first_fetch_at,
+        feed.full_content,
+        feed.extraction
     )
     .fetch_one(conn)
     .await
@@ -23,7 +25,8 @@ pub async fn list(db: &SqlitePool) -> sqlx::Result<Vec<Feed>> {
     sqlx::query_as!(
         Feed,
         r#"SELECT id AS "id!", url, section, title, interval_secs, etag, last_modified, created_at, last_fetch_at,
-                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested
+                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested,
+                  full_content AS "full_content: bool", extraction
            FROM feeds ORDER BY id"#
     )
     .fetch_all(db)
@@ -34,7 +37,8 @@ pub async fn get(db: &SqlitePool, id: i64) -> sqlx::Result<Option<Feed>> {
     sqlx::query_as!(
         Feed,
         r#"SELECT id AS "id!", url, section, title, interval_secs, etag, last_modified, created_at, last_fetch_at,
-                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested
+                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested,
+                  full_content AS "full_content: bool", extraction
            FROM feeds WHERE id = ?"#,
         id
     )
@@ -46,7 +50,8 @@ pub async fn claim_due(conn: &mut SqliteConnection, now: i64, limit: i64, _lease
     sqlx::query_as!(
         Feed,
         r#"SELECT id AS "id!", url, section, title, interval_secs, etag, last_modified, created_at, last_fetch_at,
-                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested
+                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested,
+                  full_content AS "full_content: bool", extraction
            FROM feeds WHERE next_fetch_at <= ? ORDER BY next_fetch_at LIMIT ?"#,
         now,
         limit
@@ -61,18 +66,14 @@ pub async fn next_due_at(db: &SqlitePool) -> sqlx::Result<Option<i64>> {
         .await
 }
 
-pub async fn update_settings(
-    conn: &mut SqliteConnection,
-    id: i64,
-    section: &str,
-    title: Option<&str>,
-    interval_secs: i64,
-) -> sqlx::Result<bool> {
+pub async fn update_settings(conn: &mut SqliteConnection, id: i64, settings: &FeedSettings<'_>) -> sqlx::Result<bool> {
     let done = sqlx::query!(
-        "UPDATE feeds SET section = ?, title = ?, interval_secs = ? WHERE id = ?",
-        section,
-        title,
-        interval_secs,
+        "UPDATE feeds SET section = ?, title = ?, interval_secs = ?, full_content = ?, extraction = ? WHERE id = ?",
+        settings.section,
+        settings.title,
+        settings.interval_secs,
+        settings.full_content,
+        settings.extraction,
         id
     )
     .execute(conn)

@@ -12,6 +12,8 @@ pub mod articles;
 #[cfg(not(feature = "prepare-postgres"))]
 pub mod feeds;
 #[cfg(not(feature = "prepare-postgres"))]
+pub mod page_fetches;
+#[cfg(not(feature = "prepare-postgres"))]
 pub mod reading;
 #[cfg(not(feature = "prepare-postgres"))]
 pub mod search;
