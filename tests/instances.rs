@@ -330,3 +330,90 @@ async fn postgres_going_away_is_a_clear_503_and_service_resumes() {
     let (_, found) = app.get_json("/api/v1/search?q=outage").await;
     assert_eq!(found["results"].as_array().unwrap().len(), 2, "{found}");
 }
+
+/// A site of one full-content feed whose story pages take a while to
+/// answer, counting the requests for each.
+async fn slow_story_site(stories: usize) -> (String, Arc<Mutex<HashMap<String, u32>>>) {
+    type Hits = Arc<Mutex<HashMap<String, u32>>>;
+    async fn serve(State((hits, stories)): State<(Hits, usize)>, Path(name): Path<String>) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        *hits.lock().unwrap().entry(name.clone()).or_default() += 1;
+        if name == "feed.xml" {
+            let items: String = (0..stories)
+                .map(|n| {
+                    format!(
+                        "<item><title>Tide table {n}</title><link>/story{n}</link><guid>t{n}</guid>\
+                         <description>Teaser {n}.</description></item>"
+                    )
+                })
+                .collect();
+            let feed = format!(
+                r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Tides</title><link>/</link>{items}</channel></rss>"#
+            );
+            return ([("content-type", "application/rss+xml")], feed).into_response();
+        }
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let body: String = (0..6)
+            .map(|p| format!("<p>Paragraph {p} of {name}: high water at the harbour mouth comes forty minutes later this week, the harbour master said.</p>"))
+            .collect();
+        let page = format!(
+            "<html><head><title>{name}</title></head><body><nav><a href=\"/\">Home</a></nav><article>{body}</article></body></html>"
+        );
+        ([("content-type", "text/html")], page).into_response()
+    }
+    let hits: Hits = Arc::default();
+    let app = Router::new()
+        .route("/{name}", get(serve))
+        .with_state((hits.clone(), stories));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), hits)
+}
+
+#[tokio::test]
+async fn each_story_page_is_fetched_by_one_instance() {
+    let db = FreshDatabase::new().await;
+    const STORIES: usize = 6;
+    let (site, hits) = slow_story_site(STORIES).await;
+    let faster = |url: String| {
+        spawn_with(move |c| {
+            c.database = Location::Postgres(url);
+            c.database_connections = 4;
+            c.allow_private_feeds = true;
+            c.page_fetch_pace_ms = 0;
+        })
+    };
+    let a = faster(db.url.clone()).await;
+    let b = faster(db.url.clone()).await;
+    let response = a
+        .client
+        .post(a.url("/api/v1/feeds"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"url": format!("{site}/feed.xml"), "section": "Tides", "full_content": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    // Both instances' workers see every page due at once; a fetch takes
+    // 1.2 s, so without claims both would fetch each.
+    within(Duration::from_secs(30), "every story fetched", async || {
+        let (_, list) = b.get_json("/api/v1/articles?limit=50").await;
+        let mut done = 0;
+        for card in list["articles"].as_array().into_iter().flatten() {
+            let (_, article) = b.get_json(&format!("/api/v1/articles/{}", card["id"])).await;
+            done += usize::from(article["full_content"]["state"] == "done");
+        }
+        done == STORIES
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let hits = hits.lock().unwrap().clone();
+    for n in 0..STORIES {
+        assert_eq!(
+            hits.get(&format!("story{n}")),
+            Some(&1),
+            "each page fetched once: {hits:?}"
+        );
+    }
+}

@@ -52,7 +52,13 @@ pub fn html_to_string(bytes: &[u8], content_type: Option<&str>) -> String {
         .or_else(|| meta_charset(&bytes[..bytes.len().min(1024)]))
         // A page cannot be UTF-16 by its own word: its meta tag was
         // readable as ASCII, so it is not (HTML's rule).
-        .map(|encoding| if encoding == UTF_16LE || encoding == UTF_16BE { UTF_8 } else { encoding });
+        .map(|encoding| {
+            if encoding == UTF_16LE || encoding == UTF_16BE {
+                UTF_8
+            } else {
+                encoding
+            }
+        });
     match encoding {
         Some(encoding) => encoding.decode(bytes).0.into_owned(),
         None => match std::str::from_utf8(bytes) {
@@ -332,7 +338,9 @@ mod pages {
 
     fn latin1_page(head: &str) -> Vec<u8> {
         encoding_rs::WINDOWS_1252
-            .encode(&format!("<html><head>{head}</head><body><p>Café crème</p></body></html>"))
+            .encode(&format!(
+                "<html><head>{head}</head><body><p>Café crème</p></body></html>"
+            ))
             .0
             .into_owned()
     }

@@ -14,9 +14,9 @@ use url::Url;
 
 use crate::domain::listing::from_unix;
 use crate::error::AppError;
+use crate::full_content::rules::SiteRule;
 use crate::ingest::budget::Reserved;
 use crate::ingest::{self, BatchItem, SaveStatus};
-use crate::full_content::rules::SiteRule;
 use crate::store::feeds::{Feed, FeedSettings, NewFeed, PollRecord};
 use crate::store::writer::WriteError;
 use crate::store::{self, Db};
@@ -422,7 +422,11 @@ async fn ingest_and_record(
     // The pages of a full-content feed's new and changed entries are
     // fetched once they are stored.
     let links: Vec<Option<Url>> = match feed.full_content {
-        true => parsed.entries.iter().map(|entry| parse::entry_link(entry, url)).collect(),
+        true => parsed
+            .entries
+            .iter()
+            .map(|entry| parse::entry_link(entry, url))
+            .collect(),
         false => Vec::new(),
     };
     let mut pages = Vec::new();

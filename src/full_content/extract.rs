@@ -128,7 +128,10 @@ fn show_lazy_images(document: &Document) {
         let placeholder = image
             .attr("src")
             .is_none_or(|src| src.trim().is_empty() || src.starts_with("data:"));
-        let lazy = LAZY_SOURCES.iter().find_map(|name| image.attr(name)).filter(|v| !v.trim().is_empty());
+        let lazy = LAZY_SOURCES
+            .iter()
+            .find_map(|name| image.attr(name))
+            .filter(|v| !v.trim().is_empty());
         if let Some(real) = lazy
             && (placeholder || image.has_class("lazyload") || image.has_class("lazy"))
         {
@@ -148,7 +151,9 @@ fn with_plain_image_sources(html: &str) -> String {
     }
     let fragment = Document::fragment(html);
     for image in fragment.select("img[srcset]").nodes() {
-        let has_src = image.attr("src").is_some_and(|src| !src.trim().is_empty() && !src.starts_with("data:"));
+        let has_src = image
+            .attr("src")
+            .is_some_and(|src| !src.trim().is_empty() && !src.starts_with("data:"));
         if !has_src && let Some(widest) = image.attr("srcset").as_deref().and_then(widest_candidate) {
             image.set_attr("src", &widest);
         }
@@ -206,7 +211,12 @@ mod tests {
             paragraphs(4),
             paragraphs(4)
         );
-        let story = extract(&page(&body), &Url::parse("https://harbour.test/stories/1").unwrap(), None).unwrap();
+        let story = extract(
+            &page(&body),
+            &Url::parse("https://harbour.test/stories/1").unwrap(),
+            None,
+        )
+        .unwrap();
         assert!(story.html.contains("crane.jpg"), "{}", story.html);
         assert!(!story.html.contains("data:image"), "{}", story.html);
         assert!(story.html.contains("quay-1280.jpg\""), "{}", story.html);

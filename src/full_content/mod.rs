@@ -152,7 +152,9 @@ impl PageFetcher {
             })
             .await?;
         if !claimed {
-            return Err(AppError::Conflict("the story's page is being fetched already".to_owned()));
+            return Err(AppError::Conflict(
+                "the story's page is being fetched already".to_owned(),
+            ));
         }
         let job = PageJob {
             article_id,
@@ -304,7 +306,9 @@ fn story_update(article: crate::domain::Article, story: Story, page_url: Url) ->
     if body::word_count(&body::plain_text(&story_html)) <= body::word_count(&shown_text) {
         return Err("no_story");
     }
-    let summary = article.summary.or_else(|| Some(cut(&shown_text, MAX_SUMMARY_CHARS)).filter(|s| !s.is_empty()));
+    let summary = article
+        .summary
+        .or_else(|| Some(cut(&shown_text, MAX_SUMMARY_CHARS)).filter(|s| !s.is_empty()));
     Ok(NewArticle {
         title: article.title,
         section: article.section_name,

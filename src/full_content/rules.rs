@@ -110,7 +110,8 @@ impl SiteRules {
             if let Some(problem) = rule.problem() {
                 anyhow::bail!("{origin}: the rule for {host}: {problem}");
             }
-            self.by_host.insert(host.trim().trim_matches('.').to_ascii_lowercase(), rule);
+            self.by_host
+                .insert(host.trim().trim_matches('.').to_ascii_lowercase(), rule);
         }
         Ok(())
     }
@@ -135,10 +136,16 @@ mod tests {
     fn a_rule_applies_to_its_host_and_subdomains_only() {
         let mut rules = SiteRules::default();
         rules
-            .add(r#"{"sites": [{"host": "Example.org", "body": "article .story", "strip": [".ad"]}]}"#, "test")
+            .add(
+                r#"{"sites": [{"host": "Example.org", "body": "article .story", "strip": [".ad"]}]}"#,
+                "test",
+            )
             .unwrap();
         let found = |url: &str| rules.for_url(&Url::parse(url).unwrap()).cloned();
-        assert_eq!(found("https://example.org/a").unwrap().body.as_deref(), Some("article .story"));
+        assert_eq!(
+            found("https://example.org/a").unwrap().body.as_deref(),
+            Some("article .story")
+        );
         assert!(found("https://news.example.org/a").is_some());
         assert!(found("https://notexample.org/a").is_none());
         assert!(found("https://example.com/a").is_none());
@@ -157,8 +164,16 @@ mod tests {
         };
         assert!(header.problem().is_some());
         let mut rules = SiteRules::default();
-        assert!(rules.add(r#"{"sites": [{"host": "a.test", "strip": ["<"]}]}"#, "f").is_err());
-        assert!(rules.add(r#"{"sites": [{"host": "a.test", "colour": "red"}]}"#, "f").is_err());
+        assert!(
+            rules
+                .add(r#"{"sites": [{"host": "a.test", "strip": ["<"]}]}"#, "f")
+                .is_err()
+        );
+        assert!(
+            rules
+                .add(r#"{"sites": [{"host": "a.test", "colour": "red"}]}"#, "f")
+                .is_err()
+        );
         assert!(SiteRules::load(None).is_ok(), "the built-in rules load");
     }
 }

@@ -43,7 +43,11 @@ pub async fn run(db: Db, pages: Arc<PageFetcher>, mut shutdown: watch::Receiver<
         match store::page_fetches::due(&db.reader, now, BATCH).await {
             Ok(due) => {
                 for job in due {
-                    if in_flight.lock().unwrap_or_else(|p| p.into_inner()).contains(&job.article_id) {
+                    if in_flight
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .contains(&job.article_id)
+                    {
                         continue;
                     }
                     let Ok(slot) = slots.clone().try_acquire_owned() else {
@@ -72,13 +76,19 @@ pub async fn run(db: Db, pages: Arc<PageFetcher>, mut shutdown: watch::Receiver<
                             break;
                         }
                     }
-                    in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(job.article_id);
+                    in_flight
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(job.article_id);
                     let (db, pages, in_flight) = (db.clone(), pages.clone(), in_flight.clone());
                     tokio::spawn(async move {
                         if let Err(err) = pages.attempt(&db, &job, turn).await {
                             tracing::error!(article = job.article_id, %err, "cannot record a page fetch");
                         }
-                        in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&job.article_id);
+                        in_flight
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .remove(&job.article_id);
                         drop(slot);
                         wake();
                     });
@@ -90,8 +100,9 @@ pub async fn run(db: Db, pages: Arc<PageFetcher>, mut shutdown: watch::Receiver<
             PACED
         } else {
             match store::page_fetches::next_due_at(&db.reader).await {
-                Ok(Some(at)) => Duration::from_secs((at - store::now_unix()).clamp(0, MAX_IDLE.as_secs() as i64) as u64)
-                    .max(PACED),
+                Ok(Some(at)) => {
+                    Duration::from_secs((at - store::now_unix()).clamp(0, MAX_IDLE.as_secs() as i64) as u64).max(PACED)
+                }
                 _ => MAX_IDLE,
             }
         };

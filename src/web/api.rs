@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::AppState;
-use crate::full_content::{self, FullContentView};
 use crate::domain::{Article, ArticleCard, Cursor};
 use crate::error::{AppError, AppResult};
+use crate::full_content::{self, FullContentView};
 use crate::ingest::{self, SaveStatus};
 use crate::store;
 use crate::store::articles::{Scope, Shown};

@@ -76,7 +76,10 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(api::create_batch).layer(BodyLimit::batch(max_batch_body).layer()),
         )
         .route("/articles/{id}", get(api::get_article).delete(api::delete_article))
-        .route("/articles/{id}/full-content", axum::routing::post(api::fetch_full_content))
+        .route(
+            "/articles/{id}/full-content",
+            axum::routing::post(api::fetch_full_content),
+        )
         .route("/sections", get(api::list_sections))
         .route("/search", get(api::search))
         .route("/feeds", get(subscriptions::list).post(subscriptions::create))

@@ -1,0 +1,392 @@
+//! Full stories from summary-only feeds, against a local site: a feed of
+//! teasers whose links lead to story pages, and pages that fail in every
+//! way a real site does. Nothing leaves loopback.
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+use support::{TOKEN, TestApp, spawn_with};
+
+type Hits = Arc<Mutex<HashMap<String, usize>>>;
+
+/// A story page as news sites write them: navigation, the story with a
+/// lazy image and a relative link, related links and a footer.
+fn story_page(title: &str, paragraphs: usize) -> String {
+    let body: String = (0..paragraphs)
+        .map(|n| {
+            format!(
+                "<p>Paragraph {n} of {title}: the harbour board met on Tuesday and agreed the new crane schedule, \
+                 which dock workers had asked for since the spring storms closed the eastern quay.</p>"
+            )
+        })
+        .collect();
+    format!(
+        r#"<!doctype html><html><head><title>{title} | Harbour Desk</title>
+<meta property="og:image" content="/img/lead.jpg"><meta name="author" content="Ines Varga"></head>
+<body><header><nav><a href="/">Home</a> <a href="/ports">Ports</a> <a href="/weather">Weather</a></nav></header>
+<main><article><h1>{title}</h1>
+<figure><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-src="/img/crane.jpg" alt="A crane"></figure>
+{body}<p>Read the <a href="/reports/board">board's report</a>.</p></article>
+<aside><h2>Related</h2><ul><li><a href="/a">Ferry fares</a></li><li><a href="/b">Night market</a></li></ul></aside></main>
+<footer>Copyright Harbour Desk. All rights reserved.</footer></body></html>"#
+    )
+}
+
+async fn site(State(hits): State<Hits>, Path(name): Path<String>) -> Response {
+    *hits.lock().unwrap().entry(name.clone()).or_default() += 1;
+    let html = |body: String| ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+    match name.as_str() {
+        "feed.xml" => {
+            let items: String = [
+                ("cranes", "Cranes return to the harbour"),
+                ("latin", "Café owners want a fair rent"),
+                ("hostile", "Harbour board minutes"),
+                ("missing", "A story that was taken down"),
+                ("broken", "A story on a failing server"),
+                ("slow", "A story on a server that never answers"),
+                ("huge", "A story on a twenty megabyte page"),
+                ("pdf", "A story that is a PDF"),
+            ]
+            .iter()
+            .map(|(slug, title)| {
+                format!(
+                    "<item><guid>{slug}</guid><title>{title}</title><link>/{slug}</link>\
+                     <description>Teaser of {title}.</description></item>"
+                )
+            })
+            .collect();
+            (
+                [(header::CONTENT_TYPE, "application/rss+xml")],
+                format!(
+                    r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Harbour Desk</title><link>/</link>
+<description>Teasers</description>{items}</channel></rss>"#
+                ),
+            )
+                .into_response()
+        }
+        "cranes" => html(story_page("Cranes return to the harbour", 8)),
+        // The charset is named only in a meta tag.
+        "latin" => (
+            [(header::CONTENT_TYPE, "text/html")],
+            encoding_rs::WINDOWS_1252
+                .encode(&story_page("Café owners want a fair rent", 6).replace(
+                    "<head>",
+                    r#"<head><meta http-equiv="Content-Type" content="text/html; charset=windows-1252">"#,
+                ))
+                .0
+                .into_owned(),
+        )
+            .into_response(),
+        "hostile" => html(story_page("Harbour board minutes", 6).replace(
+            "<figure>",
+            r#"<script>document.title='owned'</script><p onclick="steal()">Click <a href="javascript:steal()">here</a>
+<iframe src="https://evil.test/frame"></iframe><img src="x" onerror="steal()"></p><figure>"#,
+        )),
+        "missing" => StatusCode::NOT_FOUND.into_response(),
+        "broken" => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        "slow" => {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            html(story_page("Too late", 6))
+        }
+        "huge" => html(format!(
+            "<html><body><p>{}</p></body></html>",
+            "word ".repeat(4 * 1024 * 1024)
+        )),
+        "pdf" => ([(header::CONTENT_TYPE, "application/pdf")], "%PDF-1.4").into_response(),
+        "story" => html(story_page("A story posted by the API", 7)),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn local_site() -> (String, Hits) {
+    let hits: Hits = Arc::default();
+    let app = Router::new().route("/{name}", get(site)).with_state(hits.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), hits)
+}
+
+async fn app() -> TestApp {
+    spawn_with(|c| {
+        c.allow_private_feeds = true;
+        c.feed_timeout_secs = 2;
+        c.page_fetch_pace_ms = 0;
+    })
+    .await
+}
+
+async fn subscribe(app: &TestApp, url: &str, full_content: bool) -> Value {
+    let response = app
+        .client
+        .post(app.url("/api/v1/feeds"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"url": url, "section": "Ports", "full_content": full_content}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
+async fn articles_by_title(app: &TestApp) -> HashMap<String, Value> {
+    let (status, list) = app.get_json("/api/v1/articles?limit=50").await;
+    assert_eq!(status, 200);
+    let mut out = HashMap::new();
+    for card in list["articles"].as_array().unwrap() {
+        let (_, article) = app.get_json(&format!("/api/v1/articles/{}", card["id"])).await;
+        out.insert(article["title"].as_str().unwrap().to_owned(), article);
+    }
+    out
+}
+
+/// Waits until no article's page is still waiting for its first attempt.
+async fn settled(app: &TestApp, limit: Duration) -> HashMap<String, Value> {
+    let start = Instant::now();
+    loop {
+        let articles = articles_by_title(app).await;
+        if articles
+            .values()
+            .all(|a| a["full_content"]["attempts"].as_i64().unwrap_or(0) > 0)
+        {
+            return articles;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "pages not fetched within {limit:?}: {articles:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn feed_json(app: &TestApp, subscribed: &Value) -> Value {
+    let response = app
+        .client
+        .get(app.url(&format!("/api/v1/feeds/{}", subscribed["feed"]["id"])))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_summary_only_feed_gets_its_stories_and_keeps_its_teasers() {
+    let (base, hits) = local_site().await;
+    let app = app().await;
+    let subscribed = subscribe(&app, &format!("{base}/feed.xml"), true).await;
+    assert_eq!(subscribed["feed"]["full_content"], true);
+    assert_eq!(subscribed["poll"]["created"], 8);
+    let articles = settled(&app, Duration::from_secs(30)).await;
+
+    let cranes = &articles["Cranes return to the harbour"];
+    assert_eq!(cranes["full_content"]["state"], "done", "{cranes:#}");
+    let body = cranes["body_html"].as_str().unwrap();
+    assert!(body.contains("Paragraph 7 of Cranes return to the harbour"), "{body}");
+    assert!(
+        !body.contains("All rights reserved") && !body.contains("Night market"),
+        "{body}"
+    );
+    assert_eq!(cranes["summary"], "Teaser of Cranes return to the harbour.");
+    assert!(
+        body.contains(&format!("src=\"{base}/img/crane.jpg\"")),
+        "lazy image shown, absolute: {body}"
+    );
+    assert!(
+        body.contains(&format!("href=\"{base}/reports/board\"")),
+        "link made absolute: {body}"
+    );
+    assert!(!body.contains("data:image"));
+    assert_eq!(
+        cranes["author"], "Ines Varga",
+        "the page's byline where the feed had none"
+    );
+
+    let latin = &articles["Café owners want a fair rent"];
+    assert_eq!(latin["full_content"]["state"], "done");
+    assert!(
+        latin["body_html"]
+            .as_str()
+            .unwrap()
+            .contains("Paragraph 5 of Café owners"),
+        "{latin:#}"
+    );
+
+    let hostile = &articles["Harbour board minutes"];
+    assert_eq!(hostile["full_content"]["state"], "done");
+    let body = hostile["body_html"].as_str().unwrap();
+    for banned in ["<script", "onclick", "onerror", "javascript:", "<iframe", "owned"] {
+        assert!(!body.contains(banned), "{banned} left in {body}");
+    }
+    support::assert_no_script(body, "an extracted hostile page");
+
+    // Each failure keeps the feed's text and says why; the ones worth it
+    // are tried again later.
+    for (title, reason, retried) in [
+        ("A story that was taken down", "http_404", false),
+        ("A story on a failing server", "http_500", true),
+        ("A story on a server that never answers", "timeout", true),
+        ("A story on a twenty megabyte page", "too_large", false),
+        ("A story that is a PDF", "not_html", false),
+    ] {
+        let article = &articles[title];
+        assert_eq!(article["full_content"]["state"], "failed", "{title}: {article:#}");
+        assert_eq!(article["full_content"]["reason"], reason, "{title}");
+        assert_eq!(
+            article["full_content"]["next_attempt_at"].is_string(),
+            retried,
+            "{title}"
+        );
+        assert_eq!(article["body_html"], format!("Teaser of {title}."), "{title}");
+    }
+
+    // The page is fetched once per article, not once per poll, and the
+    // story survives the next poll of the unchanged feed.
+    let poll: Value = app
+        .client
+        .post(app.url(&format!("/api/v1/feeds/{}/poll", subscribed["feed"]["id"])))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(poll["unchanged"], 8, "{poll}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(hits.lock().unwrap()["cranes"], 1);
+    let (_, again) = app.get_json(&format!("/api/v1/articles/{}", cranes["id"])).await;
+    assert!(again["body_html"].as_str().unwrap().contains("Paragraph 7"));
+    let feed = feed_json(&app, &subscribed).await;
+    assert_eq!(feed["state"], "ok", "the feed stays ok whatever its pages did");
+
+    // The story is what the site shows and searches.
+    let (status, page) = app.get_text(&format!("/articles/{}", cranes["id"])).await;
+    assert!(status == 200 || status == 301 || status == 308, "{status}");
+    let (_, found) = app.get_json("/api/v1/search?q=spring+storms+eastern+quay").await;
+    assert!(found.to_string().contains("Cranes return to the harbour"), "{found}");
+    drop(page);
+}
+
+#[tokio::test]
+async fn a_feed_without_the_setting_is_left_alone_until_asked() {
+    let (base, hits) = local_site().await;
+    let app = app().await;
+    let subscribed = subscribe(&app, &format!("{base}/feed.xml"), false).await;
+    assert_eq!(subscribed["feed"]["full_content"], false);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(!hits.lock().unwrap().contains_key("cranes"), "no page fetched");
+    let articles = articles_by_title(&app).await;
+    let cranes = &articles["Cranes return to the harbour"];
+    assert!(cranes.get("full_content").is_none(), "{cranes:#}");
+
+    // Fetch now, by the API.
+    let path = format!("/api/v1/articles/{}/full-content", cranes["id"]);
+    let unauthorised = app.client.post(app.url(&path)).send().await.unwrap();
+    assert_eq!(unauthorised.status(), 401);
+    let answer: Value = app
+        .client
+        .post(app.url(&path))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["full_content"]["state"], "done", "{answer}");
+    let (_, article) = app.get_json(&format!("/api/v1/articles/{}", cranes["id"])).await;
+    assert!(article["body_html"].as_str().unwrap().contains("Paragraph 7"));
+    assert_eq!(article["summary"], "Teaser of Cranes return to the harbour.");
+
+    // A failure is an answer too: the article keeps its text.
+    let missing = &articles["A story that was taken down"];
+    let answer: Value = app
+        .client
+        .post(app.url(&format!("/api/v1/articles/{}/full-content", missing["id"])))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["full_content"]["state"], "failed");
+    assert_eq!(answer["full_content"]["reason"], "http_404");
+
+    // An unknown article, and one with no link.
+    let unknown = app
+        .client
+        .post(app.url("/api/v1/articles/999999/full-content"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    let created = app
+        .create(&json!({"title": "No link", "section": "Ports", "body": "Text."}))
+        .await;
+    let linkless = app
+        .client
+        .post(app.url(&format!("/api/v1/articles/{}/full-content", created["id"])))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(linkless.status(), 422);
+    let error: Value = linkless.json().await.unwrap();
+    assert_eq!(error["error"]["field"], "url", "{error}");
+
+    // Turning the setting on fetches the next new entries' pages.
+    let changed: Value = app
+        .client
+        .patch(app.url(&format!("/api/v1/feeds/{}", subscribed["feed"]["id"])))
+        .bearer_auth(TOKEN)
+        .json(&json!({"full_content": true, "extraction": {"body": "article", "strip": ["figure"]}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(changed["full_content"], true, "{changed}");
+    assert_eq!(changed["extraction"]["body"], "article");
+    let refused = app
+        .client
+        .patch(app.url(&format!("/api/v1/feeds/{}", subscribed["feed"]["id"])))
+        .bearer_auth(TOKEN)
+        .json(&json!({"extraction": {"body": "div["}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    let error: Value = refused.json().await.unwrap();
+    assert_eq!(error["error"]["field"], "extraction", "{error}");
+    let feed = feed_json(&app, &subscribed).await;
+    assert_eq!(
+        feed["extraction"]["body"], "article",
+        "the refused change changed nothing"
+    );
+    let cleared: Value = app
+        .client
+        .patch(app.url(&format!("/api/v1/feeds/{}", subscribed["feed"]["id"])))
+        .bearer_auth(TOKEN)
+        .json(&json!({"extraction": null}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(cleared.get("extraction").is_none(), "{cleared}");
+}
