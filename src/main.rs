@@ -455,13 +455,14 @@ async fn feed(config: &Config, command: FeedCommand) -> anyhow::Result<()> {
             for view in feeds::list(&db).await? {
                 let f = &view.feed;
                 println!(
-                    "{}\t{}\t{}\t{}\tarticles={}\terrors={}{}",
+                    "{}\t{}\t{}\t{}\tarticles={}\terrors={}{}{}",
                     f.id,
                     view.state,
                     f.section,
                     f.url,
                     f.articles_ingested,
                     f.error_count,
+                    if f.full_content { "\tfull stories" } else { "" },
                     f.last_error
                         .as_deref()
                         .map(|e| format!("\tlast error: {e}"))

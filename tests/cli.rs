@@ -408,3 +408,35 @@ async fn an_app_password_from_the_command_line_signs_an_app_in() {
     );
     assert!(!std::fs::read_to_string(&log).unwrap().contains(&password));
 }
+
+#[tokio::test]
+async fn a_feed_added_from_the_command_line_can_fetch_full_stories() {
+    use axum::routing::get;
+    let feed = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Quay</title><link>http://quay.test/</link>
+<item><guid>q1</guid><title>Quay reopens</title><link>http://quay.test/1</link><description>Teaser.</description></item>
+</channel></rss>"#;
+    let app = axum::Router::new().route(
+        "/feed.xml",
+        get(move || async move { ([("content-type", "application/rss+xml")], feed) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/feed.xml", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("gazette.db");
+    let add = |extra: &'static [&'static str], url: String, db: std::path::PathBuf| {
+        tokio::task::spawn_blocking(move || {
+            let mut args = vec!["feed", "add", url.as_str(), "--section", "Ports"];
+            args.extend_from_slice(extra);
+            command(&db)
+                .env("GAZETTE_ALLOW_PRIVATE_FEEDS", "true")
+                .args(&args)
+                .output()
+                .unwrap()
+        })
+    };
+    let added = add(&["--full-content"], url.clone(), db.clone()).await.unwrap();
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let list = String::from_utf8(gazette(&db, &["feed", "list"]).stdout).unwrap();
+    assert!(list.contains(&url) && list.contains("full stories"), "{list}");
+}

@@ -390,3 +390,54 @@ async fn a_feed_without_the_setting_is_left_alone_until_asked() {
         .unwrap();
     assert!(cleared.get("extraction").is_none(), "{cleared}");
 }
+
+#[tokio::test]
+async fn opml_keeps_the_full_content_setting_and_the_rule() {
+    let (base, _hits) = local_site().await;
+    let app = app().await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/feeds"))
+        .bearer_auth(TOKEN)
+        .json(
+            &json!({"url": format!("{base}/feed.xml"), "section": "Ports", "full_content": true,
+                      "extraction": {"body": "article", "strip": ["figure", "a[href=\"/x\"]"]}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let export = app
+        .client
+        .get(app.url("/api/v1/feeds/opml"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(export.contains(r#"gazette:fullContent="true""#), "{export}");
+    // Other readers read the file as before.
+    let parsed = opml::OPML::from_str(&export).unwrap();
+    assert_eq!(parsed.body.outlines[0].text, "Ports");
+    assert_eq!(
+        parsed.body.outlines[0].outlines[0].xml_url.as_deref(),
+        Some(format!("{base}/feed.xml").as_str())
+    );
+
+    let other = self::app().await;
+    let imported = other.post_raw("/api/v1/feeds/opml", "text/x-opml", export).await;
+    assert_eq!(imported.status(), 200);
+    let response = other
+        .client
+        .get(other.url("/api/v1/feeds"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let feeds: Value = response.json().await.unwrap();
+    let feed = &feeds["feeds"][0];
+    assert_eq!(feed["full_content"], true, "{feeds}");
+    assert_eq!(feed["extraction"]["strip"][1], "a[href=\"/x\"]", "{feeds}");
+}

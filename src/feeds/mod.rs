@@ -572,37 +572,103 @@ pub async fn remove(db: &Db, id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-/// All subscriptions as OPML 2.0, one outline per section.
+/// Gazette's own OPML namespace, for the settings other readers have no
+/// attribute for: whether a feed's stories are fetched whole
+/// (`gazette:fullContent="true"`) and its extraction rule
+/// (`gazette:extraction`, the JSON the API takes).
+pub const OPML_NS: &str = "urn:x-gazette:opml:1";
+
+/// All subscriptions as OPML 2.0, one outline per section. Written with
+/// quick-xml rather than the opml crate, which has no way to carry
+/// another namespace's attributes.
 pub async fn export_opml(db: &Db, site_name: &str) -> Result<String, AppError> {
-    let mut document = opml::OPML {
-        version: "2.0".to_owned(),
-        ..Default::default()
-    };
-    document.head = Some(opml::Head {
-        title: Some(format!("{site_name} subscriptions")),
-        ..Default::default()
-    });
-    for feed in store::feeds::list(&db.reader).await? {
-        let outline = opml::Outline {
-            text: feed.title.clone().unwrap_or_else(|| feed.url.clone()),
-            title: feed.title.clone(),
-            r#type: Some("rss".to_owned()),
-            xml_url: Some(feed.url.clone()),
-            ..Default::default()
-        };
-        match document.body.outlines.iter_mut().find(|o| o.text == feed.section) {
-            Some(category) => category.outlines.push(outline),
-            None => document.body.outlines.push(opml::Outline {
-                text: feed.section.clone(),
-                title: Some(feed.section.clone()),
-                outlines: vec![outline],
-                ..Default::default()
-            }),
+    use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+    let feeds = store::feeds::list(&db.reader).await?;
+    let mut sections: Vec<(&str, Vec<&Feed>)> = Vec::new();
+    for feed in &feeds {
+        match sections.iter_mut().find(|(name, _)| *name == feed.section) {
+            Some((_, members)) => members.push(feed),
+            None => sections.push((&feed.section, vec![feed])),
         }
     }
-    document
-        .to_string()
-        .map_err(|err| AppError::Internal(anyhow::anyhow!("cannot write OPML: {err}")))
+    let mut writer = quick_xml::Writer::new_with_indent(Vec::new(), b' ', 2);
+    let write = |writer: &mut quick_xml::Writer<Vec<u8>>, event: Event<'_>| {
+        writer
+            .write_event(event)
+            .map_err(|err| AppError::Internal(anyhow::anyhow!("cannot write OPML: {err}")))
+    };
+    write(&mut writer, Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    let mut root = BytesStart::new("opml");
+    root.push_attribute(("version", "2.0"));
+    root.push_attribute(("xmlns:gazette", OPML_NS));
+    write(&mut writer, Event::Start(root))?;
+    write(&mut writer, Event::Start(BytesStart::new("head")))?;
+    write(&mut writer, Event::Start(BytesStart::new("title")))?;
+    let title = format!("{site_name} subscriptions");
+    write(&mut writer, Event::Text(BytesText::new(&title)))?;
+    write(&mut writer, Event::End(BytesEnd::new("title")))?;
+    write(&mut writer, Event::End(BytesEnd::new("head")))?;
+    write(&mut writer, Event::Start(BytesStart::new("body")))?;
+    for (section, members) in sections {
+        let mut category = BytesStart::new("outline");
+        category.push_attribute(("text", section));
+        category.push_attribute(("title", section));
+        write(&mut writer, Event::Start(category))?;
+        for feed in members {
+            let mut outline = BytesStart::new("outline");
+            outline.push_attribute(("text", feed.title.as_deref().unwrap_or(&feed.url)));
+            if let Some(title) = &feed.title {
+                outline.push_attribute(("title", title.as_str()));
+            }
+            outline.push_attribute(("type", "rss"));
+            outline.push_attribute(("xmlUrl", feed.url.as_str()));
+            if feed.full_content {
+                outline.push_attribute(("gazette:fullContent", "true"));
+            }
+            if let Some(rule) = &feed.extraction {
+                outline.push_attribute(("gazette:extraction", rule.as_str()));
+            }
+            write(&mut writer, Event::Empty(outline))?;
+        }
+        write(&mut writer, Event::End(BytesEnd::new("outline")))?;
+    }
+    write(&mut writer, Event::End(BytesEnd::new("body")))?;
+    write(&mut writer, Event::End(BytesEnd::new("opml")))?;
+    String::from_utf8(writer.into_inner()).map_err(|err| AppError::Internal(anyhow::anyhow!("OPML: {err}")))
+}
+
+/// Gazette's own settings of each feed in an OPML document, by feed URL
+/// (see [`OPML_NS`]); whatever cannot be read is left at its default.
+fn gazette_settings(xml: &str) -> std::collections::HashMap<String, (bool, Option<SiteRule>)> {
+    use quick_xml::events::Event;
+    use quick_xml::name::{Namespace, ResolveResult};
+    let mut settings = std::collections::HashMap::new();
+    let mut reader = quick_xml::NsReader::from_str(xml);
+    loop {
+        let outline = match reader.read_event() {
+            Ok(Event::Start(tag) | Event::Empty(tag)) if tag.local_name().as_ref() == "outline" => tag,
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(_) => continue,
+        };
+        let (mut url, mut full_content, mut rule) = (None, false, None);
+        for attribute in outline.attributes().flatten() {
+            let Ok(value) = attribute.normalized_value(quick_xml::XmlVersion::Implicit1_0) else {
+                continue;
+            };
+            let (namespace, name) = reader.resolver().resolve_attribute(attribute.key);
+            let ours = matches!(namespace, ResolveResult::Bound(Namespace(ns)) if ns == OPML_NS);
+            match (ours, name.as_ref()) {
+                (false, "xmlUrl") => url = Some(value.into_owned()),
+                (true, "fullContent") => full_content = value.trim() == "true",
+                (true, "extraction") => rule = serde_json::from_str::<SiteRule>(&value).ok(),
+                _ => {}
+            }
+        }
+        if let Some(url) = url {
+            settings.insert(url, (full_content, rule.filter(|r| r.problem().is_none())));
+        }
+    }
+    settings
 }
 
 /// One line of an OPML import's answer.
@@ -628,15 +694,17 @@ pub async fn import_opml(
     let document = opml::OPML::from_str(xml).map_err(|err| AppError::MalformedJson(format!("not OPML: {err}")))?;
     let mut wanted = Vec::new();
     collect(&document.body.outlines, None, default_section, &mut wanted);
+    let ours = gazette_settings(xml);
     let mut results = Vec::with_capacity(wanted.len());
     for (url, section, title) in wanted {
+        let (full_content, extraction) = ours.get(&url).cloned().unwrap_or_default();
         let sub = Subscription {
             url: &url,
             section: &section,
             title: title.as_deref(),
             interval: None,
-            full_content: false,
-            extraction: None,
+            full_content,
+            extraction: extraction.as_ref(),
         };
         let (status, error) = match subscribe(db, fetcher, sub).await {
             Ok(_) => ("subscribed", None),

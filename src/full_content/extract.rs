@@ -117,6 +117,26 @@ fn parse_time(text: &str) -> Option<DateTime<Utc>> {
         .map(|time| time.with_timezone(&Utc))
 }
 
+/// The story without its opening heading when that heading is `title`:
+/// the page above the story shows the headline already.
+pub fn without_headline(html: &str, title: &str) -> String {
+    let same = |text: &str| {
+        let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+        words(text) == words(title)
+    };
+    let fragment = Document::fragment(html);
+    let Some(first) = fragment.select("h1, h2, h3").nodes().first().cloned() else {
+        return html.to_owned();
+    };
+    // Only a heading that comes before any of the story's text.
+    let before = html.find(&*first.html()).map_or("", |at| &html[..at]);
+    if !same(&first.text()) || !Document::fragment(before).text().trim().is_empty() {
+        return html.to_owned();
+    }
+    first.remove_from_parent();
+    fragment.html().to_string()
+}
+
 /// Attributes lazy-loading scripts keep an image's real source in.
 const LAZY_SOURCES: [&str; 5] = ["data-src", "data-lazy-src", "data-original", "data-lazy", "data-url"];
 
@@ -250,6 +270,18 @@ mod tests {
             extract(&html, &Url::parse("https://a.test/x").unwrap(), None).unwrap_err(),
             ExtractError::TooComplex
         );
+    }
+
+    #[test]
+    fn the_headline_is_not_repeated_above_the_story() {
+        let html = "<div><h2>Harbour  cranes</h2><p>Text.</p><h2>Harbour cranes</h2></div>";
+        let without = without_headline(html, "Harbour cranes");
+        assert_eq!(without.matches("<h2>").count(), 1, "{without}");
+        assert!(without.starts_with("<div><p>Text."), "{without}");
+        let later = "<div><p>Intro.</p><h2>Harbour cranes</h2></div>";
+        assert_eq!(without_headline(later, "Harbour cranes"), later);
+        let other = "<div><h2>Background</h2><p>Text.</p></div>";
+        assert_eq!(without_headline(other, "Harbour cranes"), other);
     }
 
     #[test]

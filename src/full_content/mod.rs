@@ -299,7 +299,7 @@ impl PageFetcher {
 /// lead image fill only what the feed left empty.
 fn story_update(article: crate::domain::Article, story: Story, page_url: Url) -> Result<NewArticle, &'static str> {
     let shown_text = body::plain_text(&article.body_html);
-    let story_html = body::sanitize_with_base(&story.html, &page_url);
+    let story_html = body::sanitize_with_base(&extract::without_headline(&story.html, &article.title), &page_url);
     if story_html.len() > MAX_STORY_BYTES {
         return Err("too_large");
     }
