@@ -441,3 +441,58 @@ async fn opml_keeps_the_full_content_setting_and_the_rule() {
     assert_eq!(feed["full_content"], true, "{feeds}");
     assert_eq!(feed["extraction"]["strip"][1], "a[href=\"/x\"]", "{feeds}");
 }
+
+#[tokio::test]
+async fn an_admin_fetches_the_full_story_from_the_article_page_and_a_reader_cannot() {
+    use gazette::accounts::{self, Role};
+    use support::browser::Browser;
+    const PASSWORD: &str = "correct horse battery";
+    let (base, _hits) = local_site().await;
+    let app = app().await;
+    accounts::add(&app.db, "ada", PASSWORD.into(), Role::Admin)
+        .await
+        .unwrap();
+    accounts::add(&app.db, "ben", PASSWORD.into(), Role::Reader)
+        .await
+        .unwrap();
+    let created = app
+        .create(&json!({"title": "Cranes return to the harbour", "section": "Ports",
+                        "body": "A teaser.", "url": format!("{base}/cranes")}))
+        .await;
+    let page = created["url"].as_str().unwrap().to_owned();
+
+    let mut reader = Browser::new(&app);
+    assert_eq!(reader.sign_in("ben", PASSWORD).await.status(), 303);
+    let html = reader.get(&page).await.text().await.unwrap();
+    assert!(!html.contains("Fetch the full story"), "readers get no such button");
+    let csrf = reader.csrf().await;
+    let refused = reader
+        .post(
+            &format!("/admin/articles/{}/full-content", created["id"]),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(refused.status(), 403);
+
+    let mut admin = Browser::new(&app);
+    assert_eq!(admin.sign_in("ada", PASSWORD).await.status(), 303);
+    let html = admin.get(&page).await.text().await.unwrap();
+    assert!(html.contains("Fetch the full story"), "{html}");
+    let csrf = admin.csrf().await;
+    let done = admin
+        .post(
+            &format!("/admin/articles/{}/full-content", created["id"]),
+            &[("csrf", &csrf), ("next", &page)],
+        )
+        .await;
+    assert_eq!(done.status(), 303);
+    assert_eq!(done.headers()["location"], format!("{page}?full_story=done"));
+    let html = admin.get(&page).await.text().await.unwrap();
+    assert!(html.contains("Paragraph 7 of Cranes return to the harbour"), "{html}");
+    assert!(
+        !html.contains("<h2>Cranes return to the harbour</h2>"),
+        "the headline is not repeated"
+    );
+    let anonymous = app.get_text(&page).await.1;
+    assert!(anonymous.contains("Paragraph 7") && !anonymous.contains("Fetch the full story"));
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -20,7 +20,7 @@ use crate::feeds::{self, FeedChange, FeedView, ImportResult, Subscription};
 use crate::store;
 use crate::web::account::see_other;
 use crate::web::pages::{PageError, query_param};
-use crate::web::session::{SignedIn, form_session, or_return};
+use crate::web::session::{SignedIn, form_session, or_return, safe_next};
 use crate::web::views::Layout;
 
 type AdminResult = Result<Response, PageError>;
@@ -587,4 +587,28 @@ pub async fn user(
         }
         Err(err) => Err(err.into()),
     }
+}
+
+#[derive(Deserialize)]
+pub struct FullStoryForm {
+    #[serde(default)]
+    csrf: String,
+    next: Option<String>,
+}
+
+/// An admin's "Fetch the full story" on an article page: fetches its page
+/// now and goes back to the article, which shows what was found (or, on a
+/// failure, the feed's text as before, with the reason in the API).
+pub async fn fetch_full_story(
+    signed_in: Option<SignedIn>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Form(form): Form<FullStoryForm>,
+) -> AdminResult {
+    or_return!(admin_form(signed_in, &form.csrf, &headers, &state));
+    let outcome = state.pages.fetch_now(&state.db, id).await?;
+    let next = safe_next(form.next.as_deref());
+    let joiner = if next.contains('?') { '&' } else { '?' };
+    Ok(see_other(&format!("{next}{joiner}full_story={}", outcome.state)))
 }

@@ -138,6 +138,10 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/feeds/change", axum::routing::post(admin::feed))
         .route("/admin/feeds/import", axum::routing::post(admin::import))
         .route("/admin/feeds/export.opml", get(admin::export))
+        .route(
+            "/admin/articles/{id}/full-content",
+            axum::routing::post(admin::fetch_full_story),
+        )
         .route("/admin/tokens", get(admin::tokens).post(admin::create_token))
         .route("/admin/tokens/revoke", axum::routing::post(admin::revoke_token))
         .route("/admin/users", get(admin::users).post(admin::user))

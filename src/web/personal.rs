@@ -53,6 +53,8 @@ pub enum Mark {
     Opened,
     /// "Mark all as read" (A: section id, 0 for all; B: the newest article id shown).
     MarkAll,
+    /// An admin's "Fetch the full story" on an article with a link (A: article).
+    FullStory,
 }
 
 impl Mark {
@@ -64,6 +66,7 @@ impl Mark {
             Mark::Actions => b'a',
             Mark::Opened => b'O',
             Mark::MarkAll => b'S',
+            Mark::FullStory => b'F',
         }
     }
 
@@ -75,6 +78,7 @@ impl Mark {
             b'a' => Mark::Actions,
             b'O' => Mark::Opened,
             b'S' => Mark::MarkAll,
+            b'F' => Mark::FullStory,
             _ => return None,
         })
     }
@@ -396,6 +400,11 @@ fn filling(
             )
         }
         Mark::Opened => Ok(()),
+        Mark::FullStory if with.session.user.role == Role::Admin => write!(
+            out,
+            r#"<form class="story-admin" method="post" action="/admin/articles/{a}/full-content"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="next" value="{here}"><button type="submit">Fetch the full story</button></form>"#
+        ),
+        Mark::FullStory => Ok(()),
         Mark::MarkAll => write!(
             out,
             r#"<form class="mark-all" method="post" action="/reading/mark-all"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="next" value="{here}"><input type="hidden" name="section" value="{a}"><input type="hidden" name="through" value="{b}"><button type="submit">Mark all as read</button></form>"#

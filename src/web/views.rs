@@ -347,6 +347,12 @@ impl ArticleView {
     pub fn actions_mark(&self) -> String {
         personal::mark(personal::Mark::Actions, self.id, self.section_id)
     }
+
+    /// An admin's button to fetch the story's page again (filled in for
+    /// admins only).
+    pub fn full_story_mark(&self) -> String {
+        personal::mark(personal::Mark::FullStory, self.id, 0)
+    }
 }
 
 impl PageMeta {
