@@ -496,3 +496,121 @@ async fn an_admin_fetches_the_full_story_from_the_article_page_and_a_reader_cann
     let anonymous = app.get_text(&page).await.1;
     assert!(anonymous.contains("Paragraph 7") && !anonymous.contains("Fetch the full story"));
 }
+
+#[tokio::test]
+async fn a_page_on_a_private_address_is_refused_and_the_article_keeps_its_text() {
+    let (base, hits) = local_site().await;
+    // The default: private, loopback and link-local addresses refused,
+    // after DNS and on every redirect, for pages as for feeds.
+    let app = spawn_with(|c| c.page_fetch_pace_ms = 0).await;
+    let created = app
+        .create(&json!({"title": "Cranes return to the harbour", "section": "Ports",
+                        "body": "A teaser.", "url": format!("{base}/cranes")}))
+        .await;
+    let answer: Value = app
+        .client
+        .post(app.url(&format!("/api/v1/articles/{}/full-content", created["id"])))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["full_content"]["state"], "failed", "{answer}");
+    assert_eq!(answer["full_content"]["reason"], "private_address");
+    assert!(
+        answer["full_content"].get("next_attempt_at").is_none(),
+        "not tried again"
+    );
+    assert!(
+        !hits.lock().unwrap().contains_key("cranes"),
+        "nothing was asked of the address"
+    );
+    let (_, article) = app.get_json(&format!("/api/v1/articles/{}", created["id"])).await;
+    assert_eq!(article["body_html"].as_str().unwrap().trim(), "<p>A teaser.</p>");
+}
+
+#[tokio::test]
+async fn an_admin_sets_full_stories_and_a_feeds_rule_on_the_feeds_page() {
+    use gazette::accounts::{self, Role};
+    use support::browser::Browser;
+    const PASSWORD: &str = "correct horse battery";
+    let (base, _hits) = local_site().await;
+    let app = app().await;
+    accounts::add(&app.db, "ada", PASSWORD.into(), Role::Admin)
+        .await
+        .unwrap();
+    let mut admin = Browser::new(&app);
+    assert_eq!(admin.sign_in("ada", PASSWORD).await.status(), 303);
+    let csrf = admin.csrf_on("/admin/feeds").await;
+    let url = format!("{base}/feed.xml");
+    let subscribed = admin
+        .post(
+            "/admin/feeds",
+            &[
+                ("csrf", &csrf),
+                ("url", &url),
+                ("section", "Ports"),
+                ("full_content", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(subscribed.status(), 303);
+    let feeds: Value = app
+        .client
+        .get(app.url("/api/v1/feeds"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let feed = &feeds["feeds"][0];
+    assert_eq!(feed["full_content"], true, "{feeds}");
+    let id = feed["id"].to_string();
+
+    let html = admin.get("/admin/feeds").await.text().await.unwrap();
+    assert!(html.contains(r#"name="full_content" checked"#), "{html}");
+    let saved = admin
+        .post(
+            "/admin/feeds/change",
+            &[
+                ("csrf", &csrf),
+                ("id", &id),
+                ("do", "save"),
+                ("section", "Ports"),
+                ("extract_body", "article"),
+                ("extract_strip", "figure\n  \naside"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), 303);
+    let feed = feed_json(&app, &json!({"feed": {"id": feed["id"]}})).await;
+    assert_eq!(feed["full_content"], false, "an unticked box turns it off");
+    assert_eq!(
+        feed["extraction"],
+        json!({"body": "article", "strip": ["figure", "aside"]})
+    );
+
+    let refused = admin
+        .post(
+            "/admin/feeds/change",
+            &[
+                ("csrf", &csrf),
+                ("id", &id),
+                ("do", "save"),
+                ("section", "Ports"),
+                ("extract_body", "div["),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("not a CSS selector"));
+    let feed = feed_json(&app, &json!({"feed": {"id": feed["id"]}})).await;
+    assert_eq!(
+        feed["extraction"]["body"], "article",
+        "the refused change changed nothing"
+    );
+}

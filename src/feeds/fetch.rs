@@ -143,7 +143,10 @@ impl Fetcher {
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(settings.timeout)
+            // No timeout for the whole request: the answer and the body
+            // each get `settings.timeout` (below), and the wait for room
+            // in the memory budget between them counts against neither (a
+            // feed that waited its turn timed out while being read).
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
             .gzip(true)
             .brotli(true)
@@ -221,7 +224,10 @@ impl Fetcher {
                 .await
                 .map_err(|err| FetchError::Network(err.to_string()))?;
             let request = self.client.get(current.clone()).headers(headers.clone());
-            let response = request.send().await.map_err(|err| self.describe(err))?;
+            let response = tokio::time::timeout(self.settings.timeout, request.send())
+                .await
+                .map_err(|_| FetchError::Timeout(self.settings.timeout))?
+                .map_err(|err| self.describe(err))?;
             let status = response.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 let location = response
@@ -259,7 +265,9 @@ impl Fetcher {
                 Some(length) => Some(self.reserve(length).await?),
                 None => None,
             };
-            let bytes = self.read_limited(response).await?;
+            let bytes = tokio::time::timeout(self.settings.timeout, self.read_limited(response))
+                .await
+                .map_err(|_| FetchError::Timeout(self.settings.timeout))??;
             let room = match room {
                 Some(room) => room,
                 None => self.reserve(bytes.len() as u64).await?,

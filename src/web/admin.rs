@@ -17,6 +17,7 @@ use crate::AppState;
 use crate::accounts::{self, Role, session::Session};
 use crate::error::AppError;
 use crate::feeds::{self, FeedChange, FeedView, ImportResult, Subscription};
+use crate::full_content::rules::SiteRule;
 use crate::store;
 use crate::web::account::see_other;
 use crate::web::pages::{PageError, query_param};
@@ -107,6 +108,10 @@ struct FeedRow {
     state: &'static str,
     interval_minutes: i64,
     full_content: bool,
+    /// The feed's own extraction rule: its body selector, and what it
+    /// strips, one selector a line.
+    extract_body: String,
+    extract_strip: String,
     last_fetch: String,
     next_fetch: String,
     articles: i64,
@@ -124,6 +129,12 @@ impl From<FeedView> for FeedRow {
             state: view.state,
             interval_minutes: feed.interval_secs / 60,
             full_content: feed.full_content,
+            extract_body: view
+                .extraction
+                .as_ref()
+                .and_then(|r| r.body.clone())
+                .unwrap_or_default(),
+            extract_strip: view.extraction.as_ref().map(|r| r.strip.join("\n")).unwrap_or_default(),
             last_fetch: date(feed.last_fetch_at),
             next_fetch: date(Some(feed.next_fetch_at)),
             articles: feed.articles_ingested,
@@ -263,6 +274,25 @@ pub struct FeedForm {
     interval_minutes: String,
     /// A checkbox: sent ("on") only when ticked.
     full_content: Option<String>,
+    #[serde(default)]
+    extract_body: String,
+    #[serde(default)]
+    extract_strip: String,
+}
+
+/// The extraction rule a feed's row asks for, keeping the headers only
+/// the API sets; `None` when the row names no selector.
+fn row_rule(form: &FeedForm, current: Option<SiteRule>) -> Option<SiteRule> {
+    let body = non_empty(&form.extract_body).map(str::to_owned);
+    let strip: Vec<String> = form
+        .extract_strip
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let headers = current.map(|rule| rule.headers).unwrap_or_default();
+    (body.is_some() || !strip.is_empty() || !headers.is_empty()).then_some(SiteRule { body, strip, headers })
 }
 
 /// One feed's row: save its settings, poll it now, or remove it.
@@ -278,12 +308,16 @@ pub async fn feed(
             "save" => {
                 let title = Some(non_empty(&form.title));
                 let interval = interval(&form.interval_minutes)?;
+                let current = store::feeds::get(&state.db.reader, form.id)
+                    .await?
+                    .ok_or(AppError::NotFound("feed"))?;
+                let rule = row_rule(&form, SiteRule::from_stored(current.extraction.as_deref()));
                 let change = FeedChange {
                     section: non_empty(&form.section),
                     title,
                     interval,
                     full_content: Some(form.full_content.is_some()),
-                    extraction: None,
+                    extraction: Some(rule.as_ref()),
                 };
                 feeds::update(&state.db, form.id, change).await?;
                 Ok("changed")
