@@ -41,7 +41,7 @@ fn story_page(title: &str, paragraphs: usize) -> String {
     )
 }
 
-async fn site(State(hits): State<Hits>, Path(name): Path<String>) -> Response {
+async fn site(State(hits): State<Hits>, Path(name): Path<String>, headers: axum::http::HeaderMap) -> Response {
     *hits.lock().unwrap().entry(name.clone()).or_default() += 1;
     let html = |body: String| ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
     match name.as_str() {
@@ -55,11 +55,29 @@ async fn site(State(hits): State<Hits>, Path(name): Path<String>) -> Response {
                 ("slow", "A story on a server that never answers"),
                 ("huge", "A story on a twenty megabyte page"),
                 ("pdf", "A story that is a PDF"),
+                ("busy", "A story on a server that asks for an hour"),
+                ("nytimes", "A story from a real news page"),
             ]
             .iter()
             .map(|(slug, title)| {
+                // The server that asks for an hour is its own host (the
+                // same server by another name): its wait holds up only
+                // its own pages.
+                let link = match *slug {
+                    "busy" => {
+                        let port = headers[header::HOST]
+                            .to_str()
+                            .unwrap()
+                            .rsplit(':')
+                            .next()
+                            .unwrap()
+                            .to_owned();
+                        format!("http://localhost:{port}/busy")
+                    }
+                    _ => format!("/{slug}"),
+                };
                 format!(
-                    "<item><guid>{slug}</guid><title>{title}</title><link>/{slug}</link>\
+                    "<item><guid>{slug}</guid><title>{title}</title><link>{link}</link>\
                      <description>Teaser of {title}.</description></item>"
                 )
             })
@@ -102,9 +120,23 @@ async fn site(State(hits): State<Hits>, Path(name): Path<String>) -> Response {
             "word ".repeat(4 * 1024 * 1024)
         )),
         "pdf" => ([(header::CONTENT_TYPE, "application/pdf")], "%PDF-1.4").into_response(),
+        "busy" => (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "3600")]).into_response(),
+        // A real news page: Mozilla Readability's test copy of one.
+        "nytimes" => html(readability_page("nytimes-1", "source.html.gz")),
         "story" => html(story_page("A story posted by the API", 7)),
         _ => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+/// A page of Mozilla Readability's test suite (tests/data/readability).
+fn readability_page(page: &str, file: &str) -> String {
+    use std::io::Read;
+    let path = format!("{}/tests/data/readability/{page}/{file}", env!("CARGO_MANIFEST_DIR"));
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    text
 }
 
 async fn local_site() -> (String, Hits) {
@@ -186,7 +218,7 @@ async fn a_summary_only_feed_gets_its_stories_and_keeps_its_teasers() {
     let app = app().await;
     let subscribed = subscribe(&app, &format!("{base}/feed.xml"), true).await;
     assert_eq!(subscribed["feed"]["full_content"], true);
-    assert_eq!(subscribed["poll"]["created"], 8);
+    assert_eq!(subscribed["poll"]["created"], 10);
     let articles = settled(&app, Duration::from_secs(30)).await;
 
     let cranes = &articles["Cranes return to the harbour"];
@@ -222,6 +254,21 @@ async fn a_summary_only_feed_gets_its_stories_and_keeps_its_teasers() {
         "{latin:#}"
     );
 
+    // A real page: what Readability.js finds on it, Gazette finds.
+    let real = &articles["A story from a real news page"];
+    assert_eq!(real["full_content"]["state"], "done", "{real:#}");
+    let expected = gazette::domain::body::plain_text(&readability_page("nytimes-1", "expected.html.gz"));
+    let opening: String = expected.split_whitespace().take(12).collect::<Vec<_>>().join(" ");
+    let found = gazette::domain::body::plain_text(real["body_html"].as_str().unwrap());
+    assert!(
+        found
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .contains(&opening),
+        "{opening} in {found}"
+    );
+
     let hostile = &articles["Harbour board minutes"];
     assert_eq!(hostile["full_content"]["state"], "done");
     let body = hostile["body_html"].as_str().unwrap();
@@ -238,6 +285,7 @@ async fn a_summary_only_feed_gets_its_stories_and_keeps_its_teasers() {
         ("A story on a server that never answers", "timeout", true),
         ("A story on a twenty megabyte page", "too_large", false),
         ("A story that is a PDF", "not_html", false),
+        ("A story on a server that asks for an hour", "http_429", true),
     ] {
         let article = &articles[title];
         assert_eq!(article["full_content"]["state"], "failed", "{title}: {article:#}");
@@ -262,7 +310,11 @@ async fn a_summary_only_feed_gets_its_stories_and_keeps_its_teasers() {
         .json()
         .await
         .unwrap();
-    assert_eq!(poll["unchanged"], 8, "{poll}");
+    assert_eq!(poll["unchanged"], 10, "{poll}");
+    // The host that asked for an hour is asked again no sooner.
+    let busy = &articles["A story on a server that asks for an hour"];
+    let next = chrono::DateTime::parse_from_rfc3339(busy["full_content"]["next_attempt_at"].as_str().unwrap()).unwrap();
+    assert!(next.timestamp() >= chrono::Utc::now().timestamp() + 3500, "{busy:#}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(hits.lock().unwrap()["cranes"], 1);
     let (_, again) = app.get_json(&format!("/api/v1/articles/{}", cranes["id"])).await;
@@ -613,4 +665,77 @@ async fn an_admin_sets_full_stories_and_a_feeds_rule_on_the_feeds_page() {
         feed["extraction"]["body"], "article",
         "the refused change changed nothing"
     );
+}
+
+/// A site of one feed of 200 new entries whose story pages each take a
+/// while, counting the pages asked for and the most asked for at once.
+#[derive(Default)]
+struct BusySite {
+    asked: std::sync::atomic::AtomicUsize,
+    in_flight: std::sync::atomic::AtomicUsize,
+    most_at_once: std::sync::atomic::AtomicUsize,
+}
+
+async fn busy_site(State(site): State<Arc<BusySite>>, Path(name): Path<String>) -> Response {
+    use std::sync::atomic::Ordering::SeqCst;
+    match name.as_str() {
+        "many.xml" | "other.xml" => {
+            let count = if name == "many.xml" { 200 } else { 1 };
+            let items: String = (0..count)
+                .map(|n| format!("<item><guid>{name}-{n}</guid><title>Notice {n} of {name}</title><link>/page-{name}-{n}</link><description>Teaser {n}.</description></item>"))
+                .collect();
+            (
+                [(header::CONTENT_TYPE, "application/rss+xml")],
+                format!(r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Notices</title><link>/</link>{items}</channel></rss>"#),
+            )
+                .into_response()
+        }
+        _ => {
+            site.asked.fetch_add(1, SeqCst);
+            let now = site.in_flight.fetch_add(1, SeqCst) + 1;
+            site.most_at_once.fetch_max(now, SeqCst);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            site.in_flight.fetch_sub(1, SeqCst);
+            ([(header::CONTENT_TYPE, "text/html")], story_page(&name, 6)).into_response()
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_feed_of_200_new_entries_is_fetched_at_its_sites_pace_and_delays_no_other_feed() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let site = Arc::new(BusySite::default());
+    let router = Router::new().route("/{name}", get(busy_site)).with_state(site.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let app = app().await;
+    let many = subscribe(&app, &format!("http://127.0.0.1:{port}/many.xml"), true).await;
+    assert_eq!(
+        many["poll"]["created"], 200,
+        "the entries are stored at once, with the feed's text"
+    );
+    // Another feed (another host name for the same server) is subscribed
+    // and polled while the first feed's pages are being fetched.
+    let other = subscribe(&app, &format!("http://localhost:{port}/other.xml"), false).await;
+    assert_eq!(other["poll"]["created"], 1);
+    let poll = app
+        .client
+        .post(app.url(&format!("/api/v1/feeds/{}/poll", other["feed"]["id"])))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(poll.status(), 200);
+    assert!(
+        site.asked.load(SeqCst) < 200,
+        "the other feed did not wait for the pages"
+    );
+    // Some pages later: never more than two of the site's at once.
+    let start = Instant::now();
+    while site.asked.load(SeqCst) < 12 {
+        assert!(start.elapsed() < Duration::from_secs(30), "pages are fetched");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(site.most_at_once.load(SeqCst), 2, "two pages of one site at a time");
 }
