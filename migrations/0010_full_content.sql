@@ -21,6 +21,11 @@ CREATE TABLE page_fetches (
     requested_at    INTEGER NOT NULL,
     next_attempt_at INTEGER,
     claimed_until   INTEGER,
-    fetched_at      INTEGER
+    fetched_at      INTEGER,
+    -- What the feed's entry lacked, to be taken from the page: its title
+    -- (the article has the opening words of its text) and its date (the
+    -- article is dated when it was first fetched).
+    fill_title      INTEGER NOT NULL DEFAULT 0,
+    fill_date       INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX page_fetches_due ON page_fetches (next_attempt_at) WHERE next_attempt_at IS NOT NULL;

@@ -82,16 +82,24 @@ async fn site(State(hits): State<Hits>, Path(name): Path<String>, headers: axum:
                 )
             })
             .collect();
+            // An entry with neither a title nor a date: the page has both.
+            let untitled = "<item><guid>untitled</guid><link>/untitled</link><description>Dredging teaser.</description></item>\
+                <item><guid>dated</guid><title>Dated by its feed</title><link>/untitled?edition=2</link>\
+                <pubDate>Wed, 12 Jun 2024 09:30:00 GMT</pubDate><description>Dated teaser.</description></item>";
             (
                 [(header::CONTENT_TYPE, "application/rss+xml")],
                 format!(
                     r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Harbour Desk</title><link>/</link>
-<description>Teasers</description>{items}</channel></rss>"#
+<description>Teasers</description>{items}{untitled}</channel></rss>"#
                 ),
             )
                 .into_response()
         }
         "cranes" => html(story_page("Cranes return to the harbour", 8)),
+        "untitled" => html(story_page("Dredging starts at the east quay", 7).replace(
+            "<head>",
+            r#"<head><meta property="article:published_time" content="2024-03-02T08:00:00Z">"#,
+        )),
         // The charset is named only in a meta tag.
         "latin" => (
             [(header::CONTENT_TYPE, "text/html")],
@@ -218,7 +226,7 @@ async fn a_summary_only_feed_gets_its_stories_and_keeps_its_teasers() {
     let app = app().await;
     let subscribed = subscribe(&app, &format!("{base}/feed.xml"), true).await;
     assert_eq!(subscribed["feed"]["full_content"], true);
-    assert_eq!(subscribed["poll"]["created"], 10);
+    assert_eq!(subscribed["poll"]["created"], 12);
     let articles = settled(&app, Duration::from_secs(30)).await;
 
     let cranes = &articles["Cranes return to the harbour"];
@@ -253,6 +261,16 @@ async fn a_summary_only_feed_gets_its_stories_and_keeps_its_teasers() {
             .contains("Paragraph 5 of Café owners"),
         "{latin:#}"
     );
+
+    // What the entry lacked, its page gave: its title and its date; an
+    // entry with both keeps its own.
+    let untitled = &articles["Dredging starts at the east quay"];
+    assert_eq!(untitled["full_content"]["state"], "done", "{untitled:#}");
+    assert_eq!(untitled["published_at"], "2024-03-02T08:00:00+00:00");
+    assert_eq!(untitled["summary"], "Dredging teaser.");
+    let dated = &articles["Dated by its feed"];
+    assert_eq!(dated["full_content"]["state"], "done", "{dated:#}");
+    assert_eq!(dated["published_at"], "2024-06-12T09:30:00+00:00");
 
     // A real page: what Readability.js finds on it, Gazette finds.
     let real = &articles["A story from a real news page"];
@@ -310,7 +328,7 @@ async fn a_summary_only_feed_gets_its_stories_and_keeps_its_teasers() {
         .json()
         .await
         .unwrap();
-    assert_eq!(poll["unchanged"], 10, "{poll}");
+    assert_eq!(poll["unchanged"], 12, "{poll}");
     // The host that asked for an hour is asked again no sooner.
     let busy = &articles["A story on a server that asks for an hour"];
     let next = chrono::DateTime::parse_from_rfc3339(busy["full_content"]["next_attempt_at"].as_str().unwrap()).unwrap();

@@ -12,6 +12,8 @@ CREATE TABLE page_fetches (
     requested_at    BIGINT NOT NULL,
     next_attempt_at BIGINT,
     claimed_until   BIGINT,
-    fetched_at      BIGINT
+    fetched_at      BIGINT,
+    fill_title      BOOLEAN NOT NULL DEFAULT FALSE,
+    fill_date       BOOLEAN NOT NULL DEFAULT FALSE
 );
 CREATE INDEX page_fetches_due ON page_fetches (next_attempt_at) WHERE next_attempt_at IS NOT NULL;

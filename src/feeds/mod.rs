@@ -421,11 +421,16 @@ async fn ingest_and_record(
     let (ttl, has_entries) = (parsed.ttl, !parsed.entries.is_empty());
     // The pages of a full-content feed's new and changed entries are
     // fetched once they are stored.
-    let links: Vec<Option<Url>> = match feed.full_content {
+    // What an entry lacks (a title, a date) is taken from its page.
+    let links: Vec<Option<(Url, bool, bool)>> = match feed.full_content {
         true => parsed
             .entries
             .iter()
-            .map(|entry| parse::entry_link(entry, url))
+            .map(|entry| {
+                let untitled = entry.title.as_ref().is_none_or(|t| t.content.trim().is_empty());
+                let undated = entry.published.or(entry.updated).is_none();
+                parse::entry_link(entry, url).map(|link| (link, untitled, undated))
+            })
             .collect(),
         false => Vec::new(),
     };
@@ -453,8 +458,13 @@ async fn ingest_and_record(
                             continue;
                         }
                     }
-                    if let Some(Some(link)) = links.get(index) {
-                        pages.push((saved.id, link.to_string()));
+                    if let Some(Some((link, untitled, undated))) = links.get(index) {
+                        pages.push(crate::full_content::PageRequest {
+                            article_id: saved.id,
+                            url: link.to_string(),
+                            fill_title: *untitled,
+                            fill_date: *undated,
+                        });
                     }
                 }
                 BatchItem::Failed { .. } => report.skipped += 1,

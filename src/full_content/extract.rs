@@ -33,6 +33,8 @@ const MAX_TAGS: usize = 3 * MAX_ELEMENTS;
 pub struct Story {
     /// The story's body, unsanitised.
     pub html: String,
+    /// The page's headline (its metadata, else its title), if it names one.
+    pub title: Option<String>,
     pub byline: Option<String>,
     /// The page's lead image (its metadata), absolute.
     pub image: Option<String>,
@@ -107,6 +109,10 @@ fn by_selector(document: Document, selector: &str, url: &Url) -> Result<Story, E
         .ok();
     Ok(Story {
         html,
+        title: metadata
+            .as_ref()
+            .map(|m| m.title.clone())
+            .filter(|t| !t.trim().is_empty()),
         byline: metadata.as_ref().and_then(|m| m.byline.clone()),
         image: metadata.as_ref().and_then(|m| m.image.clone()),
         published: metadata
@@ -139,6 +145,7 @@ fn by_readability(document: Document, html: &str, url: &Url) -> Result<Story, Ex
     match (first, second) {
         (Ok(article), _) if first_is_the_story => Ok(Story {
             html: article.content.to_string(),
+            title: Some(article.title.clone()).filter(|t| !t.trim().is_empty()),
             byline: article.byline.filter(|b| !b.trim().is_empty()),
             image: article.image,
             published: article.published_time.as_deref().and_then(parse_time),
@@ -147,6 +154,11 @@ fn by_readability(document: Document, html: &str, url: &Url) -> Result<Story, Ex
             let article = first.ok();
             let metadata = &other.metadata;
             Ok(Story {
+                title: article
+                    .as_ref()
+                    .map(|a| a.title.clone())
+                    .or_else(|| Some(metadata.title.clone()))
+                    .filter(|t| !t.trim().is_empty()),
                 html: other.content_html,
                 byline: article
                     .as_ref()

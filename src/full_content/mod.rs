@@ -18,13 +18,14 @@ use std::time::Duration;
 use serde::Serialize;
 use url::Url;
 
-use crate::domain::article::MAX_SUMMARY_CHARS;
+use crate::domain::article::{MAX_SUMMARY_CHARS, MAX_TITLE_CHARS};
 use crate::domain::listing::from_unix;
 use crate::domain::{NewArticle, body};
 use crate::error::AppError;
 use crate::feeds::charset;
 use crate::feeds::fetch::{FetchError, Fetched, Fetcher};
 use crate::store::articles::Shown;
+pub use crate::store::page_fetches::PageRequest;
 use crate::store::page_fetches::{Attempt, PageFetch, PageJob};
 use crate::store::{self, Db};
 use extract::Story;
@@ -84,15 +85,15 @@ pub async fn status(db: &Db, article_id: i64) -> Result<Option<FullContentView>,
 
 /// Asks for the pages of a feed's new or changed articles, and wakes the
 /// worker.
-pub async fn request(db: &Db, feed_id: i64, articles: &[(i64, String)]) -> Result<(), AppError> {
-    if articles.is_empty() {
+pub async fn request(db: &Db, feed_id: i64, pages: &[PageRequest]) -> Result<(), AppError> {
+    if pages.is_empty() {
         return Ok(());
     }
     let now = store::now_unix();
     db.writer
         .transaction(async |conn| {
-            for (id, url) in articles {
-                store::page_fetches::request(conn, *id, url, Some(feed_id), now).await?;
+            for page in pages {
+                store::page_fetches::request(conn, page, Some(feed_id), now).await?;
             }
             Ok::<_, sqlx::Error>(())
         })
@@ -144,23 +145,24 @@ impl PageFetcher {
             .clone()
             .ok_or_else(|| AppError::invalid("url", "the article has no link to fetch its story from"))?;
         let now = store::now_unix();
+        let page = PageRequest {
+            article_id,
+            url: url.clone(),
+            fill_title: false,
+            fill_date: false,
+        };
         let claimed = db
             .writer
             .transaction(async |conn| {
-                store::page_fetches::request(conn, article_id, &url, None, now).await?;
+                store::page_fetches::request(conn, &page, None, now).await?;
                 store::page_fetches::claim(conn, article_id, now, worker::LEASE_SECS).await
             })
             .await?;
-        if !claimed {
+        // The claim holds what a feed asked of the page before, if it did.
+        let Some(job) = claimed else {
             return Err(AppError::Conflict(
                 "the story's page is being fetched already".to_owned(),
             ));
-        }
-        let job = PageJob {
-            article_id,
-            url,
-            feed_id: None,
-            attempts: 0,
         };
         let host = Url::parse(&job.url).ok().and_then(|u| u.host_str().map(str::to_owned));
         let turn = self.pace.wait_turn(host.as_deref().unwrap_or_default()).await;
@@ -271,7 +273,7 @@ impl PageFetcher {
         let Some(article) = store::articles::get(&db.reader, job.article_id, Shown::WithScheduled).await? else {
             return Ok(Outcome::Gone);
         };
-        let update = match story_update(article, story, final_url) {
+        let update = match story_update(article, story, final_url, job) {
             Ok(update) => update,
             Err(reason) => return failed(reason, false, None),
         };
@@ -296,8 +298,14 @@ impl PageFetcher {
 /// article shows already (a teaser page, a cookie wall, or the feed
 /// carried the whole story), or larger than any body may be. The feed's text
 /// becomes the summary where the feed gave none; the page's byline and
-/// lead image fill only what the feed left empty.
-fn story_update(article: crate::domain::Article, story: Story, page_url: Url) -> Result<NewArticle, &'static str> {
+/// lead image fill only what the feed left empty, and its title and date
+/// only where the feed's entry had none (`job`).
+fn story_update(
+    article: crate::domain::Article,
+    story: Story,
+    page_url: Url,
+    job: &PageJob,
+) -> Result<NewArticle, &'static str> {
     let shown_text = body::plain_text(&article.body_html);
     let story_html = body::sanitize_with_base(&extract::without_headline(&story.html, &article.title), &page_url);
     if story_html.len() > MAX_STORY_BYTES {
@@ -309,8 +317,18 @@ fn story_update(article: crate::domain::Article, story: Story, page_url: Url) ->
     let summary = article
         .summary
         .or_else(|| Some(cut(&shown_text, MAX_SUMMARY_CHARS)).filter(|s| !s.is_empty()));
+    let title = story
+        .title
+        .filter(|t| job.fill_title && !t.trim().is_empty())
+        .map(|t| cut(&t, MAX_TITLE_CHARS))
+        .unwrap_or(article.title);
+    // A date in the future is a broken clock, as it is in a feed.
+    let published_at = story
+        .published
+        .filter(|t| job.fill_date && *t <= chrono::Utc::now())
+        .or(Some(article.published_at));
     Ok(NewArticle {
-        title: article.title,
+        title,
         section: article.section_name,
         body: story_html,
         body_format: crate::domain::article::BodyFormat::Html,
@@ -322,7 +340,7 @@ fn story_update(article: crate::domain::Article, story: Story, page_url: Url) ->
         image_url: article.image_url.or(story.image.filter(|i| i.starts_with("http"))),
         image_caption: article.image_caption,
         tags: article.tags,
-        published_at: Some(article.published_at),
+        published_at,
         claimed_published_at: article.claimed_published_at,
         base_url: Some(page_url),
     })

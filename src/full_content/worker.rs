@@ -68,14 +68,14 @@ pub async fn run(db: Db, pages: Arc<PageFetcher>, mut shutdown: watch::Receiver<
                             store::page_fetches::claim(conn, job.article_id, now, LEASE_SECS).await
                         })
                         .await;
-                    match claimed {
-                        Ok(true) => {}
-                        Ok(false) => continue,
+                    let job = match claimed {
+                        Ok(Some(job)) => job,
+                        Ok(None) => continue,
                         Err(err) => {
                             tracing::error!(%err, "cannot claim a page to fetch");
                             break;
                         }
-                    }
+                    };
                     in_flight
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())

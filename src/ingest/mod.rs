@@ -273,9 +273,11 @@ where
 /// Replaces a stored story's body with `story`'s (the full story found on
 /// its page) and records the `attempt` that found it, in one transaction.
 /// The body is rendered and sanitised like every other, searched by its
-/// own words, and told to the caches as an edit; the story's title, keys
-/// and content hash stay the sender's, so its feed's next poll finds it
-/// unchanged. False when the article is gone.
+/// own words, and told to the caches as an edit; the story's keys and
+/// content hash stay the sender's, so its feed's next poll finds it
+/// unchanged. Its title and date are `story`'s (the sender's, or the
+/// page's where the sender gave none); a date of `None` keeps the stored
+/// one. False when the article is gone.
 pub async fn replace_body(
     db: &Db,
     id: i64,
@@ -285,6 +287,8 @@ pub async fn replace_body(
     let prepared = workers::run(move || Prepared::new(story)).await??;
     let article = &prepared.article;
     let body = store::articles::StoryBody {
+        title: &article.title,
+        published_at: article.published_at.map(|t| t.timestamp()),
         summary: article.summary.as_deref(),
         author: article.author.as_deref(),
         author_slug: prepared.author_slug.as_deref(),

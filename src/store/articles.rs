@@ -83,10 +83,14 @@ pub(crate) fn json_array<'a>(items: impl Iterator<Item = &'a str> + Clone) -> St
 }
 
 /// A story's body replaced by the one found on its page (full-content
-/// fetch): the sender's own fields (title, keys, content hash) stay, so
+/// fetch): the sender's keys and content hash stay (its title and date
+/// too, unless the sender gave none and the page did), so
 /// the next poll of its feed finds it unchanged.
 #[derive(Debug)]
 pub struct StoryBody<'a> {
+    pub title: &'a str,
+    /// `None` keeps the stored date.
+    pub published_at: Option<i64>,
     pub summary: Option<&'a str>,
     pub author: Option<&'a str>,
     pub author_slug: Option<&'a str>,

@@ -11,6 +11,19 @@ pub struct PageJob {
     pub feed_id: Option<i64>,
     /// Attempts made before this one.
     pub attempts: i64,
+    /// The feed's entry had no title: take the page's.
+    pub fill_title: bool,
+    /// The feed's entry had no date: take the page's.
+    pub fill_date: bool,
+}
+
+/// A page asked for, and what its feed's entry lacked.
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    pub article_id: i64,
+    pub url: String,
+    pub fill_title: bool,
+    pub fill_date: bool,
 }
 
 /// Where an article's page fetch stands, as the API shows it.
@@ -41,15 +54,15 @@ operations! {
     /// Asks for an article's page to be fetched now, from a first attempt:
     /// a new article of a full-content feed, one its feed changed, or an
     /// admin's request.
-    pub async fn request(conn: &mut Tx<'_>, article_id: i64, url: &str, feed_id: Option<i64>, now: i64) -> sqlx::Result<()>;
+    pub async fn request(conn: &mut Tx<'_>, page: &PageRequest, feed_id: Option<i64>, now: i64) -> sqlx::Result<()>;
 
     /// Pages due for an attempt and not claimed by an instance, soonest
     /// first.
     pub async fn due(db: &Reader, now: i64, limit: i64) -> sqlx::Result<Vec<PageJob>>;
 
-    /// Claims a due page for this instance for `lease` seconds: false when
+    /// Claims a due page for this instance for `lease` seconds: `None` when
     /// another instance claimed it first, or it is no longer due.
-    pub async fn claim(conn: &mut Tx<'_>, article_id: i64, now: i64, lease: i64) -> sqlx::Result<bool>;
+    pub async fn claim(conn: &mut Tx<'_>, article_id: i64, now: i64, lease: i64) -> sqlx::Result<Option<PageJob>>;
 
     /// Records an attempt and releases the claim.
     pub async fn record(conn: &mut Tx<'_>, attempt: &Attempt<'_>) -> sqlx::Result<()>;

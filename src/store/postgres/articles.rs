@@ -122,9 +122,12 @@ pub async fn update(conn: &mut PgConnection, id: i64, row: &ArticleRow<'_>) -> s
 
 pub async fn replace_body(conn: &mut PgConnection, id: i64, body: &StoryBody<'_>) -> sqlx::Result<bool> {
     let done = sqlx::query!(
-        r#"UPDATE articles SET summary = $1, author = $2, author_slug = $3, image_url = $4, body_format = $5, body = '',
-                  body_deflated = $6, body_html = $7, word_count = $8, updated_at = $9
-           WHERE id = $10"#,
+        r#"UPDATE articles SET title = $1, published_at = COALESCE($2, published_at), summary = $3, author = $4,
+                  author_slug = $5, image_url = $6, body_format = $7, body = '', body_deflated = $8, body_html = $9,
+                  word_count = $10, updated_at = $11
+           WHERE id = $12"#,
+        body.title,
+        body.published_at,
         body.summary,
         body.author,
         body.author_slug,

@@ -2,26 +2,24 @@
 
 use sqlx::{PgConnection, PgPool};
 
-use crate::store::page_fetches::{Attempt, PageFetch, PageJob};
+use crate::store::page_fetches::{Attempt, PageFetch, PageJob, PageRequest};
 
-pub async fn request(
-    conn: &mut PgConnection,
-    article_id: i64,
-    url: &str,
-    feed_id: Option<i64>,
-    now: i64,
-) -> sqlx::Result<()> {
+pub async fn request(conn: &mut PgConnection, page: &PageRequest, feed_id: Option<i64>, now: i64) -> sqlx::Result<()> {
     sqlx::query!(
-        r#"INSERT INTO page_fetches (article_id, url, feed_id, state, attempts, requested_at, next_attempt_at)
-           VALUES ($1, $2, $3, 'pending', 0, $4, $4)
+        r#"INSERT INTO page_fetches (article_id, url, feed_id, state, attempts, requested_at, next_attempt_at,
+                                     fill_title, fill_date)
+           VALUES ($1, $2, $3, 'pending', 0, $4, $4, $5, $6)
            ON CONFLICT (article_id) DO UPDATE SET url = excluded.url,
                feed_id = COALESCE(excluded.feed_id, page_fetches.feed_id), state = 'pending', reason = NULL,
                attempts = 0, requested_at = excluded.requested_at, next_attempt_at = excluded.next_attempt_at,
-               claimed_until = NULL"#,
-        article_id,
-        url,
+               claimed_until = NULL, fill_title = page_fetches.fill_title OR excluded.fill_title,
+               fill_date = page_fetches.fill_date OR excluded.fill_date"#,
+        page.article_id,
+        page.url,
         feed_id,
-        now
+        now,
+        page.fill_title,
+        page.fill_date
     )
     .execute(conn)
     .await
@@ -31,7 +29,7 @@ pub async fn request(
 pub async fn due(db: &PgPool, now: i64, limit: i64) -> sqlx::Result<Vec<PageJob>> {
     sqlx::query_as!(
         PageJob,
-        r#"SELECT article_id AS "article_id!", url, feed_id, attempts FROM page_fetches
+        r#"SELECT article_id AS "article_id!", url, feed_id, attempts, fill_title, fill_date FROM page_fetches
            WHERE next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)
            ORDER BY next_attempt_at ASC LIMIT $2"#,
         now,
@@ -41,17 +39,18 @@ pub async fn due(db: &PgPool, now: i64, limit: i64) -> sqlx::Result<Vec<PageJob>
     .await
 }
 
-pub async fn claim(conn: &mut PgConnection, article_id: i64, now: i64, lease: i64) -> sqlx::Result<bool> {
-    let done = sqlx::query!(
+pub async fn claim(conn: &mut PgConnection, article_id: i64, now: i64, lease: i64) -> sqlx::Result<Option<PageJob>> {
+    sqlx::query_as!(
+        PageJob,
         r#"UPDATE page_fetches SET claimed_until = $2 + $3
-           WHERE article_id = $1 AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until <= $2)"#,
+           WHERE article_id = $1 AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until <= $2)
+           RETURNING article_id AS "article_id!", url, feed_id, attempts, fill_title, fill_date"#,
         article_id,
         now,
         lease
     )
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .fetch_optional(conn)
+    .await
 }
 
 pub async fn record(conn: &mut PgConnection, attempt: &Attempt<'_>) -> sqlx::Result<()> {

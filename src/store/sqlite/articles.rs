@@ -110,9 +110,12 @@ pub async fn update(conn: &mut SqliteConnection, id: i64, row: &ArticleRow<'_>) 
 
 pub async fn replace_body(conn: &mut SqliteConnection, id: i64, body: &StoryBody<'_>) -> sqlx::Result<bool> {
     let done = sqlx::query!(
-        r#"UPDATE articles SET summary = ?, author = ?, author_slug = ?, image_url = ?, body_format = ?, body = '',
-                  body_deflated = ?, body_html = ?, word_count = ?, updated_at = ?
+        r#"UPDATE articles SET title = ?, published_at = COALESCE(?, published_at), summary = ?, author = ?,
+                  author_slug = ?, image_url = ?, body_format = ?, body = '', body_deflated = ?, body_html = ?,
+                  word_count = ?, updated_at = ?
            WHERE id = ?"#,
+        body.title,
+        body.published_at,
         body.summary,
         body.author,
         body.author_slug,

@@ -2,25 +2,28 @@
 
 use sqlx::{SqliteConnection, SqlitePool};
 
-use crate::store::page_fetches::{Attempt, PageFetch, PageJob};
+use crate::store::page_fetches::{Attempt, PageFetch, PageJob, PageRequest};
 
 pub async fn request(
     conn: &mut SqliteConnection,
-    article_id: i64,
-    url: &str,
+    page: &PageRequest,
     feed_id: Option<i64>,
     now: i64,
 ) -> sqlx::Result<()> {
     sqlx::query!(
-        r#"INSERT INTO page_fetches (article_id, url, feed_id, state, attempts, requested_at, next_attempt_at)
-           VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4)
+        r#"INSERT INTO page_fetches (article_id, url, feed_id, state, attempts, requested_at, next_attempt_at,
+                                     fill_title, fill_date)
+           VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4, ?5, ?6)
            ON CONFLICT (article_id) DO UPDATE SET url = excluded.url, feed_id = COALESCE(excluded.feed_id, feed_id),
                state = 'pending', reason = NULL, attempts = 0, requested_at = excluded.requested_at,
-               next_attempt_at = excluded.next_attempt_at, claimed_until = NULL"#,
-        article_id,
-        url,
+               next_attempt_at = excluded.next_attempt_at, claimed_until = NULL,
+               fill_title = fill_title OR excluded.fill_title, fill_date = fill_date OR excluded.fill_date"#,
+        page.article_id,
+        page.url,
         feed_id,
-        now
+        now,
+        page.fill_title,
+        page.fill_date
     )
     .execute(conn)
     .await
@@ -30,7 +33,8 @@ pub async fn request(
 pub async fn due(db: &SqlitePool, now: i64, limit: i64) -> sqlx::Result<Vec<PageJob>> {
     sqlx::query_as!(
         PageJob,
-        r#"SELECT article_id AS "article_id!", url, feed_id, attempts FROM page_fetches
+        r#"SELECT article_id AS "article_id!", url, feed_id, attempts, fill_title AS "fill_title: bool",
+                  fill_date AS "fill_date: bool" FROM page_fetches
            WHERE next_attempt_at <= ?1 AND (claimed_until IS NULL OR claimed_until <= ?1)
            ORDER BY next_attempt_at LIMIT ?2"#,
         now,
@@ -40,17 +44,24 @@ pub async fn due(db: &SqlitePool, now: i64, limit: i64) -> sqlx::Result<Vec<Page
     .await
 }
 
-pub async fn claim(conn: &mut SqliteConnection, article_id: i64, now: i64, lease: i64) -> sqlx::Result<bool> {
-    let done = sqlx::query!(
+pub async fn claim(
+    conn: &mut SqliteConnection,
+    article_id: i64,
+    now: i64,
+    lease: i64,
+) -> sqlx::Result<Option<PageJob>> {
+    sqlx::query_as!(
+        PageJob,
         r#"UPDATE page_fetches SET claimed_until = ?2 + ?3
-           WHERE article_id = ?1 AND next_attempt_at <= ?2 AND (claimed_until IS NULL OR claimed_until <= ?2)"#,
+           WHERE article_id = ?1 AND next_attempt_at <= ?2 AND (claimed_until IS NULL OR claimed_until <= ?2)
+           RETURNING article_id AS "article_id!", url, feed_id, attempts, fill_title AS "fill_title: bool",
+                     fill_date AS "fill_date: bool""#,
         article_id,
         now,
         lease
     )
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .fetch_optional(conn)
+    .await
 }
 
 pub async fn record(conn: &mut SqliteConnection, attempt: &Attempt<'_>) -> sqlx::Result<()> {
