@@ -13,8 +13,10 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use gazette::accounts::Role;
 use serde_json::{Value, json};
-use support::{TOKEN, TestApp, spawn_with};
+use support::browser::Browser;
+use support::{TOKEN, TestApp, serve_locally, spawn_with};
 
 type Hits = Arc<Mutex<HashMap<String, usize>>>;
 
@@ -149,11 +151,20 @@ fn readability_page(page: &str, file: &str) -> String {
 
 async fn local_site() -> (String, Hits) {
     let hits: Hits = Arc::default();
-    let app = Router::new().route("/{name}", get(site)).with_state(hits.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = serve_locally(Router::new().route("/{name}", get(site)).with_state(hits.clone())).await;
     (format!("http://{addr}"), hits)
+}
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A browser signed in to a new account of `role`.
+async fn signed_in<'a>(app: &'a TestApp, name: &str, role: Role) -> Browser<'a> {
+    gazette::accounts::add(&app.db, name, PASSWORD.into(), role)
+        .await
+        .unwrap();
+    let mut browser = Browser::new(app);
+    assert_eq!(browser.sign_in(name, PASSWORD).await.status(), 303);
+    browser
 }
 
 async fn app() -> TestApp {
@@ -206,6 +217,28 @@ async fn settled(app: &TestApp, limit: Duration) -> HashMap<String, Value> {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A request with the token: its status and JSON answer (null if none).
+async fn with_token(app: &TestApp, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut request = app.client.request(method, app.url(path)).bearer_auth(TOKEN);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Asks for an article's full story now.
+async fn fetch_now(app: &TestApp, id: &Value) -> (u16, Value) {
+    with_token(
+        app,
+        reqwest::Method::POST,
+        &format!("/api/v1/articles/{id}/full-content"),
+        None,
+    )
+    .await
 }
 
 async fn feed_json(app: &TestApp, subscribed: &Value) -> Value {
@@ -364,16 +397,7 @@ async fn a_feed_without_the_setting_is_left_alone_until_asked() {
     let path = format!("/api/v1/articles/{}/full-content", cranes["id"]);
     let unauthorised = app.client.post(app.url(&path)).send().await.unwrap();
     assert_eq!(unauthorised.status(), 401);
-    let answer: Value = app
-        .client
-        .post(app.url(&path))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, answer) = fetch_now(&app, &cranes["id"]).await;
     assert_eq!(answer["full_content"]["state"], "done", "{answer}");
     let (_, article) = app.get_json(&format!("/api/v1/articles/{}", cranes["id"])).await;
     assert!(article["body_html"].as_str().unwrap().contains("Paragraph 7"));
@@ -381,83 +405,52 @@ async fn a_feed_without_the_setting_is_left_alone_until_asked() {
 
     // A failure is an answer too: the article keeps its text.
     let missing = &articles["A story that was taken down"];
-    let answer: Value = app
-        .client
-        .post(app.url(&format!("/api/v1/articles/{}/full-content", missing["id"])))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, answer) = fetch_now(&app, &missing["id"]).await;
     assert_eq!(answer["full_content"]["state"], "failed");
     assert_eq!(answer["full_content"]["reason"], "http_404");
 
     // An unknown article, and one with no link.
-    let unknown = app
-        .client
-        .post(app.url("/api/v1/articles/999999/full-content"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unknown.status(), 404);
+    let (status, _) = fetch_now(&app, &json!(999999)).await;
+    assert_eq!(status, 404);
     let created = app
         .create(&json!({"title": "No link", "section": "Ports", "body": "Text."}))
         .await;
-    let linkless = app
-        .client
-        .post(app.url(&format!("/api/v1/articles/{}/full-content", created["id"])))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(linkless.status(), 422);
-    let error: Value = linkless.json().await.unwrap();
+    let (status, error) = fetch_now(&app, &created["id"]).await;
+    assert_eq!(status, 422);
     assert_eq!(error["error"]["field"], "url", "{error}");
 
     // Turning the setting on fetches the next new entries' pages.
-    let changed: Value = app
-        .client
-        .patch(app.url(&format!("/api/v1/feeds/{}", subscribed["feed"]["id"])))
-        .bearer_auth(TOKEN)
-        .json(&json!({"full_content": true, "extraction": {"body": "article", "strip": ["figure"]}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let feed_path = format!("/api/v1/feeds/{}", subscribed["feed"]["id"]);
+    let (_, changed) = with_token(
+        &app,
+        reqwest::Method::PATCH,
+        &feed_path,
+        Some(json!({"full_content": true, "extraction": {"body": "article", "strip": ["figure"]}})),
+    )
+    .await;
     assert_eq!(changed["full_content"], true, "{changed}");
     assert_eq!(changed["extraction"]["body"], "article");
-    let refused = app
-        .client
-        .patch(app.url(&format!("/api/v1/feeds/{}", subscribed["feed"]["id"])))
-        .bearer_auth(TOKEN)
-        .json(&json!({"extraction": {"body": "div["}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 422);
-    let error: Value = refused.json().await.unwrap();
+    let (status, error) = with_token(
+        &app,
+        reqwest::Method::PATCH,
+        &feed_path,
+        Some(json!({"extraction": {"body": "div["}})),
+    )
+    .await;
+    assert_eq!(status, 422);
     assert_eq!(error["error"]["field"], "extraction", "{error}");
     let feed = feed_json(&app, &subscribed).await;
     assert_eq!(
         feed["extraction"]["body"], "article",
         "the refused change changed nothing"
     );
-    let cleared: Value = app
-        .client
-        .patch(app.url(&format!("/api/v1/feeds/{}", subscribed["feed"]["id"])))
-        .bearer_auth(TOKEN)
-        .json(&json!({"extraction": null}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, cleared) = with_token(
+        &app,
+        reqwest::Method::PATCH,
+        &feed_path,
+        Some(json!({"extraction": null})),
+    )
+    .await;
     assert!(cleared.get("extraction").is_none(), "{cleared}");
 }
 
@@ -514,25 +507,15 @@ async fn opml_keeps_the_full_content_setting_and_the_rule() {
 
 #[tokio::test]
 async fn an_admin_fetches_the_full_story_from_the_article_page_and_a_reader_cannot() {
-    use gazette::accounts::{self, Role};
-    use support::browser::Browser;
-    const PASSWORD: &str = "correct horse battery";
     let (base, _hits) = local_site().await;
     let app = app().await;
-    accounts::add(&app.db, "ada", PASSWORD.into(), Role::Admin)
-        .await
-        .unwrap();
-    accounts::add(&app.db, "ben", PASSWORD.into(), Role::Reader)
-        .await
-        .unwrap();
     let created = app
         .create(&json!({"title": "Cranes return to the harbour", "section": "Ports",
                         "body": "A teaser.", "url": format!("{base}/cranes")}))
         .await;
     let page = created["url"].as_str().unwrap().to_owned();
 
-    let mut reader = Browser::new(&app);
-    assert_eq!(reader.sign_in("ben", PASSWORD).await.status(), 303);
+    let mut reader = signed_in(&app, "ben", Role::Reader).await;
     let html = reader.get(&page).await.text().await.unwrap();
     assert!(!html.contains("Fetch the full story"), "readers get no such button");
     let csrf = reader.csrf().await;
@@ -544,8 +527,7 @@ async fn an_admin_fetches_the_full_story_from_the_article_page_and_a_reader_cann
         .await;
     assert_eq!(refused.status(), 403);
 
-    let mut admin = Browser::new(&app);
-    assert_eq!(admin.sign_in("ada", PASSWORD).await.status(), 303);
+    let mut admin = signed_in(&app, "ada", Role::Admin).await;
     let html = admin.get(&page).await.text().await.unwrap();
     assert!(html.contains("Fetch the full story"), "{html}");
     let csrf = admin.csrf().await;
@@ -577,16 +559,7 @@ async fn a_page_on_a_private_address_is_refused_and_the_article_keeps_its_text()
         .create(&json!({"title": "Cranes return to the harbour", "section": "Ports",
                         "body": "A teaser.", "url": format!("{base}/cranes")}))
         .await;
-    let answer: Value = app
-        .client
-        .post(app.url(&format!("/api/v1/articles/{}/full-content", created["id"])))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, answer) = fetch_now(&app, &created["id"]).await;
     assert_eq!(answer["full_content"]["state"], "failed", "{answer}");
     assert_eq!(answer["full_content"]["reason"], "private_address");
     assert!(
@@ -603,16 +576,9 @@ async fn a_page_on_a_private_address_is_refused_and_the_article_keeps_its_text()
 
 #[tokio::test]
 async fn an_admin_sets_full_stories_and_a_feeds_rule_on_the_feeds_page() {
-    use gazette::accounts::{self, Role};
-    use support::browser::Browser;
-    const PASSWORD: &str = "correct horse battery";
     let (base, _hits) = local_site().await;
     let app = app().await;
-    accounts::add(&app.db, "ada", PASSWORD.into(), Role::Admin)
-        .await
-        .unwrap();
-    let mut admin = Browser::new(&app);
-    assert_eq!(admin.sign_in("ada", PASSWORD).await.status(), 303);
+    let mut admin = signed_in(&app, "ada", Role::Admin).await;
     let csrf = admin.csrf_on("/admin/feeds").await;
     let url = format!("{base}/feed.xml");
     let subscribed = admin
@@ -724,9 +690,7 @@ async fn a_feed_of_200_new_entries_is_fetched_at_its_sites_pace_and_delays_no_ot
     use std::sync::atomic::Ordering::SeqCst;
     let site = Arc::new(BusySite::default());
     let router = Router::new().route("/{name}", get(busy_site)).with_state(site.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let port = serve_locally(router).await.port();
     let app = app().await;
     let many = subscribe(&app, &format!("http://127.0.0.1:{port}/many.xml"), true).await;
     assert_eq!(

@@ -362,13 +362,10 @@ async fn slow_story_site(stories: usize) -> (String, Arc<Mutex<HashMap<String, u
         ([("content-type", "text/html")], page).into_response()
     }
     let hits: Hits = Arc::default();
-    let app = Router::new()
+    let router = Router::new()
         .route("/{name}", get(serve))
         .with_state((hits.clone(), stories));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}"), hits)
+    (format!("http://{}", support::serve_locally(router).await), hits)
 }
 
 #[tokio::test]

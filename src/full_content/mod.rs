@@ -180,10 +180,12 @@ impl PageFetcher {
         turn.finish(retry_after);
         let now = store::now_unix();
         let (reason, retry, wait) = match outcome {
-            Ok(Outcome::Done) | Ok(Outcome::Gone) => {
+            Ok(Outcome::Done) => {
                 metrics::counter!("gazette_full_content_total", "result" => "done").increment(1);
                 return Ok(());
             }
+            // Deleted meanwhile: its row went with it.
+            Ok(Outcome::Gone) => return Ok(()),
             Ok(Outcome::Failed {
                 reason,
                 retry,

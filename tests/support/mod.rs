@@ -422,3 +422,12 @@ pub fn sizeable_article(n: u64) -> Value {
         "body": body,
     })
 }
+
+/// Serves `router` on a free loopback port, for as long as the test runs
+/// (a local site of feeds and pages): its address.
+pub async fn serve_locally(router: axum::Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    addr
+}
