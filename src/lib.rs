@@ -186,6 +186,7 @@ impl Application {
                     fetcher,
                     full_content::rules::SiteRules::load(config.site_rules.as_deref())?,
                     Duration::from_millis(config.page_fetch_pace_ms),
+                    memory.clone(),
                 )),
                 page_cache,
                 commits,

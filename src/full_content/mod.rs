@@ -24,6 +24,7 @@ use crate::domain::{NewArticle, body};
 use crate::error::AppError;
 use crate::feeds::charset;
 use crate::feeds::fetch::{FetchError, Fetched, Fetcher};
+use crate::ingest::budget::{MemoryBudget, page_cost};
 use crate::store::articles::Shown;
 pub use crate::store::page_fetches::PageRequest;
 use crate::store::page_fetches::{Attempt, PageFetch, PageJob};
@@ -35,6 +36,16 @@ use rules::{SiteRule, SiteRules};
 /// The largest story taken from a page, sanitised: the API's own limit
 /// on a body (`--max-body-bytes`' default).
 const MAX_STORY_BYTES: usize = 2 * 1024 * 1024;
+
+/// The largest page whose story is looked for: ten times any article
+/// page in the public test sets (the largest there are about 1.2 MB), and
+/// its extraction (about 28 times its size: [`page_cost`]) fits the
+/// default memory budget with room to spare.
+const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// How long a fetched page waits for room in the memory budget before the
+/// attempt is given up (and made again later).
+const BUDGET_WAIT: Duration = Duration::from_secs(20);
 
 /// Attempts at one page before its article keeps the feed's text for good.
 pub const MAX_ATTEMPTS: i64 = 4;
@@ -107,6 +118,9 @@ pub struct PageFetcher {
     fetcher: Arc<Fetcher>,
     rules: SiteRules,
     pace: HostPace,
+    /// Where the memory finding a story takes is reserved, beside batches
+    /// and feeds (`--memory-budget`).
+    budget: MemoryBudget,
 }
 
 /// How one attempt ended.
@@ -125,11 +139,12 @@ enum Outcome {
 }
 
 impl PageFetcher {
-    pub fn new(fetcher: Arc<Fetcher>, rules: SiteRules, pace: Duration) -> Self {
+    pub fn new(fetcher: Arc<Fetcher>, rules: SiteRules, pace: Duration, budget: MemoryBudget) -> Self {
         PageFetcher {
             fetcher,
             rules,
             pace: HostPace::new(pace),
+            budget,
         }
     }
 
@@ -257,6 +272,15 @@ impl PageFetcher {
         if !is_html(content_type.as_deref()) {
             return failed("not_html", false, None);
         }
+        if bytes.len() > MAX_PAGE_BYTES {
+            return failed("too_large", false, None);
+        }
+        // The page's room covers its document too: the fetch's own goes.
+        let Some(extracting) = self.budget.reserve(page_cost(bytes.len() as u64), BUDGET_WAIT).await else {
+            metrics::counter!("gazette_memory_budget_refused_total").increment(1);
+            return failed("busy", true, None);
+        };
+        drop(room);
         // The page's rule is that of where it ended up, after redirects.
         let rule = rule.or_else(|| self.rules.for_url(&final_url).cloned());
         let page_url = final_url.clone();
@@ -267,7 +291,7 @@ impl PageFetcher {
         })
         .await
         .map_err(anyhow::Error::from)?;
-        drop(room);
+        drop(extracting);
         let story = match found {
             Ok(story) => story,
             Err(err) => return failed(err.reason(), false, None),

@@ -43,6 +43,14 @@ pub fn document_cost(document: u64) -> u64 {
     2 * document + steps_cost(document)
 }
 
+/// Memory that finding the story on a web page of `page` bytes takes: the
+/// page parsed twice (dom_smoothie's tree and trafilatura's) with their
+/// text, measured at up to 27 times the page's size on a page of 10 MB of
+/// paragraphs (docs/BENCHMARKS.md, "Extraction as Gazette does it").
+pub fn page_cost(page: u64) -> u64 {
+    28 * page
+}
+
 fn steps_cost(input: u64) -> u64 {
     WRITE_COST + input.min(STEPS_IN_FLIGHT * super::STEP_BYTES as u64) * STEP_COST_PER_BYTE
 }
