@@ -64,6 +64,16 @@ async fn everything(app: &TestApp, key: &str) -> Value {
         "search": found,
         "unread": me("/api/v1/me/unread").await,
         "saved": me("/api/v1/me/saved").await,
+        "feeds": app
+            .client
+            .get(app.url("/api/v1/feeds"))
+            .bearer_auth(support::TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap(),
     });
     // Each server has its own port in absolute links.
     serde_json::from_str(&seen.to_string().replace(&app.base, "http://gazette")).unwrap()
@@ -122,8 +132,20 @@ async fn a_sqlite_gazette_moves_to_postgres_and_back_whole() {
             .unwrap();
         assert!(response.status().is_success(), "{path}: {}", response.status());
     }
+    // A full-content feed and the page fetch of one of its stories.
+    app.execute(
+        "INSERT INTO feeds (url, section, title, interval_secs, created_at, next_fetch_at, full_content, extraction)
+         VALUES ('http://wire.test/feed.xml', 'Harbour', 'Wire', 900, 1, 4102444800, 1, '{\"body\":\"article\"}')",
+    )
+    .await;
+    app.execute(&format!(
+        "INSERT INTO page_fetches (article_id, url, feed_id, state, reason, attempts, requested_at, fill_title, fill_date)
+         VALUES ({ferry}, 'http://wire.test/ferry', 1, 'failed', 'http_404', 1, 1, 0, 1)"
+    ))
+    .await;
     let before = everything(&app, &key).await;
     assert_eq!(before["search"], json!([quay, ferry]), "{before}");
+    assert!(before.to_string().contains("http_404"), "the page fetch shows: {before}");
     let sqlite = app.db_path.display().to_string();
     let kept = app.stop().await;
 
@@ -134,7 +156,7 @@ async fn a_sqlite_gazette_moves_to_postgres_and_back_whole() {
     let with_password = db.url.replacen("postgres@", "postgres:hunter2secret@", 1);
     let (ok, said) = copy(&sqlite, &with_password);
     assert!(ok, "{said}");
-    assert!(said.contains("Copied 13 rows (2 articles)"), "{said}");
+    assert!(said.contains("Copied 15 rows (2 articles)"), "{said}");
     assert!(!said.contains("hunter2secret"), "{said}");
     let on_postgres = spawn_with(|c| c.database = Location::Postgres(db.url.clone())).await;
     assert_eq!(everything(&on_postgres, &key).await, before);

@@ -31,6 +31,7 @@ async fn the_schema_has_every_table_sqlite_has() {
         "article_tags",
         "articles",
         "feeds",
+        "page_fetches",
         "read_horizons",
         "sections",
         "sessions",
