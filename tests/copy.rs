@@ -145,7 +145,10 @@ async fn a_sqlite_gazette_moves_to_postgres_and_back_whole() {
     .await;
     let before = everything(&app, &key).await;
     assert_eq!(before["search"], json!([quay, ferry]), "{before}");
-    assert!(before.to_string().contains("http_404"), "the page fetch shows: {before}");
+    assert!(
+        before.to_string().contains("http_404"),
+        "the page fetch shows: {before}"
+    );
     let sqlite = app.db_path.display().to_string();
     let kept = app.stop().await;
 
