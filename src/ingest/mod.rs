@@ -104,8 +104,13 @@ pub async fn ingest_batch(db: &Db, body: Vec<u8>, ndjson: bool) -> Result<Vec<Ba
             .map_err(anyhow::Error::from)??;
     // Each item is decoded only when its turn to be prepared comes: the
     // request's bytes are the only whole copy of the batch in memory.
+    let steps_at_once = if body.len() <= SHORT_BATCH_BYTES {
+        1
+    } else {
+        workers::WORKERS
+    };
     let items = spans.into_iter().map(move |span| decode::item(&body, span));
-    save_batch(db, items).await
+    save_batch_with(db, items, steps_at_once).await
 }
 
 /// How much input one step of a batch carries. A batch is prepared and
@@ -134,6 +139,24 @@ fn input_size(article: &NewArticle) -> usize {
 /// the steps in flight its reservation already counts
 /// ([`budget::batch_cost`]).
 pub async fn save_batch<I>(db: &Db, items: I) -> Result<Vec<BatchItem>, AppError>
+where
+    I: IntoIterator<Item = Result<NewArticle, AppError>>,
+    I::IntoIter: Send + 'static,
+{
+    save_batch_with(db, items, workers::WORKERS).await
+}
+
+/// A batch of at most this much input (a few steps: most batches) is
+/// prepared a step at a time, on one preparing thread. The writer is busy
+/// with another sender's batch meanwhile, so a short batch split over both
+/// threads made no time, and the other sender's next batch waited for a
+/// thread while the writer went idle (batches of short articles at 100k:
+/// 0.86-1.02x of before the memory budget this way, mean 0.94; 0.82-0.93
+/// with both threads; docs/BENCHMARKS.md). A longer batch keeps both, as
+/// its preparation is what the writer waits for.
+const SHORT_BATCH_BYTES: usize = 4 * STEP_BYTES;
+
+async fn save_batch_with<I>(db: &Db, items: I, steps_at_once: usize) -> Result<Vec<BatchItem>, AppError>
 where
     I: IntoIterator<Item = Result<NewArticle, AppError>>,
     I::IntoIter: Send + 'static,
@@ -180,7 +203,7 @@ where
                     .collect::<Vec<_>>()
             })
         })
-        .buffered(workers::WORKERS),
+        .buffered(steps_at_once.max(1)),
     );
     let mut next_step = async || ready.next().await.transpose();
     let mut ahead = VecDeque::new();
