@@ -721,3 +721,44 @@ async fn a_feed_of_200_new_entries_is_fetched_at_its_sites_pace_and_delays_no_ot
     }
     assert_eq!(site.most_at_once.load(SeqCst), 2, "two pages of one site at a time");
 }
+
+#[tokio::test]
+async fn a_page_being_fetched_is_not_fetched_again_at_once() {
+    let (base, hits) = local_site().await;
+    let app = app().await;
+    // A page that never answers: the first fetch holds it until its
+    // time-out (2 s here).
+    let created = app
+        .create(
+            &json!({"title": "A story on a server that never answers", "section": "Ports",
+                        "body": "A teaser.", "url": format!("{base}/slow")}),
+        )
+        .await;
+    let first = {
+        let (client, url) = (
+            app.client.clone(),
+            app.url(&format!("/api/v1/articles/{}/full-content", created["id"])),
+        );
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    };
+    let start = Instant::now();
+    while hits.lock().unwrap().get("slow").is_none() {
+        assert!(start.elapsed() < Duration::from_secs(10), "the first fetch starts");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, error) = fetch_now(&app, &created["id"]).await;
+    assert_eq!(status, 409, "{error}");
+    assert_eq!(first.await.unwrap(), 200);
+    assert_eq!(hits.lock().unwrap()["slow"], 1);
+    let (_, article) = app.get_json(&format!("/api/v1/articles/{}", created["id"])).await;
+    assert_eq!(article["full_content"]["reason"], "timeout");
+}

@@ -53,7 +53,8 @@ operations! {
     page_fetches;
     /// Asks for an article's page to be fetched now, from a first attempt:
     /// a new article of a full-content feed, one its feed changed, or an
-    /// admin's request.
+    /// admin's request. A claim in progress is kept, so the page is never
+    /// fetched twice at once.
     pub async fn request(conn: &mut Tx<'_>, page: &PageRequest, feed_id: Option<i64>, now: i64) -> sqlx::Result<()>;
 
     /// Pages due for an attempt and not claimed by an instance, soonest

@@ -12,7 +12,7 @@ pub async fn request(conn: &mut PgConnection, page: &PageRequest, feed_id: Optio
            ON CONFLICT (article_id) DO UPDATE SET url = excluded.url,
                feed_id = COALESCE(excluded.feed_id, page_fetches.feed_id), state = 'pending', reason = NULL,
                attempts = 0, requested_at = excluded.requested_at, next_attempt_at = excluded.next_attempt_at,
-               claimed_until = NULL, fill_title = page_fetches.fill_title OR excluded.fill_title,
+               fill_title = page_fetches.fill_title OR excluded.fill_title,
                fill_date = page_fetches.fill_date OR excluded.fill_date"#,
         page.article_id,
         page.url,

@@ -16,7 +16,7 @@ pub async fn request(
            VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4, ?5, ?6)
            ON CONFLICT (article_id) DO UPDATE SET url = excluded.url, feed_id = COALESCE(excluded.feed_id, feed_id),
                state = 'pending', reason = NULL, attempts = 0, requested_at = excluded.requested_at,
-               next_attempt_at = excluded.next_attempt_at, claimed_until = NULL,
+               next_attempt_at = excluded.next_attempt_at,
                fill_title = fill_title OR excluded.fill_title, fill_date = fill_date OR excluded.fill_date"#,
         page.article_id,
         page.url,
