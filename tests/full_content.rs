@@ -177,16 +177,10 @@ async fn app() -> TestApp {
 }
 
 async fn subscribe(app: &TestApp, url: &str, full_content: bool) -> Value {
-    let response = app
-        .client
-        .post(app.url("/api/v1/feeds"))
-        .bearer_auth(TOKEN)
-        .json(&json!({"url": url, "section": "Ports", "full_content": full_content}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    response.json().await.unwrap()
+    let body = json!({"url": url, "section": "Ports", "full_content": full_content});
+    let (status, subscribed) = with_token(app, reqwest::Method::POST, "/api/v1/feeds", Some(body)).await;
+    assert_eq!(status, 201, "{subscribed}");
+    subscribed
 }
 
 async fn articles_by_title(app: &TestApp) -> HashMap<String, Value> {
@@ -242,15 +236,10 @@ async fn fetch_now(app: &TestApp, id: &Value) -> (u16, Value) {
 }
 
 async fn feed_json(app: &TestApp, subscribed: &Value) -> Value {
-    let response = app
-        .client
-        .get(app.url(&format!("/api/v1/feeds/{}", subscribed["feed"]["id"])))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
+    let path = format!("/api/v1/feeds/{}", subscribed["feed"]["id"]);
+    let (status, feed) = with_token(app, reqwest::Method::GET, &path, None).await;
+    assert_eq!(status, 200);
+    feed
 }
 
 #[tokio::test]
@@ -351,16 +340,13 @@ async fn a_summary_only_feed_gets_its_stories_and_keeps_its_teasers() {
 
     // The page is fetched once per article, not once per poll, and the
     // story survives the next poll of the unchanged feed.
-    let poll: Value = app
-        .client
-        .post(app.url(&format!("/api/v1/feeds/{}/poll", subscribed["feed"]["id"])))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, poll) = with_token(
+        &app,
+        reqwest::Method::POST,
+        &format!("/api/v1/feeds/{}/poll", subscribed["feed"]["id"]),
+        None,
+    )
+    .await;
     assert_eq!(poll["unchanged"], 12, "{poll}");
     // The host that asked for an hour is asked again no sooner.
     let busy = &articles["A story on a server that asks for an hour"];
@@ -492,14 +478,7 @@ async fn opml_keeps_the_full_content_setting_and_the_rule() {
     let other = self::app().await;
     let imported = other.post_raw("/api/v1/feeds/opml", "text/x-opml", export).await;
     assert_eq!(imported.status(), 200);
-    let response = other
-        .client
-        .get(other.url("/api/v1/feeds"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    let feeds: Value = response.json().await.unwrap();
+    let (_, feeds) = with_token(&other, reqwest::Method::GET, "/api/v1/feeds", None).await;
     let feed = &feeds["feeds"][0];
     assert_eq!(feed["full_content"], true, "{feeds}");
     assert_eq!(feed["extraction"]["strip"][1], "a[href=\"/x\"]", "{feeds}");
@@ -593,16 +572,7 @@ async fn an_admin_sets_full_stories_and_a_feeds_rule_on_the_feeds_page() {
         )
         .await;
     assert_eq!(subscribed.status(), 303);
-    let feeds: Value = app
-        .client
-        .get(app.url("/api/v1/feeds"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, feeds) = with_token(&app, reqwest::Method::GET, "/api/v1/feeds", None).await;
     let feed = &feeds["feeds"][0];
     assert_eq!(feed["full_content"], true, "{feeds}");
     let id = feed["id"].to_string();
@@ -701,14 +671,14 @@ async fn a_feed_of_200_new_entries_is_fetched_at_its_sites_pace_and_delays_no_ot
     // and polled while the first feed's pages are being fetched.
     let other = subscribe(&app, &format!("http://localhost:{port}/other.xml"), false).await;
     assert_eq!(other["poll"]["created"], 1);
-    let poll = app
-        .client
-        .post(app.url(&format!("/api/v1/feeds/{}/poll", other["feed"]["id"])))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(poll.status(), 200);
+    let (poll_status, _) = with_token(
+        &app,
+        reqwest::Method::POST,
+        &format!("/api/v1/feeds/{}/poll", other["feed"]["id"]),
+        None,
+    )
+    .await;
+    assert_eq!(poll_status, 200);
     assert!(
         site.asked.load(SeqCst) < 200,
         "the other feed did not wait for the pages"
