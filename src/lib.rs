@@ -21,6 +21,7 @@ pub mod ingest;
 pub mod reading;
 pub mod retention;
 pub mod store;
+pub mod stories;
 pub mod tokens;
 pub mod upkeep;
 pub mod web;

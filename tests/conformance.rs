@@ -357,7 +357,7 @@ async fn reading_state_per_reader() {
         reading.act(db, ada.id, 6, Action::Unsave).await.unwrap();
         // Up to story 3 (stored before 4): 1 to 3 read, 4 still unread.
         reading.read_section(db, ada.id, Some(boxing.id), UpTo::Article(3)).await.unwrap();
-        reading.set_hide_read(db, ada.id, true).await.unwrap();
+        reading.set_settings(db, ada.id, true, false).await.unwrap();
 
         let state = async |user: i64| {
             let snapshot = reading.snapshot(db, user, i64::MAX).await.unwrap();
@@ -477,6 +477,80 @@ async fn sessions_tokens_and_keys() {
         json!({
             "duplicate": duplicate.err(), "listed": listed, "owner": owner, "last_admin": last_admin.err(),
             "users": users,
+        })
+    })
+    .await;
+}
+
+/// A wire story of several paragraphs, as outlets republish it.
+fn wire_text(place: &str) -> String {
+    format!(
+        "The port authority of {place} said on Tuesday that the northern harbour would stay closed for at \
+         least a week after a storm damaged two cranes and a stretch of the breakwater.\n\n\
+         Ships bound for {place} are being sent to the southern terminal, where officials expect delays of \
+         up to two days for container traffic and longer for bulk carriers.\n\n\
+         A spokeswoman for the authority said engineers were inspecting the breakwater by boat and that \
+         repairs to the cranes could take longer than first announced."
+    )
+}
+
+#[tokio::test]
+async fn stories_and_copies_are_placed_alike() {
+    on_both(async |db| {
+        let text = wire_text("Kestrel Bay");
+        let copy = format!("{text}\n\n(c) 2026 Example Wire. All rights reserved.");
+        let placed = post(
+            db,
+            json!([
+                {"title": "Storm shuts Kestrel Bay harbour", "section": "World", "source": "Example Wire", "body": text},
+                {"title": "Kestrel Bay harbour closed by storm", "section": "Europe", "source": "Daily Courier", "body": copy},
+                {"title": "Storm shuts Norrholm harbour", "section": "World", "source": "Example Wire",
+                 "body": wire_text("Norrholm").replace("two cranes", "four cranes").replace("Tuesday", "Friday")},
+            ]),
+        )
+        .await;
+        let later = post(
+            db,
+            json!([{"title": "Kestrel Bay storm: cranes wrecked, harbour shut", "section": "World",
+                    "source": "Harbour Times", "body": format!("{text}\n\nOur reporter saw the divers.")}]),
+        )
+        .await;
+        let ids: Vec<i64> = placed.iter().chain(&later).map(|p| p[0].as_i64().unwrap()).collect();
+        let stories = store::stories::of_articles(&db.reader, &ids).await.unwrap();
+        let of = |id: i64| *stories.iter().find(|s| s.article_id == id).unwrap();
+        let first = of(ids[0]);
+        // Story ids are the store's own: compare them by what they group.
+        let same = |a: i64, b: i64| of(a).id == of(b).id;
+        let versions = store::stories::versions(&db.reader, first.id, i64::MAX).await.unwrap();
+        // Listing a section shows its story once.
+        let world = store::articles::page(&db.reader, Scope::Section(1), Cursor::START, 50)
+            .await
+            .unwrap();
+        let mut tx_ids = db
+            .writer
+            .transaction(async |tx| store::stories::copies(tx, ids[1]).await)
+            .await
+            .unwrap();
+        tx_ids.sort();
+        // Deleting the first version hands the story on.
+        ingest::delete(db, ids[0]).await.unwrap();
+        let after = store::stories::of_articles(&db.reader, &ids[1..2]).await.unwrap();
+        assert_eq!(of(ids[1]).duplicate_of, Some(ids[0]), "the copy is a copy");
+        assert!(same(ids[0], ids[1]) && same(ids[0], ids[3]) && !same(ids[0], ids[2]));
+        assert_eq!((first.articles, first.sources), (3, 3));
+        assert_eq!(tx_ids, [ids[0], ids[1], ids[3]], "the original and its copies");
+        assert!(!world.items.iter().any(|c| c.id == ids[3]), "the story is listed once");
+        assert_eq!(after[0].duplicate_of, None, "the copy is the original now");
+        json!({
+            "copy_of_first": of(ids[1]).duplicate_of == Some(ids[0]),
+            "copy_joins": same(ids[0], ids[1]),
+            "other_place_apart": !same(ids[0], ids[2]),
+            "fourth_joins": same(ids[0], ids[3]),
+            "counts": [first.articles, first.sources],
+            "versions": versions.iter().map(|v| [v.id, v.duplicate_of.unwrap_or(0)]).collect::<Vec<_>>(),
+            "world_listed": world.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+            "copies": tx_ids,
+            "after_delete": after.iter().map(|s| json!([s.articles, s.duplicate_of])).collect::<Vec<_>>(),
         })
     })
     .await;

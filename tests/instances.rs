@@ -75,11 +75,13 @@ async fn a_write_on_one_instance_shows_on_the_other_at_once() {
     }
     assert_eq!(b.get(&format!("/api/v1/articles/{id}")).await.status(), StatusCode::OK);
     // An update and a delete, the same way.
-    let mut changed = article("Tide tables corrected twice", "Harbour");
+    // (Another story: a second report of this one would be shown as its
+    // story, not as a card of its own.)
+    let mut changed = article("Ferry timetable for the winter", "Harbour");
     changed["external_id"] = json!("tides");
     a.create(&changed).await;
     within(Duration::from_secs(5), "update", async || {
-        page_has(&b, "/", "Tide tables corrected twice").await
+        page_has(&b, "/", "Ferry timetable for the winter").await
     })
     .await;
     let deleted = a
@@ -413,4 +415,43 @@ async fn each_story_page_is_fetched_by_one_instance() {
             "each page fetched once: {hits:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn two_instances_placing_copies_at_once_put_them_in_one_story() {
+    let db = FreshDatabase::new().await;
+    let (a, b) = (instance(&db.url).await, instance(&db.url).await);
+    let wire = "The port authority of Kestrel Bay said on Tuesday that the northern harbour would stay closed \
+                for at least a week after a storm damaged two cranes and a stretch of the breakwater. Ships \
+                bound for Kestrel Bay are being sent to the southern terminal, where officials expect delays \
+                of up to two days for container traffic and longer for bulk carriers.";
+    let batch = |who: &str| -> Vec<Value> {
+        (0..20)
+            .map(|n| {
+                json!({"title": format!("Kestrel Bay harbour closed ({who} {n})"), "section": "World",
+                       "source": format!("{who} outlet {n}"), "body": format!("{wire}\n\nEdition {who}-{n}.")})
+            })
+            .collect()
+    };
+    let (batch_a, batch_b) = (batch("a"), batch("b"));
+    let (from_a, from_b) = tokio::join!(a.post_batch(&batch_a), b.post_batch(&batch_b));
+    assert_eq!(from_a.status(), StatusCode::OK);
+    assert_eq!(from_b.status(), StatusCode::OK);
+    assert_eq!(
+        a.count("SELECT COUNT(*) FROM story_members").await,
+        a.count("SELECT COUNT(*) FROM articles").await,
+        "every article is in exactly one story"
+    );
+    assert_eq!(a.count("SELECT COUNT(*) FROM articles").await, 40);
+    assert_eq!(
+        a.count("SELECT COUNT(DISTINCT story_id) FROM story_members").await,
+        1,
+        "the copies from both instances are one story"
+    );
+    assert_eq!(
+        a.count("SELECT COUNT(*) FROM story_members WHERE duplicate_of IS NULL")
+            .await,
+        1,
+        "one original, whichever instance stored it first"
+    );
 }

@@ -33,6 +33,8 @@ pub struct Snapshot {
     /// The user's `state_version` this was loaded at.
     pub version: i64,
     pub hide_read: bool,
+    /// Copies of a story the reader read stay unread (see [`Reading::act`]).
+    pub show_copies: bool,
     horizons: HashMap<i64, i64>,
     marks: HashMap<i64, Mark>,
 }
@@ -48,6 +50,7 @@ impl Snapshot {
         Snapshot {
             version: rows.version,
             hide_read: rows.hide_read,
+            show_copies: rows.show_copies,
             horizons: rows.horizons.into_iter().collect(),
             marks: rows
                 .marks
@@ -287,9 +290,8 @@ impl Reading {
                 }
                 store::reading::bump_version(conn, user_id).await?;
                 match action {
-                    Action::Read | Action::Unread => {
-                        store::reading::set_read(conn, user_id, article_id, action == Action::Read).await?
-                    }
+                    Action::Read => mark_read(conn, user_id, article_id).await?,
+                    Action::Unread => store::reading::set_read(conn, user_id, article_id, false).await?,
                     Action::Save | Action::Unsave => {
                         store::reading::set_saved(conn, user_id, article_id, action == Action::Save, now).await?
                     }
@@ -315,9 +317,8 @@ impl Reading {
                         continue;
                     }
                     match action {
-                        Action::Read | Action::Unread => {
-                            store::reading::set_read(conn, user_id, id, action == Action::Read).await?
-                        }
+                        Action::Read => mark_read(conn, user_id, id).await?,
+                        Action::Unread => store::reading::set_read(conn, user_id, id, false).await?,
                         Action::Save | Action::Unsave => {
                             store::reading::set_saved(conn, user_id, id, action == Action::Save, now).await?
                         }
@@ -404,17 +405,42 @@ impl Reading {
         });
     }
 
-    pub async fn set_hide_read(&self, db: &Db, user_id: i64, hide: bool) -> Result<(), AppError> {
+    pub async fn set_settings(
+        &self,
+        db: &Db,
+        user_id: i64,
+        hide_read: bool,
+        show_copies: bool,
+    ) -> Result<(), AppError> {
         let result = db
             .writer
             .transaction(async |conn| {
                 store::reading::bump_version(conn, user_id).await?;
-                store::reading::set_hide_read(conn, user_id, hide).await
+                store::reading::set_settings(conn, user_id, hide_read, show_copies).await
             })
             .await;
         self.changed(db, user_id);
         Ok(result?)
     }
+}
+
+/// Marks an article read, with its near-duplicates (the same wire story
+/// from other sources) unless the reader keeps copies unread: every door
+/// (pages, the API, Google Reader and Fever apps) marks through here.
+async fn mark_read(conn: &mut store::Tx<'_>, user_id: i64, article_id: i64) -> sqlx::Result<()> {
+    let mut ids = vec![article_id];
+    if !store::reading::shows_copies(conn, user_id).await? {
+        ids.extend(
+            store::stories::copies(conn, article_id)
+                .await?
+                .into_iter()
+                .filter(|id| *id != article_id),
+        );
+    }
+    for id in ids {
+        store::reading::set_read(conn, user_id, id, true).await?;
+    }
+    Ok(())
 }
 
 /// How many stories a filtered listing examines per page at most: a

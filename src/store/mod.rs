@@ -35,6 +35,7 @@ pub mod search;
 pub mod sections;
 pub mod site;
 pub mod sqlite;
+pub mod stories;
 pub mod streams;
 pub mod tokens;
 pub mod topics;

@@ -10,6 +10,7 @@ use super::{Reader, Tx};
 pub struct SnapshotRows {
     pub version: i64,
     pub hide_read: bool,
+    pub show_copies: bool,
     pub horizons: Vec<(i64, i64)>,
     pub marks: Vec<MarkRow>,
 }
@@ -91,7 +92,12 @@ operations! {
     /// saved at), after the (saved at, article id) cursor.
     pub async fn saved_ids(db: &Reader, user_id: i64, before: (i64, i64), limit: u32) -> sqlx::Result<Vec<(i64, i64)>>;
 
-    pub async fn set_hide_read(conn: &mut Tx<'_>, user_id: i64, hide: bool) -> sqlx::Result<()>;
+    /// A reader's settings: hide what they have read; keep copies of a
+    /// story they read unread.
+    pub async fn set_settings(conn: &mut Tx<'_>, user_id: i64, hide_read: bool, show_copies: bool) -> sqlx::Result<()>;
+
+    /// Whether a reader keeps copies of what they read unread.
+    pub async fn shows_copies(conn: &mut Tx<'_>, user_id: i64) -> sqlx::Result<bool>;
 
     pub async fn insert_api_key(conn: &mut Tx<'_>, user_id: i64, name: &str, key_hash: &str, now: i64) -> sqlx::Result<()>;
 

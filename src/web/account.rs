@@ -79,6 +79,7 @@ struct AccountPage<'a> {
     notice: Option<&'a str>,
     problem: Option<&'a str>,
     hide_read: bool,
+    show_copies: bool,
     keys: Vec<KeyView>,
     app_passwords: Vec<KeyView>,
     /// A key or app password just made: shown this once.
@@ -306,6 +307,7 @@ async fn render_account(
         notice,
         problem,
         hide_read: snapshot.hide_read,
+        show_copies: snapshot.show_copies,
         keys,
         app_passwords,
         made: note.made,
@@ -421,6 +423,8 @@ pub struct SettingsForm {
     /// A checkbox: present when ticked.
     #[serde(default)]
     hide_read: Option<String>,
+    #[serde(default)]
+    show_copies: Option<String>,
 }
 
 pub async fn save_settings(
@@ -432,7 +436,12 @@ pub async fn save_settings(
     let session = or_return!(form_session(signed_in, &form.csrf, &headers, &state.site.base_url));
     state
         .reading
-        .set_hide_read(&state.db, session.user.id, form.hide_read.is_some())
+        .set_settings(
+            &state.db,
+            session.user.id,
+            form.hide_read.is_some(),
+            form.show_copies.is_some(),
+        )
         .await?;
     Ok(see_other("/account?done=settings"))
 }

@@ -14,6 +14,7 @@ use crate::full_content::{self, FullContentView};
 use crate::ingest::{self, SaveStatus};
 use crate::store;
 use crate::store::articles::{Scope, Shown};
+use crate::store::stories::StoryRef;
 use crate::web::auth::IngestToken;
 use crate::web::body::{self, BodyKind, BodyLimit, IngestBody};
 use crate::web::search::SearchForm;
@@ -119,6 +120,10 @@ pub struct ArticleJson {
     /// asked for (a full-content feed's article, or a request).
     #[serde(skip_serializing_if = "Option::is_none")]
     full_content: Option<FullContentView>,
+    /// The story it belongs to: `{id, articles, sources}`.
+    story: Option<StoryRef>,
+    /// The first-seen article it is a near-duplicate of, if any.
+    duplicate_of: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -151,6 +156,8 @@ impl ArticleJson {
             claimed_published_at: article.claimed_published_at.map(|t| t.to_rfc3339()),
             updated_at: article.updated_at.to_rfc3339(),
             full_content: None,
+            story: None,
+            duplicate_of: None,
         }
     }
 }
@@ -172,6 +179,10 @@ pub async fn get_article(
         .ok_or(AppError::NotFound("article"))?;
     let mut json = ArticleJson::new(article, &state.site.base_url);
     json.full_content = full_content::status(&state.db, id).await?;
+    if let Some(story) = store::stories::of_articles(&state.db.reader, &[id]).await?.pop() {
+        json.story = Some(story);
+        json.duplicate_of = story.duplicate_of;
+    }
     Ok(Json(json))
 }
 
@@ -205,6 +216,8 @@ pub struct CardJson {
     author: Option<String>,
     image_url: Option<String>,
     published_at: String,
+    story: Option<StoryRef>,
+    duplicate_of: Option<i64>,
 }
 
 impl CardJson {
@@ -221,8 +234,31 @@ impl CardJson {
             author: card.author,
             image_url: card.image_url,
             published_at: card.published_at.to_rfc3339(),
+            story: None,
+            duplicate_of: None,
         }
     }
+}
+
+/// Fills in the story of each card, in one query.
+pub(crate) async fn add_stories<'a>(
+    state: &AppState,
+    cards: impl IntoIterator<Item = &'a mut CardJson>,
+) -> AppResult<()> {
+    let mut cards: Vec<&mut CardJson> = cards.into_iter().collect();
+    let ids: Vec<i64> = cards.iter().map(|c| c.id).collect();
+    let stories: std::collections::HashMap<i64, StoryRef> = store::stories::of_articles(&state.db.reader, &ids)
+        .await?
+        .into_iter()
+        .map(|s| (s.article_id, s))
+        .collect();
+    for card in &mut cards {
+        if let Some(story) = stories.get(&card.id) {
+            card.story = Some(*story);
+            card.duplicate_of = story.duplicate_of;
+        }
+    }
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -239,12 +275,14 @@ pub async fn list_articles(State(state): State<AppState>, RawQuery(query): RawQu
         None => Scope::All,
     };
     let page = store::articles::page(&state.db.reader, scope, query.before, query.limit).await?;
+    let mut articles: Vec<CardJson> = page
+        .items
+        .into_iter()
+        .map(|c| CardJson::new(c, &state.site.base_url))
+        .collect();
+    add_stories(&state, &mut articles).await?;
     Ok(Json(ArticleList {
-        articles: page
-            .items
-            .into_iter()
-            .map(|c| CardJson::new(c, &state.site.base_url))
-            .collect(),
+        articles,
         next_cursor: page.next.map(|c| c.encode()),
     }))
 }
@@ -395,14 +433,16 @@ pub async fn search(State(state): State<AppState>, RawQuery(query): RawQuery) ->
         stories_searched: b.stories_searched,
         notice: crate::web::search::notice(&b, !hits.is_empty()),
     });
+    let mut results: Vec<SearchHitJson> = hits
+        .into_iter()
+        .map(|hit| SearchHitJson {
+            snippet_html: snippet_html(&hit.snippet),
+            article: CardJson::new(hit.card, &state.site.base_url),
+        })
+        .collect();
+    add_stories(&state, results.iter_mut().map(|r| &mut r.article)).await?;
     Ok(Json(SearchResults {
-        results: hits
-            .into_iter()
-            .map(|hit| SearchHitJson {
-                snippet_html: snippet_html(&hit.snippet),
-                article: CardJson::new(hit.card, &state.site.base_url),
-            })
-            .collect(),
+        results,
         page: search.page,
         next_page: more.then_some(search.page + 1),
         bounded,

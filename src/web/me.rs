@@ -18,7 +18,7 @@ use crate::ingest::decode;
 use crate::reading::{Action, Count, UpTo};
 use crate::store;
 use crate::store::articles::Scope;
-use crate::web::api::{CardJson, list_query, section_id};
+use crate::web::api::{CardJson, add_stories, list_query, section_id};
 use crate::web::auth::bearer_token;
 use crate::web::body::{BodyKind, IngestBody};
 use crate::web::reading::{StoryState, saved_page, story_state};
@@ -72,6 +72,7 @@ pub struct MeJson {
     name: String,
     role: &'static str,
     hide_read: bool,
+    show_copies: bool,
     unread: UnreadJson,
 }
 
@@ -98,6 +99,7 @@ pub async fn me(me: Me, State(state): State<AppState>) -> AppResult<Json<MeJson>
         name: me.user.name,
         role: me.user.role.as_str(),
         hide_read: snapshot.hide_read,
+        show_copies: snapshot.show_copies,
         unread: UnreadJson {
             total: counts.total,
             sections: sections
@@ -137,16 +139,18 @@ pub async fn unread(me: Me, State(state): State<AppState>, RawQuery(query): RawQ
     let snapshot = state.reading.snapshot(&state.db, me.user.id, me.version).await?;
     let scope = section_id.map_or(Scope::All, Scope::Section);
     let page = crate::reading::unread_page(&state.db, &snapshot, scope, query.before, query.limit).await?;
+    let mut articles: Vec<MyCard> = page
+        .items
+        .into_iter()
+        .map(|card| MyCard {
+            saved: snapshot.is_saved(card.id),
+            read: false,
+            card: CardJson::new(card, &state.site.base_url),
+        })
+        .collect();
+    add_stories(&state, articles.iter_mut().map(|a| &mut a.card)).await?;
     Ok(Json(MyList {
-        articles: page
-            .items
-            .into_iter()
-            .map(|card| MyCard {
-                saved: snapshot.is_saved(card.id),
-                read: false,
-                card: CardJson::new(card, &state.site.base_url),
-            })
-            .collect(),
+        articles,
         next_cursor: page.next.map(|c| c.encode()),
     }))
 }
@@ -157,15 +161,17 @@ pub async fn saved(me: Me, State(state): State<AppState>, RawQuery(query): RawQu
     let (ids, next) = saved_page(&state, me.user.id, query.before, query.limit).await?;
     let snapshot = state.reading.snapshot(&state.db, me.user.id, me.version).await?;
     let cards = store::articles::cards_by_ids(&state.db.reader, &ids).await?;
+    let mut articles: Vec<MyCard> = cards
+        .into_iter()
+        .map(|card| MyCard {
+            read: snapshot.is_read(card.id, card.section_id),
+            saved: true,
+            card: CardJson::new(card, &state.site.base_url),
+        })
+        .collect();
+    add_stories(&state, articles.iter_mut().map(|a| &mut a.card)).await?;
     Ok(Json(MyList {
-        articles: cards
-            .into_iter()
-            .map(|card| MyCard {
-                read: snapshot.is_read(card.id, card.section_id),
-                saved: true,
-                card: CardJson::new(card, &state.site.base_url),
-            })
-            .collect(),
+        articles,
         next_cursor: next.map(|c| c.encode()),
     }))
 }

@@ -23,6 +23,7 @@ pub mod search;
 pub mod server;
 pub mod session;
 pub mod shed;
+pub mod stories;
 pub mod subscriptions;
 pub mod views;
 
@@ -81,6 +82,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(api::fetch_full_content),
         )
         .route("/sections", get(api::list_sections))
+        .route("/stories/{id}", get(stories::story_json))
         .route("/search", get(api::search))
         .route("/feeds", get(subscriptions::list).post(subscriptions::create))
         .route(
@@ -150,6 +152,7 @@ pub fn router(state: AppState) -> Router {
         .route("/reading/mark-all", axum::routing::post(reading::mark_all))
         .route("/reading/{id}", axum::routing::post(reading::act))
         .route("/sections/{slug}", get(pages::section))
+        .route("/stories/{id}", get(stories::story_page))
         .route("/sections/{slug}/{file}", get(feeds::section_feed))
         .route("/authors/{slug}", get(pages::author))
         .route("/tags/{slug}", get(pages::tag))

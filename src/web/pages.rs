@@ -17,6 +17,7 @@ use crate::store::topics::{Stamp, Topic};
 use crate::web::cache::{self, FillWith, FreshUntil, MadeFrom, Stitching};
 use crate::web::personal::{self, Viewer};
 use crate::web::search::{self, SearchForm, SearchOutcome};
+use crate::web::stories;
 use crate::web::views::{ArticleView, CardView, Layout, PageMeta, section_href};
 
 /// How many stories each block shows: the front page's per-section lists,
@@ -61,7 +62,7 @@ impl IntoResponse for PageError {
     }
 }
 
-type PageResult = Result<Response, PageError>;
+pub(crate) type PageResult = Result<Response, PageError>;
 
 /// What an error page says, until `error_pages` renders it.
 #[derive(Clone)]
@@ -159,11 +160,16 @@ pub async fn front(State(state): State<AppState>, viewer: Viewer) -> PageResult 
             });
         }
     }
+    let mut lead: Vec<CardView> = lead.into_iter().map(|l| CardView::new(l, now)).collect();
+    stories::link_cards(&state, &mut lead).await?;
+    for block in &mut blocks {
+        stories::link_cards(&state, &mut block.items).await?;
+    }
     render(&FrontPage {
         layout: Layout::new(&state.site, &sections, "", None)
             .with_canonical(&state.site, "/")
             .for_viewer(&viewer, &sections),
-        lead: lead.map(|l| CardView::new(l, now)),
+        lead: lead.pop(),
         blocks,
         api_url: format!("{}/api/v1/articles", state.site.base_url),
     })
@@ -230,6 +236,8 @@ async fn show_listing(
         layout = layout.with_section_feeds(section);
     }
     let href = listing.href;
+    let mut items = CardView::list(page.items, Utc::now());
+    stories::link_cards(state, &mut items).await?;
     render(&ListingPage {
         layout,
         kicker: listing.kicker,
@@ -237,7 +245,7 @@ async fn show_listing(
         show_section: listing.current_section.is_none(),
         older_href: page.next.map(|c| format!("{href}?before={}", c.encode())),
         newest_href: before.is_some().then(|| href.clone()),
-        items: CardView::list(page.items, Utc::now()),
+        items,
         mark_all,
         empty_note: if viewer.hiding_read().is_some() {
             "No unread stories here."
@@ -348,6 +356,8 @@ struct ArticlePage {
     sidebar: Vec<CardView>,
     /// Where the sidebar goes when the page cache fills it in.
     hole: Option<&'static str>,
+    /// The story's other versions, when it has any.
+    story: Option<stories::OtherVersions>,
 }
 
 /// The sidebar alone: the newest stories outside a section.
@@ -414,11 +424,13 @@ async fn show_article(state: AppState, viewer: &Viewer, stitching: bool, id: &st
         .into_iter()
         .map(|time| reltime::changes_at(time, now).timestamp())
         .min();
+    let story = stories::other_versions(&state, article.id).await?;
     let mut response = render(&ArticlePage {
         layout,
         article: ArticleView::new(article, now),
         sidebar,
         hole: stitching.then_some(cache::HOLE),
+        story,
     })?;
     let extensions = response.extensions_mut();
     extensions.insert(MadeFrom(made_from));

@@ -10,6 +10,7 @@ use crate::domain::search::{MATCH_END, MATCH_START};
 use crate::domain::slug::slugify_or;
 use crate::domain::{Article, ArticleCard, Section};
 use crate::store::search::Hit;
+use crate::store::stories::StoryRef;
 use crate::web::assets;
 use crate::web::personal::{self, Viewer};
 
@@ -210,6 +211,33 @@ pub struct CardView {
     pub image_url: Option<String>,
     /// Search results only: the matching passage, escaped, with `<mark>`s.
     pub snippet_html: Option<String>,
+    /// "Also reported by 3 sources", when its story has other versions.
+    pub also: Option<StoryLink>,
+}
+
+/// A link from one version of a story to the page of all its versions.
+pub struct StoryLink {
+    pub text: String,
+    pub href: String,
+}
+
+impl StoryLink {
+    /// None for a story of one article.
+    pub fn new(story: &StoryRef) -> Option<StoryLink> {
+        let others = story.articles - 1;
+        if others < 1 {
+            return None;
+        }
+        let other_sources = story.sources - 1;
+        let text = match other_sources {
+            0 => format!("{others} more version{}", if others == 1 { "" } else { "s" }),
+            n => format!("Also reported by {n} source{}", if n == 1 { "" } else { "s" }),
+        };
+        Some(StoryLink {
+            text,
+            href: format!("/stories/{}", story.id),
+        })
+    }
 }
 
 /// "By Ben Ahenda", linking to the author's page.
@@ -241,6 +269,7 @@ impl CardView {
             section_name: card.section_name,
             image_url: card.image_url,
             snippet_html: None,
+            also: None,
         }
     }
 

@@ -207,6 +207,7 @@ pub async fn delete(conn: &mut PgConnection, id: i64, now: i64) -> sqlx::Result<
         .execute(&mut *conn)
         .await?;
     }
+    super::stories::forget(conn, id).await?;
     sqlx::query!("DELETE FROM articles WHERE id = $1", id)
         .execute(&mut *conn)
         .await?;
@@ -283,7 +284,7 @@ pub async fn page(db: &PgPool, scope: Scope<'_>, before: Cursor, limit: u32) -> 
                 r#"SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.image_url,
                           s.name AS section_name, s.slug AS section_slug, a.published_at
                    FROM articles a JOIN sections s ON s.id = a.section_id
-                   WHERE (a.published_at, a.id) < ($1, $2)
+                   WHERE (a.published_at, a.id) < ($1, $2) AND a.listed
                    ORDER BY a.published_at DESC, a.id DESC
                    LIMIT $3"#,
                 time,
@@ -299,7 +300,7 @@ pub async fn page(db: &PgPool, scope: Scope<'_>, before: Cursor, limit: u32) -> 
                 r#"SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.image_url,
                           s.name AS section_name, s.slug AS section_slug, a.published_at
                    FROM articles a JOIN sections s ON s.id = a.section_id
-                   WHERE a.section_id = $1 AND (a.published_at, a.id) < ($2, $3)
+                   WHERE a.section_id = $1 AND (a.published_at, a.id) < ($2, $3) AND a.listed
                    ORDER BY a.published_at DESC, a.id DESC
                    LIMIT $4"#,
                 section_id,
@@ -368,7 +369,7 @@ pub async fn newest_by_section(db: &PgPool, per_section: u32) -> sqlx::Result<Ve
            FROM sections s
            CROSS JOIN LATERAL (SELECT b.id, b.section_id, b.slug, b.title, b.summary, b.author, b.image_url, b.published_at
                                FROM articles b
-                               WHERE b.section_id = s.id AND b.published_at <= $1
+                               WHERE b.section_id = s.id AND b.published_at <= $1 AND b.listed
                                ORDER BY b.published_at DESC, b.id DESC LIMIT $2) a
            WHERE s.article_count > 0
            ORDER BY s.id, a.published_at DESC, a.id DESC"#,
@@ -412,7 +413,7 @@ pub async fn latest_outside_section(db: &PgPool, section_id: i64, limit: u32) ->
         r#"SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.image_url,
                   s.name AS section_name, s.slug AS section_slug, a.published_at
            FROM articles a JOIN sections s ON s.id = a.section_id
-           WHERE a.section_id <> $1 AND a.published_at <= $2
+           WHERE a.section_id <> $1 AND a.published_at <= $2 AND a.listed
            ORDER BY a.published_at DESC, a.id DESC
            LIMIT $3"#,
         section_id,

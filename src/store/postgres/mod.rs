@@ -26,6 +26,8 @@ pub mod sections;
 #[cfg(not(feature = "prepare-sqlite"))]
 pub mod site;
 #[cfg(not(feature = "prepare-sqlite"))]
+pub mod stories;
+#[cfg(not(feature = "prepare-sqlite"))]
 pub mod streams;
 #[cfg(not(feature = "prepare-sqlite"))]
 pub mod tokens;

@@ -190,6 +190,7 @@ pub async fn delete(conn: &mut SqliteConnection, id: i64, now: i64) -> sqlx::Res
         .execute(&mut *conn)
         .await?;
     }
+    super::stories::forget(conn, id).await?;
     sqlx::query!("DELETE FROM articles WHERE id = ?", id)
         .execute(&mut *conn)
         .await?;
@@ -266,7 +267,7 @@ pub async fn page(db: &SqlitePool, scope: Scope<'_>, before: Cursor, limit: u32)
                 r#"SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.image_url,
                           s.name AS section_name, s.slug AS section_slug, a.published_at
                    FROM articles a JOIN sections s ON s.id = a.section_id
-                   WHERE (a.published_at, a.id) < (?, ?)
+                   WHERE (a.published_at, a.id) < (?, ?) AND a.listed
                    ORDER BY a.published_at DESC, a.id DESC
                    LIMIT ?"#,
                 time,
@@ -282,7 +283,7 @@ pub async fn page(db: &SqlitePool, scope: Scope<'_>, before: Cursor, limit: u32)
                 r#"SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.image_url,
                           s.name AS section_name, s.slug AS section_slug, a.published_at
                    FROM articles a JOIN sections s ON s.id = a.section_id
-                   WHERE a.section_id = ? AND (a.published_at, a.id) < (?, ?)
+                   WHERE a.section_id = ? AND (a.published_at, a.id) < (?, ?) AND a.listed
                    ORDER BY a.published_at DESC, a.id DESC
                    LIMIT ?"#,
                 section_id,
@@ -354,7 +355,7 @@ pub async fn newest_by_section(db: &SqlitePool, per_section: u32) -> sqlx::Resul
                         s.name AS section_name, s.slug AS section_slug, a.published_at
                  FROM sections s
                  JOIN articles a ON a.id IN (SELECT b.id FROM articles b
-                                             WHERE b.section_id = s.id AND b.published_at <= ?
+                                             WHERE b.section_id = s.id AND b.published_at <= ? AND b.listed
                                              ORDER BY b.published_at DESC, b.id DESC LIMIT ?)
                  WHERE s.article_count > 0
                  ORDER BY s.id, a.published_at DESC, a.id DESC)"#,
@@ -399,7 +400,7 @@ pub async fn latest_outside_section(db: &SqlitePool, section_id: i64, limit: u32
         r#"SELECT a.id AS "id!", a.section_id, a.slug, a.title, a.summary, a.author, a.image_url,
                   s.name AS section_name, s.slug AS section_slug, a.published_at
            FROM articles a JOIN sections s ON s.id = a.section_id
-           WHERE a.section_id <> ? AND a.published_at <= ?
+           WHERE a.section_id <> ? AND a.published_at <= ? AND a.listed
            ORDER BY a.published_at DESC, a.id DESC
            LIMIT ?"#,
         section_id,

@@ -22,6 +22,8 @@ pub mod sections;
 #[cfg(not(feature = "prepare-postgres"))]
 pub mod site;
 #[cfg(not(feature = "prepare-postgres"))]
+pub mod stories;
+#[cfg(not(feature = "prepare-postgres"))]
 pub mod streams;
 #[cfg(not(feature = "prepare-postgres"))]
 pub mod tokens;

@@ -9,13 +9,13 @@ use sqlx::{SqliteConnection, SqlitePool};
 use crate::store::articles::Shown;
 
 pub async fn snapshot(db: &SqlitePool, user_id: i64) -> sqlx::Result<SnapshotRows> {
-    let (version, hide_read) = sqlx::query!(
-        r#"SELECT state_version, hide_read AS "hide!: bool" FROM users WHERE id = ?"#,
+    let (version, hide_read, show_copies) = sqlx::query!(
+        r#"SELECT state_version, hide_read AS "hide!: bool", show_copies AS "copies!: bool" FROM users WHERE id = ?"#,
         user_id
     )
     .fetch_optional(db)
     .await?
-    .map_or((0, false), |r| (r.state_version, r.hide));
+    .map_or((0, false, false), |r| (r.state_version, r.hide, r.copies));
     let horizons = sqlx::query!(
         r#"SELECT section_id AS "section_id!", read_through FROM read_horizons WHERE user_id = ?"#,
         user_id
@@ -42,6 +42,7 @@ pub async fn snapshot(db: &SqlitePool, user_id: i64) -> sqlx::Result<SnapshotRow
     Ok(SnapshotRows {
         version,
         hide_read,
+        show_copies,
         horizons,
         marks,
     })
@@ -260,11 +261,28 @@ pub async fn saved_ids(db: &SqlitePool, user_id: i64, before: (i64, i64), limit:
     .collect())
 }
 
-pub async fn set_hide_read(conn: &mut SqliteConnection, user_id: i64, hide: bool) -> sqlx::Result<()> {
-    sqlx::query!("UPDATE users SET hide_read = ? WHERE id = ?", hide, user_id)
-        .execute(conn)
-        .await
-        .map(|_| ())
+pub async fn set_settings(
+    conn: &mut SqliteConnection,
+    user_id: i64,
+    hide_read: bool,
+    show_copies: bool,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE users SET hide_read = ?, show_copies = ? WHERE id = ?",
+        hide_read,
+        show_copies,
+        user_id
+    )
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+pub async fn shows_copies(conn: &mut SqliteConnection, user_id: i64) -> sqlx::Result<bool> {
+    let shows = sqlx::query_scalar!(r#"SELECT show_copies AS "s!: bool" FROM users WHERE id = ?"#, user_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(shows.unwrap_or(false))
 }
 
 pub async fn insert_api_key(

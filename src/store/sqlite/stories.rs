@@ -1,0 +1,260 @@
+//! Stories and near-duplicate copies, in SQLite's dialect.
+
+use sqlx::{SqliteConnection, SqlitePool};
+
+use crate::store::stories::{PER_BAND, PER_TERM, PrintRow, StoryRef, StoryRow, Version};
+
+pub async fn prints_in_bands(conn: &mut SqliteConnection, bands: &[i64]) -> sqlx::Result<Vec<PrintRow>> {
+    if bands.is_empty() {
+        return Ok(Vec::new());
+    }
+    let bands = serde_json::to_string(bands).map_err(|e| sqlx::Error::Encode(e.into()))?;
+    // Each band's cutoff is found first (its PER_BAND-th newest article),
+    // then only the band's newest are read: the cutoff computed inside
+    // the join would be computed again for every row of a crowded band.
+    sqlx::query_as!(
+        PrintRow,
+        r#"WITH cut AS MATERIALIZED (
+               SELECT j.value AS band,
+                      COALESCE((SELECT b2.article_id FROM fingerprint_bands b2 WHERE b2.band = j.value
+                                ORDER BY b2.article_id DESC LIMIT 1 OFFSET ?2 - 1), 0) AS from_id
+               FROM json_each(?1) j)
+           SELECT DISTINCT f.article_id AS "article_id!", f.shingles, f.signature, m.story_id, m.duplicate_of
+           FROM cut JOIN fingerprint_bands b ON b.band = cut.band AND b.article_id >= cut.from_id
+           JOIN article_fingerprints f ON f.article_id = b.article_id
+           JOIN story_members m ON m.article_id = f.article_id
+           ORDER BY f.article_id"#,
+        bands,
+        PER_BAND
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn term_entries(
+    conn: &mut SqliteConnection,
+    terms: &[&str],
+    from: i64,
+    to: i64,
+) -> sqlx::Result<Vec<(String, i64, i64)>> {
+    let terms = serde_json::to_string(terms).map_err(|e| sqlx::Error::Encode(e.into()))?;
+    let rows = sqlx::query!(
+        r#"SELECT term AS "term!: String", at AS "at!: i64", story_id AS "story_id!: i64"
+           FROM (SELECT t.term, t.at, t.story_id,
+                        row_number() OVER (PARTITION BY t.term ORDER BY t.at DESC, t.story_id DESC) AS newest
+                 FROM story_terms t
+                 WHERE t.term IN (SELECT value FROM json_each(?1)) AND t.at BETWEEN ?2 AND ?3)
+           WHERE newest <= ?4"#,
+        terms,
+        from,
+        to,
+        PER_TERM
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.term, r.at, r.story_id)).collect())
+}
+
+pub async fn term_counts(conn: &mut SqliteConnection, terms: &[&str]) -> sqlx::Result<Vec<(String, i64)>> {
+    let terms = serde_json::to_string(terms).map_err(|e| sqlx::Error::Encode(e.into()))?;
+    let rows = sqlx::query!(
+        r#"SELECT term AS "term!: String", articles AS "articles!: i64" FROM term_counts
+           WHERE term IN (SELECT value FROM json_each(?)) OR term = ''"#,
+        terms
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.term, r.articles)).collect())
+}
+
+pub async fn stories_by_id(conn: &mut SqliteConnection, ids: &[i64]) -> sqlx::Result<Vec<StoryRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = serde_json::to_string(ids).map_err(|e| sqlx::Error::Encode(e.into()))?;
+    sqlx::query_as!(
+        StoryRow,
+        r#"SELECT id AS "id!", first_at, last_at, centroid FROM stories
+           WHERE id IN (SELECT value FROM json_each(?))"#,
+        ids
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn next_id(conn: &mut SqliteConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(r#"SELECT COALESCE(MAX(id), 0) + 1 AS "id!: i64" FROM stories"#)
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn save(conn: &mut SqliteConnection, decisions: &str) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"INSERT INTO stories (id, lead_article_id, article_count, source_count, first_at, last_at, centroid)
+           SELECT value ->> 'id', value ->> 'lead', value ->> 'added', 0, value ->> 'first_at',
+                  value ->> 'last_at', value ->> 'centroid'
+           FROM json_each(?, '$.stories') WHERE true
+           ON CONFLICT (id) DO UPDATE SET article_count = article_count + excluded.article_count,
+                  first_at = excluded.first_at, last_at = excluded.last_at, centroid = excluded.centroid"#,
+        decisions
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO story_members (article_id, story_id, duplicate_of, source_key)
+         SELECT value ->> 'article_id', value ->> 'story_id', value ->> 'duplicate_of', value ->> 'source_key'
+         FROM json_each(?, '$.members')",
+        decisions
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "UPDATE stories SET source_count = (SELECT COUNT(DISTINCT source_key) FROM story_members m
+                                            WHERE m.story_id = stories.id)
+         WHERE id IN (SELECT value ->> 'id' FROM json_each(?, '$.stories'))",
+        decisions
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT OR IGNORE INTO story_terms (term, at, story_id)
+         SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?, '$.terms')",
+        decisions
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO term_counts (term, articles)
+         SELECT value ->> 0, value ->> 1 FROM json_each(?, '$.counts') WHERE true
+         ON CONFLICT (term) DO UPDATE SET articles = articles + excluded.articles",
+        decisions
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO article_fingerprints (article_id, shingles, signature)
+         SELECT value ->> 0, value ->> 1, unhex(value ->> 2) FROM json_each(?, '$.prints')",
+        decisions
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT OR IGNORE INTO fingerprint_bands (band, article_id)
+         SELECT value ->> 0, value ->> 1 FROM json_each(?, '$.bands')",
+        decisions
+    )
+    .execute(&mut *conn)
+    .await?;
+    // A later version of a story its section already shows is left out of lists.
+    sqlx::query!(
+        "UPDATE articles SET listed = 0
+         WHERE id IN (SELECT value FROM json_each(?, '$.joined'))
+           AND EXISTS (SELECT 1 FROM story_members m
+                       JOIN story_members o ON o.story_id = m.story_id AND o.article_id < m.article_id
+                       JOIN articles b ON b.id = o.article_id
+                       WHERE m.article_id = articles.id AND b.section_id = articles.section_id)",
+        decisions
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn forget(conn: &mut SqliteConnection, article_id: i64) -> sqlx::Result<()> {
+    let Some(member) = sqlx::query!(
+        r#"SELECT m.story_id AS "story_id!: i64", a.section_id AS "section_id!: i64", a.listed AS "listed!: bool"
+           FROM story_members m JOIN articles a ON a.id = m.article_id WHERE m.article_id = ?"#,
+        article_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(());
+    };
+    sqlx::query!("DELETE FROM story_members WHERE article_id = ?", article_id)
+        .execute(&mut *conn)
+        .await?;
+    // Its copies: the oldest becomes the original of the others.
+    sqlx::query!(
+        "UPDATE story_members
+         SET duplicate_of = NULLIF((SELECT MIN(c.article_id) FROM story_members c WHERE c.duplicate_of = ?1), article_id)
+         WHERE duplicate_of = ?1",
+        article_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    if member.listed {
+        sqlx::query!(
+            "UPDATE articles SET listed = 1
+             WHERE id = (SELECT MIN(m.article_id) FROM story_members m JOIN articles a ON a.id = m.article_id
+                         WHERE m.story_id = ? AND a.section_id = ?)",
+            member.story_id,
+            member.section_id
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query!(
+        "UPDATE stories SET article_count = article_count - 1,
+                lead_article_id = COALESCE((SELECT MIN(article_id) FROM story_members WHERE story_id = ?1), lead_article_id),
+                source_count = (SELECT COUNT(DISTINCT source_key) FROM story_members WHERE story_id = ?1)
+         WHERE id = ?1",
+        member.story_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM stories WHERE id = ? AND article_count <= 0",
+        member.story_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!("DELETE FROM article_fingerprints WHERE article_id = ?", article_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn of_articles(db: &SqlitePool, ids: &[i64]) -> sqlx::Result<Vec<StoryRef>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = serde_json::to_string(ids).map_err(|e| sqlx::Error::Encode(e.into()))?;
+    sqlx::query_as!(
+        StoryRef,
+        r#"SELECT m.article_id AS "article_id!", s.id AS "id!", s.article_count AS articles, s.source_count AS sources,
+                  m.duplicate_of
+           FROM story_members m JOIN stories s ON s.id = m.story_id
+           WHERE m.article_id IN (SELECT value FROM json_each(?))"#,
+        ids
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn versions(db: &SqlitePool, story_id: i64, until: i64) -> sqlx::Result<Vec<Version>> {
+    sqlx::query_as!(
+        Version,
+        r#"SELECT a.id AS "id!", a.slug, a.title, a.author, a.source, a.url, s.name AS section_name,
+                  s.slug AS section_slug, a.published_at, m.duplicate_of
+           FROM story_members m JOIN articles a ON a.id = m.article_id JOIN sections s ON s.id = a.section_id
+           WHERE m.story_id = ? AND a.published_at <= ?
+           ORDER BY m.article_id"#,
+        story_id,
+        until
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn copies(conn: &mut SqliteConnection, article_id: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar!(
+        r#"WITH original AS (SELECT COALESCE(duplicate_of, article_id) AS id FROM story_members WHERE article_id = ?)
+           SELECT id AS "id!: i64" FROM original
+           UNION
+           SELECT m.article_id FROM story_members m, original o WHERE m.duplicate_of = o.id"#,
+        article_id
+    )
+    .fetch_all(conn)
+    .await
+}

@@ -1,0 +1,387 @@
+//! One story, many sources. Every new article is placed, in the write
+//! path's transaction and in arrival order, in exactly one story:
+//!
+//! - a **near-duplicate** of an earlier article (republished wire copy:
+//!   dropped or reordered paragraphs, added boilerplate, a new headline,
+//!   a few words swapped; see [`fingerprint`]) is marked a copy of the
+//!   first-seen version (`duplicate_of`) and joins its story;
+//! - otherwise it joins the recent story its headline and lead fit best,
+//!   with real evidence (see [`cluster`]), or starts a story of its own.
+//!
+//! Nothing already placed moves: readers never see stories reshuffled.
+//! Candidates come from indexes (fingerprint bands, a story's terms by
+//! time), so the cost of placing an article does not grow with the
+//! library.
+
+pub mod cluster;
+pub mod fingerprint;
+pub mod terms;
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::store::{self, Tx};
+use cluster::{Centroid, Frequencies, Story};
+use fingerprint::Fingerprint;
+use terms::Terms;
+
+/// Terms of each article indexed for finding its story: its most telling.
+const INDEXED_TERMS: usize = 10;
+
+/// Candidate stories looked at per article, those sharing the most
+/// indexed terms first.
+const CANDIDATES: usize = 24;
+
+/// What placing an article needs of it, derived before the writer is
+/// taken.
+#[derive(Debug, Clone, Default)]
+pub struct Features {
+    pub fingerprint: Option<Fingerprint>,
+    pub terms: Terms,
+    /// Its publication time (unix seconds).
+    pub at: i64,
+    /// Its source as counted in "N sources", when it names one.
+    pub source_key: Option<String>,
+}
+
+impl Features {
+    /// `text` is the article's plain text; `lead` its summary, if any.
+    pub fn new(title: &str, lead: Option<&str>, text: &str, at: i64, source_key: Option<String>) -> Features {
+        Features {
+            fingerprint: Fingerprint::of(text),
+            terms: Terms::of(title, lead.unwrap_or(text)),
+            at,
+            source_key,
+        }
+    }
+}
+
+/// The source an article counts as: its `source`, else its URL's host.
+pub fn source_key(source: Option<&str>, url: Option<&str>) -> Option<String> {
+    if let Some(source) = source.map(str::trim).filter(|s| !s.is_empty()) {
+        return Some(source.to_lowercase());
+    }
+    let host = url::Url::parse(url?).ok()?.host_str()?.to_lowercase();
+    Some(host.strip_prefix("www.").unwrap_or(&host).to_owned())
+}
+
+/// Where an article was placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Placement {
+    #[serde(rename = "id")]
+    pub story_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<i64>,
+    /// Whether it joined a story that had other articles (which changes
+    /// what that story's cards say), rather than starting one.
+    #[serde(skip)]
+    pub joined: bool,
+}
+
+/// What [`place`] writes, as the store's `save` takes it.
+#[derive(Serialize, Default)]
+struct Decisions {
+    stories: Vec<StoryWrite>,
+    members: Vec<MemberWrite>,
+    terms: Vec<(String, i64, i64)>,
+    counts: Vec<(String, i64)>,
+    prints: Vec<(i64, usize, String)>,
+    bands: Vec<(i64, i64)>,
+    joined: Vec<i64>,
+}
+
+#[derive(Serialize)]
+struct StoryWrite {
+    id: i64,
+    lead: i64,
+    added: i64,
+    first_at: i64,
+    last_at: i64,
+    centroid: String,
+}
+
+#[derive(Serialize)]
+struct MemberWrite {
+    article_id: i64,
+    story_id: i64,
+    duplicate_of: Option<i64>,
+    source_key: String,
+}
+
+/// A stored or just-placed article a new one may be a copy of.
+struct Original {
+    id: i64,
+    story_id: i64,
+    print: Fingerprint,
+}
+
+/// Places new articles (id and features, in arrival order) in stories,
+/// in the open transaction.
+pub async fn place(conn: &mut Tx<'_>, new: &[(i64, &Features)]) -> sqlx::Result<Vec<Placement>> {
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let started = std::time::Instant::now();
+    let placements = place_group(conn, new).await?;
+    // Per article, one sample per group: what placing costs as the
+    // library grows (docs/BENCHMARKS.md, "Stories").
+    metrics::histogram!("gazette_story_placement_seconds").record(started.elapsed().as_secs_f64() / new.len() as f64);
+    Ok(placements)
+}
+
+async fn place_group(conn: &mut Tx<'_>, new: &[(i64, &Features)]) -> sqlx::Result<Vec<Placement>> {
+    // Document frequencies of every term the group has.
+    let all_terms: Vec<&str> = {
+        let set: HashSet<&str> = new
+            .iter()
+            .flat_map(|(_, f)| f.terms.weights.iter().map(|(t, _)| t.as_str()))
+            .collect();
+        set.into_iter().collect()
+    };
+    let mut df = Frequencies::default();
+    for (term, count) in store::stories::term_counts(conn, &all_terms).await? {
+        if term.is_empty() {
+            df.total = count as f64;
+        } else {
+            df.counts.insert(term, count as f64);
+        }
+    }
+
+    // Each article's indexed terms, and the stored stories sharing them
+    // within its time window.
+    let indexed: Vec<Vec<String>> = new.iter().map(|(_, f)| top_terms(&f.terms, &df)).collect();
+    let wanted: Vec<&str> = {
+        let set: HashSet<&str> = indexed.iter().flatten().map(String::as_str).collect();
+        set.into_iter().collect()
+    };
+    let earliest = new.iter().map(|(_, f)| f.at).min().unwrap_or(0) - cluster::QUIET_SECONDS;
+    let latest = new.iter().map(|(_, f)| f.at).max().unwrap_or(0) + cluster::QUIET_SECONDS;
+    let mut entries: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
+    for (term, at, story) in store::stories::term_entries(conn, &wanted, earliest, latest).await? {
+        entries.entry(term).or_default().push((at, story));
+    }
+    let candidates: Vec<Vec<i64>> = indexed
+        .iter()
+        .zip(new)
+        .map(|(terms, (_, f))| {
+            let mut shared: HashMap<i64, usize> = HashMap::new();
+            for term in terms {
+                let mut counted = HashSet::new();
+                for &(at, story) in entries.get(term).into_iter().flatten() {
+                    if (at - f.at).abs() <= cluster::QUIET_SECONDS && counted.insert(story) {
+                        *shared.entry(story).or_default() += 1;
+                    }
+                }
+            }
+            let mut list: Vec<(i64, usize)> = shared.into_iter().collect();
+            list.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+            list.into_iter().take(CANDIDATES).map(|(id, _)| id).collect()
+        })
+        .collect();
+
+    // Stored texts any of them may copy.
+    let bands: Vec<i64> = {
+        let set: HashSet<i64> = new
+            .iter()
+            .filter_map(|(_, f)| f.fingerprint.as_ref())
+            .flat_map(|p| p.bands())
+            .collect();
+        set.into_iter().collect()
+    };
+    let mut originals: Vec<Original> = Vec::new();
+    let mut bands_of: HashMap<i64, Vec<usize>> = HashMap::new();
+    for row in store::stories::prints_in_bands(conn, &bands).await? {
+        let Some(print) = Fingerprint::from_bytes(row.shingles, &row.signature) else {
+            continue;
+        };
+        // A copy's original is the first-seen version, never another copy.
+        let id = row.duplicate_of.unwrap_or(row.article_id);
+        if row.duplicate_of.is_some() && originals.iter().any(|o| o.id == id) {
+            continue;
+        }
+        for band in print.bands() {
+            bands_of.entry(band).or_default().push(originals.len());
+        }
+        originals.push(Original {
+            id,
+            story_id: row.story_id,
+            print,
+        });
+    }
+
+    // The stories any of them may join.
+    let story_ids: Vec<i64> = {
+        let set: HashSet<i64> = candidates
+            .iter()
+            .flatten()
+            .copied()
+            .chain(originals.iter().map(|o| o.story_id))
+            .collect();
+        set.into_iter().collect()
+    };
+    let mut stories: HashMap<i64, Story> = HashMap::new();
+    for row in store::stories::stories_by_id(conn, &story_ids).await? {
+        stories.insert(
+            row.id,
+            Story {
+                id: row.id,
+                first_at: row.first_at,
+                last_at: row.last_at,
+                centroid: serde_json::from_str(&row.centroid).unwrap_or_default(),
+            },
+        );
+    }
+
+    // Each article in turn; those placed before it in the group are
+    // candidates too (an in-memory index of their terms).
+    let mut next_id = store::stories::next_id(conn).await?;
+    let mut decisions = Decisions::default();
+    let mut touched: HashMap<i64, (i64, i64)> = HashMap::new(); // story -> (lead, added)
+    let mut group_terms: HashMap<String, Vec<(i64, i64)>> = HashMap::new(); // term -> (at, story)
+    let mut placements = Vec::with_capacity(new.len());
+    for (n, (article_id, features)) in new.iter().enumerate() {
+        let copy_of = features.fingerprint.as_ref().and_then(|print| {
+            let mut seen = HashSet::new();
+            print
+                .bands()
+                .iter()
+                .filter_map(|band| bands_of.get(band))
+                .flatten()
+                .filter(|&&i| seen.insert(i))
+                .map(|&i| &originals[i])
+                .filter(|o| print.is_copy(&o.print) && stories.contains_key(&o.story_id))
+                .max_by(|a, b| {
+                    print
+                        .similarity(&a.print)
+                        .total_cmp(&print.similarity(&b.print))
+                        .then(b.id.cmp(&a.id))
+                })
+                .map(|o| (o.id, o.story_id))
+        });
+        let story_id = match copy_of {
+            Some((_, story)) => Some(story),
+            None => {
+                let mut ids: Vec<i64> = candidates[n].clone();
+                let mut seen: HashSet<i64> = ids.iter().copied().collect();
+                for term in &indexed[n] {
+                    // The newest of the group's entries, as the store's
+                    // lookup takes the newest of its own.
+                    let entries = group_terms.get(term).into_iter().flat_map(|e| e.iter().rev());
+                    for &(at, story) in entries.take(store::stories::PER_TERM as usize) {
+                        if (at - features.at).abs() <= cluster::QUIET_SECONDS && seen.insert(story) {
+                            ids.push(story);
+                        }
+                    }
+                }
+                cluster::best(
+                    &features.terms,
+                    features.at,
+                    ids.iter().filter_map(|id| stories.get(id)),
+                    &df,
+                )
+            }
+        };
+        let (story_id, joined) = match story_id {
+            Some(id) => (id, true),
+            None => {
+                let id = next_id;
+                next_id += 1;
+                stories.insert(
+                    id,
+                    Story {
+                        id,
+                        first_at: features.at,
+                        last_at: features.at,
+                        centroid: Centroid::default(),
+                    },
+                );
+                (id, false)
+            }
+        };
+        if let Some(story) = stories.get_mut(&story_id) {
+            // A copy says nothing its original did not: counted again, its
+            // words would outweigh every other version's.
+            match copy_of {
+                Some(_) => story.touch(features.at),
+                None => story.absorb(&features.terms, features.at),
+            }
+        }
+        let entry = touched.entry(story_id).or_insert((*article_id, 0));
+        entry.1 += 1;
+        if joined {
+            decisions.joined.push(*article_id);
+        }
+        df.add(&features.terms);
+        for term in &indexed[n] {
+            group_terms
+                .entry(term.clone())
+                .or_default()
+                .push((features.at, story_id));
+            decisions.terms.push((term.clone(), features.at, story_id));
+        }
+        let duplicate_of = copy_of.map(|(original, _)| original);
+        if let Some(print) = &features.fingerprint {
+            // A copy is indexed too, as a way to its original (stored
+            // copies point there): a third version may resemble it more.
+            let original = duplicate_of.unwrap_or(*article_id);
+            for band in print.bands() {
+                bands_of.entry(band).or_default().push(originals.len());
+                decisions.bands.push((band, *article_id));
+            }
+            originals.push(Original {
+                id: original,
+                story_id,
+                print: print.clone(),
+            });
+            decisions
+                .prints
+                .push((*article_id, print.shingles, hex::encode(print.to_bytes())));
+        }
+        decisions.members.push(MemberWrite {
+            article_id: *article_id,
+            story_id,
+            duplicate_of,
+            source_key: features.source_key.clone().unwrap_or_else(|| format!("#{article_id}")),
+        });
+        placements.push(Placement {
+            story_id,
+            duplicate_of,
+            joined,
+        });
+    }
+
+    let mut counts: HashMap<&str, i64> = HashMap::new();
+    for (_, features) in new {
+        for (term, _) in &features.terms.weights {
+            *counts.entry(term).or_default() += 1;
+        }
+    }
+    decisions.counts = counts.into_iter().map(|(t, n)| (t.to_owned(), n)).collect();
+    decisions.counts.push((String::new(), new.len() as i64));
+    for (id, (lead, added)) in touched {
+        let Some(story) = stories.get(&id) else { continue };
+        decisions.stories.push(StoryWrite {
+            id,
+            lead,
+            added,
+            first_at: story.first_at,
+            last_at: story.last_at,
+            centroid: serde_json::to_string(&story.centroid).map_err(|e| sqlx::Error::Encode(e.into()))?,
+        });
+    }
+    let json = serde_json::to_string(&decisions).map_err(|e| sqlx::Error::Encode(e.into()))?;
+    store::stories::save(conn, &json).await?;
+    Ok(placements)
+}
+
+/// An article's most telling terms: the highest weight by rarity.
+fn top_terms(terms: &Terms, df: &Frequencies) -> Vec<String> {
+    let mut scored: Vec<(&String, f64)> = terms
+        .weights
+        .iter()
+        .map(|(t, w)| (t, f64::from(*w) * df.idf(t)))
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    scored.into_iter().take(INDEXED_TERMS).map(|(t, _)| t.clone()).collect()
+}
