@@ -8,11 +8,11 @@ use super::{Reader, Tx};
 /// many share (a template, a disclaimer) must not make every new article
 /// compare itself with all of them. A copy's original is most often
 /// recent; an older one is still found through the copies in between.
-pub const PER_BAND: i64 = 16;
+pub const PER_BAND: i64 = 4;
 
 /// The newest of a term's entries looked at within a group's time window:
 /// a term that busy is no evidence of one story anyway.
-pub const PER_TERM: i64 = 64;
+pub const PER_TERM: i64 = 16;
 
 /// A stored article a new one may be a copy of: one whose fingerprint
 /// shares a band with it.
@@ -67,9 +67,10 @@ operations! {
     /// Stored articles with a fingerprint under any of `bands`.
     pub async fn prints_in_bands(conn: &mut Tx<'_>, bands: &[i64]) -> sqlx::Result<Vec<PrintRow>>;
 
-    /// The newest [`PER_TERM`] entries of each of `terms` published
-    /// between `from` and `to`: `(term, published at, story id)`.
-    pub async fn term_entries(conn: &mut Tx<'_>, terms: &[&str], from: i64, to: i64) -> sqlx::Result<Vec<(String, i64, i64)>>;
+    /// For each query `[term, from, to, n]` of a JSON array, its entries
+    /// published between `from` and `to`, the newest [`PER_TERM`] (and
+    /// any as new as the last of them): `(n, published at, story id)`.
+    pub async fn term_entries(conn: &mut Tx<'_>, queries: &str) -> sqlx::Result<Vec<(i64, i64, i64)>>;
 
     /// How many articles had each of `terms`, and `("", all articles)`.
     pub async fn term_counts(conn: &mut Tx<'_>, terms: &[&str]) -> sqlx::Result<Vec<(String, i64)>>;

@@ -37,10 +37,10 @@ const COMMON_SHARE: f64 = 0.05;
 
 /// Terms a story's centroid keeps, by weight: enough for its vocabulary,
 /// few enough that a long-running story cannot come to match everything.
-const CENTROID_TERMS: usize = 80;
+const CENTROID_TERMS: usize = 64;
 
 /// Names and numbers a story's centroid keeps.
-const CENTROID_FACTS: usize = 60;
+const CENTROID_FACTS: usize = 32;
 
 /// The share of an article's names and numbers its story must know: a
 /// report of the same event names the same places, people and figures.

@@ -27,11 +27,13 @@ use fingerprint::Fingerprint;
 use terms::Terms;
 
 /// Terms of each article indexed for finding its story: its most telling.
-const INDEXED_TERMS: usize = 10;
+const INDEXED_TERMS: usize = 8;
+
+const DAY: i64 = 86_400;
 
 /// Candidate stories looked at per article, those sharing the most
 /// indexed terms first.
-const CANDIDATES: usize = 24;
+const CANDIDATES: usize = 16;
 
 /// What placing an article needs of it, derived before the writer is
 /// taken.
@@ -151,15 +153,34 @@ async fn place_group(conn: &mut Tx<'_>, new: &[(i64, &Features)]) -> sqlx::Resul
     // Each article's indexed terms, and the stored stories sharing them
     // within its time window.
     let indexed: Vec<Vec<String>> = new.iter().map(|(_, f)| top_terms(&f.terms, &df)).collect();
-    let wanted: Vec<&str> = {
-        let set: HashSet<&str> = indexed.iter().flatten().map(String::as_str).collect();
-        set.into_iter().collect()
-    };
-    let earliest = new.iter().map(|(_, f)| f.at).min().unwrap_or(0) - cluster::QUIET_SECONDS;
-    let latest = new.iter().map(|(_, f)| f.at).max().unwrap_or(0) + cluster::QUIET_SECONDS;
-    let mut entries: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
-    for (term, at, story) in store::stories::term_entries(conn, &wanted, earliest, latest).await? {
-        entries.entry(term).or_default().push((at, story));
+    // One lookup per term and day: articles of one day share their
+    // window (a day and the quiet period either side).
+    let day = |at: i64| at.div_euclid(DAY);
+    let mut lookups: Vec<(&str, i64)> = indexed
+        .iter()
+        .zip(new)
+        .flat_map(|(terms, (_, f))| terms.iter().map(move |t| (t.as_str(), day(f.at))))
+        .collect();
+    lookups.sort_unstable();
+    lookups.dedup();
+    let queries: Vec<(&str, i64, i64, usize)> = lookups
+        .iter()
+        .enumerate()
+        .map(|(n, &(term, d))| {
+            (
+                term,
+                d * DAY - cluster::QUIET_SECONDS,
+                (d + 1) * DAY + cluster::QUIET_SECONDS,
+                n,
+            )
+        })
+        .collect();
+    let queries = serde_json::to_string(&queries).map_err(|e| sqlx::Error::Encode(e.into()))?;
+    let mut entries: HashMap<(&str, i64), Vec<(i64, i64)>> = HashMap::new();
+    for (n, at, story) in store::stories::term_entries(conn, &queries).await? {
+        if let Some(&lookup) = usize::try_from(n).ok().and_then(|n| lookups.get(n)) {
+            entries.entry(lookup).or_default().push((at, story));
+        }
     }
     let candidates: Vec<Vec<i64>> = indexed
         .iter()
@@ -168,7 +189,7 @@ async fn place_group(conn: &mut Tx<'_>, new: &[(i64, &Features)]) -> sqlx::Resul
             let mut shared: HashMap<i64, usize> = HashMap::new();
             for term in terms {
                 let mut counted = HashSet::new();
-                for &(at, story) in entries.get(term).into_iter().flatten() {
+                for &(at, story) in entries.get(&(term.as_str(), day(f.at))).into_iter().flatten() {
                     if (at - f.at).abs() <= cluster::QUIET_SECONDS && counted.insert(story) {
                         *shared.entry(story).or_default() += 1;
                     }

@@ -24,31 +24,27 @@ pub async fn prints_in_bands(conn: &mut PgConnection, bands: &[i64]) -> sqlx::Re
     .await
 }
 
-pub async fn term_entries(
-    conn: &mut PgConnection,
-    terms: &[&str],
-    from: i64,
-    to: i64,
-) -> sqlx::Result<Vec<(String, i64, i64)>> {
+pub async fn term_entries(conn: &mut PgConnection, queries: &str) -> sqlx::Result<Vec<(i64, i64, i64)>> {
     let rows = sqlx::query!(
-        r#"SELECT q.term AS "term!", t.at AS "at!", t.story_id AS "story_id!"
-           FROM unnest($1::text[]) AS q(term)
+        r#"SELECT (q.v ->> 3)::bigint AS "n!", t.at AS "at!", t.story_id AS "story_id!"
+           FROM jsonb_array_elements($1::jsonb) AS q(v)
            CROSS JOIN LATERAL (SELECT t2.at, t2.story_id FROM story_terms t2
-                               WHERE t2.term = q.term AND t2.at BETWEEN $2 AND $3
-                               ORDER BY t2.at DESC, t2.story_id DESC LIMIT $4) t"#,
-        terms as &[&str],
-        from,
-        to,
+                               WHERE t2.term = q.v ->> 0
+                                 AND t2.at BETWEEN (q.v ->> 1)::bigint AND (q.v ->> 2)::bigint
+                               ORDER BY t2.at DESC, t2.story_id DESC LIMIT $2) t"#,
+        queries as &str,
         PER_TERM
     )
     .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.term, r.at, r.story_id)).collect())
+    Ok(rows.into_iter().map(|r| (r.n, r.at, r.story_id)).collect())
 }
 
 pub async fn term_counts(conn: &mut PgConnection, terms: &[&str]) -> sqlx::Result<Vec<(String, i64)>> {
     let rows = sqlx::query!(
-        "SELECT term, articles FROM term_counts WHERE term = ANY($1::text[]) OR term = ''",
+        r#"SELECT term AS "term!", articles AS "articles!" FROM term_counts WHERE term = ANY($1::text[])
+           UNION ALL
+           SELECT term, articles FROM term_counts WHERE term = ''"#,
         terms as &[&str]
     )
     .fetch_all(conn)

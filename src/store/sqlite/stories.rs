@@ -31,35 +31,35 @@ pub async fn prints_in_bands(conn: &mut SqliteConnection, bands: &[i64]) -> sqlx
     .await
 }
 
-pub async fn term_entries(
-    conn: &mut SqliteConnection,
-    terms: &[&str],
-    from: i64,
-    to: i64,
-) -> sqlx::Result<Vec<(String, i64, i64)>> {
-    let terms = serde_json::to_string(terms).map_err(|e| sqlx::Error::Encode(e.into()))?;
+pub async fn term_entries(conn: &mut SqliteConnection, queries: &str) -> sqlx::Result<Vec<(i64, i64, i64)>> {
+    // Each query's cutoff (its PER_TERM-th newest entry) is found first,
+    // then its entries are read from there: a range of the index, however
+    // many entries the term has.
     let rows = sqlx::query!(
-        r#"SELECT term AS "term!: String", at AS "at!: i64", story_id AS "story_id!: i64"
-           FROM (SELECT t.term, t.at, t.story_id,
-                        row_number() OVER (PARTITION BY t.term ORDER BY t.at DESC, t.story_id DESC) AS newest
-                 FROM story_terms t
-                 WHERE t.term IN (SELECT value FROM json_each(?1)) AND t.at BETWEEN ?2 AND ?3)
-           WHERE newest <= ?4"#,
-        terms,
-        from,
-        to,
+        r#"WITH cut AS MATERIALIZED (
+               SELECT j.value ->> 3 AS n, j.value ->> 0 AS term, j.value ->> 2 AS hi,
+                      MAX(j.value ->> 1, COALESCE((SELECT t2.at FROM story_terms t2
+                                                   WHERE t2.term = j.value ->> 0
+                                                     AND t2.at BETWEEN j.value ->> 1 AND j.value ->> 2
+                                                   ORDER BY t2.at DESC LIMIT 1 OFFSET ?2 - 1), 0)) AS lo
+               FROM json_each(?1) j)
+           SELECT cut.n AS "n!: i64", t.at AS "at!: i64", t.story_id AS "story_id!: i64"
+           FROM cut JOIN story_terms t ON t.term = cut.term AND t.at BETWEEN cut.lo AND cut.hi"#,
+        queries,
         PER_TERM
     )
     .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.term, r.at, r.story_id)).collect())
+    Ok(rows.into_iter().map(|r| (r.n, r.at, r.story_id)).collect())
 }
 
 pub async fn term_counts(conn: &mut SqliteConnection, terms: &[&str]) -> sqlx::Result<Vec<(String, i64)>> {
     let terms = serde_json::to_string(terms).map_err(|e| sqlx::Error::Encode(e.into()))?;
     let rows = sqlx::query!(
         r#"SELECT term AS "term!: String", articles AS "articles!: i64" FROM term_counts
-           WHERE term IN (SELECT value FROM json_each(?)) OR term = ''"#,
+           WHERE term IN (SELECT value FROM json_each(?))
+           UNION ALL
+           SELECT term, articles FROM term_counts WHERE term = ''"#,
         terms
     )
     .fetch_all(conn)
