@@ -293,6 +293,77 @@ async fn pages_show_a_story_once_and_its_page_every_version() {
 }
 
 #[tokio::test]
+async fn feeds_carry_every_article_or_one_entry_per_story() {
+    let app = spawn_app().await;
+    let n = newsroom(&app).await;
+    let story = article_json(&app, n.original).await["story"]["id"].as_i64().unwrap();
+    let items = |feed: &Value| -> Vec<Value> { feed["items"].as_array().unwrap().clone() };
+    let path_of = |item: &Value| item["url"].as_str().unwrap().to_owned();
+
+    let (status, every) = app.get_json("/feed.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(items(&every).len(), 6, "one entry per article, as before");
+
+    let (status, stories) = app.get_json("/stories.json").await;
+    assert_eq!(status, 200);
+    let entries = items(&stories);
+    assert_eq!(entries.len(), 3, "one entry per story: {stories:#}");
+    let lead = entries
+        .iter()
+        .find(|e| path_of(e).contains(&format!("/articles/{}/", n.original)))
+        .expect("the story's entry is its first version");
+    let content = lead["content_html"].as_str().unwrap();
+    assert!(content.contains("Also reported by 3 sources"), "{content}");
+    assert!(content.contains(&format!("/stories/{story}\"")), "{content}");
+    for other in [n.edited_copy, n.reordered_copy, n.write_up] {
+        assert!(
+            !entries
+                .iter()
+                .any(|e| path_of(e).contains(&format!("/articles/{other}/"))),
+            "{other} is folded into its story's entry"
+        );
+    }
+    let single = entries
+        .iter()
+        .find(|e| path_of(e).contains(&format!("/articles/{}/", n.same_place)))
+        .unwrap();
+    assert!(!single["content_html"].as_str().unwrap().contains("/stories/"));
+
+    // A section's story feed: the copy filed under Europe is that
+    // section's only entry, and still links to every version.
+    let (status, europe) = app.get_json("/sections/europe/stories.json").await;
+    assert_eq!(status, 200);
+    let entries = items(&europe);
+    assert_eq!(entries.len(), 1);
+    assert!(path_of(&entries[0]).contains(&format!("/articles/{}/", n.edited_copy)));
+    assert!(
+        entries[0]["content_html"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("/stories/{story}"))
+    );
+
+    for (path, kind) in [
+        ("/stories.atom", "application/atom+xml"),
+        ("/stories.rss", "application/rss+xml"),
+        ("/sections/world/stories.atom", "application/atom+xml"),
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with(kind));
+        let body = response.text().await.unwrap();
+        assert!(body.contains(&format!("/stories/{story}")), "{path}: {body}");
+    }
+    assert_eq!(app.get("/stories.xml").await.status(), 404);
+    assert_eq!(app.get("/sections/world/stories.txt").await.status(), 404);
+    let (_, front) = app.get_text("/").await;
+    assert!(
+        front.contains("href=\"/stories.atom\""),
+        "the front page names the story feed"
+    );
+}
+
+#[tokio::test]
 async fn deleting_the_first_version_hands_the_story_on() {
     let app = spawn_app().await;
     let n = newsroom(&app).await;

@@ -5,9 +5,11 @@ through the batch API, and at each checkpoint the next 2,000 articles'
 placement time is read from /metrics (gazette_story_placement_seconds,
 one sample per written group: the group's time per article).
 
-    python3 benches/stories/cost.py target/release/gazette GEN_CORPUS 10000 100000 [1000000]
+    python3 benches/stories/cost.py [--in-order] target/release/gazette GEN_CORPUS 10000 100000 [1000000]
 
-GEN_CORPUS is the workplace's gen_corpus.py. Batches of 500.
+GEN_CORPUS is the workplace's gen_corpus.py. Batches of 500. gen_corpus
+dates its articles over the year before today, in random order; with
+--in-order they are sent oldest first, as feeds and wires deliver news.
 """
 
 import json
@@ -23,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from evaluate import TOKEN, free_port  # noqa: E402
 
 BATCH = 500
-MEASURED = 2000
+MEASURED = 5000
 
 
 def metrics(base):
@@ -48,8 +50,11 @@ def post(base, lines):
 
 
 def main():
-    binary, gen = sys.argv[1], sys.argv[2]
-    checkpoints = sorted(int(n) for n in sys.argv[3:])
+    args = sys.argv[1:]
+    in_order = "--in-order" in args
+    args = [a for a in args if a != "--in-order"]
+    binary, gen = args[0], args[1]
+    checkpoints = sorted(int(n) for n in args[2:])
     with tempfile.TemporaryDirectory() as tmp:
         need = checkpoints[-1] + MEASURED
         subprocess.run([sys.executable, gen, f"{tmp}/corpus", str(need)], check=True, stdout=subprocess.DEVNULL)
@@ -73,7 +78,10 @@ def main():
             mark = None
             started = time.monotonic()
             with open(corpus) as f:
-                for line in f:
+                source = f
+                if in_order:
+                    source = sorted(f, key=lambda line: json.loads(line)["published_at"])
+                for line in source:
                     lines.append(line.rstrip("\n"))
                     if len(lines) == BATCH:
                         post(base, lines)

@@ -84,7 +84,7 @@ const TABLES: &[Table] = &[
     },
     Table {
         name: "story_terms",
-        columns: &["term", "at", "story_id"],
+        columns: &["week", "term", "at", "story_id"],
         blobs: &[],
     },
     Table {
@@ -99,7 +99,7 @@ const TABLES: &[Table] = &[
     },
     Table {
         name: "fingerprint_bands",
-        columns: &["band", "article_id"],
+        columns: &["week", "band", "article_id"],
         blobs: &[],
     },
     Table {

@@ -4,10 +4,11 @@
 
 use super::{Reader, Tx};
 
-/// The newest articles looked at under one fingerprint band: a text that
-/// many share (a template, a disclaimer) must not make every new article
-/// compare itself with all of them. A copy's original is most often
-/// recent; an older one is still found through the copies in between.
+/// The newest articles looked at under one fingerprint band in one week:
+/// a text that many share (a template, a disclaimer) must not make every
+/// new article compare itself with all of them. A copy's original is
+/// most often recent; an older one is still found through the copies in
+/// between.
 pub const PER_BAND: i64 = 4;
 
 /// The newest of a term's entries looked at within a group's time window:
@@ -64,12 +65,14 @@ pub struct Version {
 
 operations! {
     stories;
-    /// Stored articles with a fingerprint under any of `bands`.
-    pub async fn prints_in_bands(conn: &mut Tx<'_>, bands: &[i64]) -> sqlx::Result<Vec<PrintRow>>;
+    /// Stored articles with a fingerprint under any of these `(week, band)`
+    /// keys, the newest [`PER_BAND`] of each.
+    pub async fn prints_in_bands(conn: &mut Tx<'_>, keys: &[(i64, i64)]) -> sqlx::Result<Vec<PrintRow>>;
 
-    /// For each query `[term, from, to, n]` of a JSON array, its entries
-    /// published between `from` and `to`, the newest [`PER_TERM`] (and
-    /// any as new as the last of them): `(n, published at, story id)`.
+    /// For each query `[week, term, from, to, n]` of a JSON array, its
+    /// entries of that week published between `from` and `to`, the newest
+    /// [`PER_TERM`] (and any as new as the last of them): `(n, published
+    /// at, story id)`.
     pub async fn term_entries(conn: &mut Tx<'_>, queries: &str) -> sqlx::Result<Vec<(i64, i64, i64)>>;
 
     /// How many articles had each of `terms`, and `("", all articles)`.

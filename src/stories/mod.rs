@@ -31,6 +31,18 @@ const INDEXED_TERMS: usize = 8;
 
 const DAY: i64 = 86_400;
 
+/// The indexes of terms and fingerprints are kept by week (see
+/// [`week`]).
+const WEEK: i64 = 7 * DAY;
+
+/// The week a moment falls in: the indexes' first key, so that news,
+/// arriving in time order, is written and looked up among the pages of
+/// the newest weeks whatever the library's size. A copy is looked for
+/// among the articles of its own week and the week before.
+pub fn week(at: i64) -> i64 {
+    at.div_euclid(WEEK)
+}
+
 /// Candidate stories looked at per article, those sharing the most
 /// indexed terms first.
 const CANDIDATES: usize = 16;
@@ -86,10 +98,12 @@ pub struct Placement {
 struct Decisions {
     stories: Vec<StoryWrite>,
     members: Vec<MemberWrite>,
-    terms: Vec<(String, i64, i64)>,
+    /// (week, term, at, story)
+    terms: Vec<(i64, String, i64, i64)>,
     counts: Vec<(String, i64)>,
     prints: Vec<(i64, usize, String)>,
-    bands: Vec<(i64, i64)>,
+    /// (week, band, article)
+    bands: Vec<(i64, i64, i64)>,
     joined: Vec<i64>,
 }
 
@@ -163,16 +177,13 @@ async fn place_group(conn: &mut Tx<'_>, new: &[(i64, &Features)]) -> sqlx::Resul
         .collect();
     lookups.sort_unstable();
     lookups.dedup();
-    let queries: Vec<(&str, i64, i64, usize)> = lookups
+    // The window spans two weeks at most: one query for each.
+    let queries: Vec<(i64, &str, i64, i64, usize)> = lookups
         .iter()
         .enumerate()
-        .map(|(n, &(term, d))| {
-            (
-                term,
-                d * DAY - cluster::QUIET_SECONDS,
-                (d + 1) * DAY + cluster::QUIET_SECONDS,
-                n,
-            )
+        .flat_map(|(n, &(term, d))| {
+            let (from, to) = (d * DAY - cluster::QUIET_SECONDS, (d + 1) * DAY + cluster::QUIET_SECONDS);
+            (week(from)..=week(to)).map(move |w| (w, term, from, to, n))
         })
         .collect();
     let queries = serde_json::to_string(&queries).map_err(|e| sqlx::Error::Encode(e.into()))?;
@@ -181,6 +192,11 @@ async fn place_group(conn: &mut Tx<'_>, new: &[(i64, &Features)]) -> sqlx::Resul
         if let Some(&lookup) = usize::try_from(n).ok().and_then(|n| lookups.get(n)) {
             entries.entry(lookup).or_default().push((at, story));
         }
+    }
+    // The newest PER_TERM of each, over both weeks.
+    for list in entries.values_mut() {
+        list.sort_unstable_by(|a, b| b.cmp(a));
+        list.truncate(store::stories::PER_TERM as usize);
     }
     let candidates: Vec<Vec<i64>> = indexed
         .iter()
@@ -201,18 +217,18 @@ async fn place_group(conn: &mut Tx<'_>, new: &[(i64, &Features)]) -> sqlx::Resul
         })
         .collect();
 
-    // Stored texts any of them may copy.
-    let bands: Vec<i64> = {
-        let set: HashSet<i64> = new
+    // Stored texts any of them may copy: of their week or the week before.
+    let band_keys: Vec<(i64, i64)> = {
+        let set: HashSet<(i64, i64)> = new
             .iter()
-            .filter_map(|(_, f)| f.fingerprint.as_ref())
-            .flat_map(|p| p.bands())
+            .filter_map(|(_, f)| Some((week(f.at), f.fingerprint.as_ref()?)))
+            .flat_map(|(w, p)| p.bands().into_iter().flat_map(move |b| [(w - 1, b), (w, b)]))
             .collect();
         set.into_iter().collect()
     };
     let mut originals: Vec<Original> = Vec::new();
     let mut bands_of: HashMap<i64, Vec<usize>> = HashMap::new();
-    for row in store::stories::prints_in_bands(conn, &bands).await? {
+    for row in store::stories::prints_in_bands(conn, &band_keys).await? {
         let Some(print) = Fingerprint::from_bytes(row.shingles, &row.signature) else {
             continue;
         };
@@ -339,7 +355,9 @@ async fn place_group(conn: &mut Tx<'_>, new: &[(i64, &Features)]) -> sqlx::Resul
                 .entry(term.clone())
                 .or_default()
                 .push((features.at, story_id));
-            decisions.terms.push((term.clone(), features.at, story_id));
+            decisions
+                .terms
+                .push((week(features.at), term.clone(), features.at, story_id));
         }
         let duplicate_of = copy_of.map(|(original, _)| original);
         if let Some(print) = &features.fingerprint {
@@ -348,7 +366,7 @@ async fn place_group(conn: &mut Tx<'_>, new: &[(i64, &Features)]) -> sqlx::Resul
             let original = duplicate_of.unwrap_or(*article_id);
             for band in print.bands() {
                 bands_of.entry(band).or_default().push(originals.len());
-                decisions.bands.push((band, *article_id));
+                decisions.bands.push((week(features.at), band, *article_id));
             }
             originals.push(Original {
                 id: original,

@@ -10,13 +10,16 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use std::collections::HashMap;
+
 use crate::domain::body::{self, escape};
 use crate::domain::listing::article_path;
 use crate::domain::{Article, Section};
 use crate::error::{AppError, AppResult};
+use crate::store::stories::StoryRef;
 use crate::store::topics::Topic;
 use crate::web::cache::{FreshUntil, MadeFrom};
-use crate::web::views::{section_href, tag_href};
+use crate::web::views::{StoryLink, section_href, tag_href};
 use crate::{AppState, Site, store};
 
 /// Items per feed: a day's news on a busy site, as most readers expect.
@@ -37,6 +40,10 @@ const SITEMAP_FRESH_FOR: chrono::TimeDelta = chrono::TimeDelta::hours(6);
 const NEWS_WINDOW_SECS: i64 = 48 * 3600;
 const NEWS_MAX_URLS: u32 = 1_000;
 
+/// How many recent articles a story feed picks its stories from: enough
+/// for [`FEED_ITEMS`] stories when a busy story has many versions.
+const STORY_FEED_WINDOW: u32 = FEED_ITEMS * 4;
+
 /// The articles a feed holds, and what it is called.
 struct FeedSource {
     title: String,
@@ -45,24 +52,52 @@ struct FeedSource {
     /// The feed's own path without its extension.
     feed_path: String,
     articles: Vec<Article>,
+    /// In a story feed, each entry's story (by article id), where it has
+    /// other versions: the entry links to them.
+    stories: HashMap<i64, StoryRef>,
+}
+
+/// What a feed has one entry for: every article (`feed.*`, as every
+/// reader expects), or every story (`stories.*`: its first version in the
+/// feed's window, linking to the others).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Entries {
+    Articles,
+    Stories,
 }
 
 /// Each article's body as a feed carries it (see [`ENTRY_CONTENT_BYTES`]).
-fn entry_contents(site: &Site, articles: &[Article]) -> Vec<String> {
+fn entry_contents(site: &Site, source: &FeedSource) -> Vec<String> {
     let mut room = FEED_CONTENT_BYTES;
-    articles
+    source
+        .articles
         .iter()
         .map(|a| {
             let allowed = ENTRY_CONTENT_BYTES.min(room);
-            let content = match body::opening(&a.body_html, allowed) {
+            let mut content = match body::opening(&a.body_html, allowed) {
                 None => a.body_html.clone(),
                 Some(_) if allowed < MIN_OPENING_BYTES => continue_reading(site, a),
                 Some(opening) => opening + &continue_reading(site, a),
             };
+            if let Some(story) = source.stories.get(&a.id) {
+                content.push_str(&other_versions(site, story));
+            }
             room = room.saturating_sub(content.len());
             content
         })
         .collect()
+}
+
+/// "Also reported by N sources", linking to the story's page.
+fn other_versions(site: &Site, story: &StoryRef) -> String {
+    match StoryLink::new(story) {
+        Some(also) => format!(
+            "<p><a href=\"{}\">{}</a></p>",
+            escape(&absolute(site, &also.href)),
+            escape(&also.text)
+        ),
+        None => String::new(),
+    }
 }
 
 fn continue_reading(site: &Site, article: &Article) -> String {
@@ -73,25 +108,85 @@ fn continue_reading(site: &Site, article: &Article) -> String {
     )
 }
 
-async fn site_source(state: &AppState) -> AppResult<FeedSource> {
-    Ok(FeedSource {
-        title: state.site.name.clone(),
-        page_path: "/".to_owned(),
-        feed_path: "/feed".to_owned(),
-        articles: store::articles::recent_full(&state.db.reader, None, FEED_ITEMS).await?,
-    })
+async fn site_source(state: &AppState, entries: Entries) -> AppResult<FeedSource> {
+    let (title, feed_path) = match entries {
+        Entries::Articles => (state.site.name.clone(), "/feed"),
+        Entries::Stories => (format!("Stories · {}", state.site.name), "/stories"),
+    };
+    source(state, None, entries, title, "/".to_owned(), feed_path.to_owned()).await
 }
 
-async fn section_source(state: &AppState, slug: &str) -> AppResult<FeedSource> {
+async fn section_source(state: &AppState, slug: &str, entries: Entries) -> AppResult<FeedSource> {
     let section: Section = store::sections::by_slug(&state.db.reader, slug)
         .await?
         .ok_or(AppError::NotFound("section"))?;
+    let page_path = section_href(&section.slug);
+    let (title, feed_path) = match entries {
+        Entries::Articles => (
+            format!("{} · {}", section.name, state.site.name),
+            format!("{page_path}/feed"),
+        ),
+        Entries::Stories => (
+            format!("{} stories · {}", section.name, state.site.name),
+            format!("{page_path}/stories"),
+        ),
+    };
+    source(state, Some(section.id), entries, title, page_path, feed_path).await
+}
+
+async fn source(
+    state: &AppState,
+    section_id: Option<i64>,
+    entries: Entries,
+    title: String,
+    page_path: String,
+    feed_path: String,
+) -> AppResult<FeedSource> {
+    let (articles, stories) = match entries {
+        Entries::Articles => (
+            store::articles::recent_full(&state.db.reader, section_id, FEED_ITEMS).await?,
+            HashMap::new(),
+        ),
+        Entries::Stories => {
+            let recent = store::articles::recent_full(&state.db.reader, section_id, STORY_FEED_WINDOW).await?;
+            one_per_story(state, recent).await?
+        }
+    };
     Ok(FeedSource {
-        title: format!("{} · {}", section.name, state.site.name),
-        page_path: section_href(&section.slug),
-        feed_path: format!("{}/feed", section_href(&section.slug)),
-        articles: store::articles::recent_full(&state.db.reader, Some(section.id), FEED_ITEMS).await?,
+        title,
+        page_path,
+        feed_path,
+        articles,
+        stories,
     })
+}
+
+/// Of recent articles (newest first), each story's first version among
+/// them, newest first, at most [`FEED_ITEMS`]; and the stories that have
+/// other versions.
+async fn one_per_story(state: &AppState, recent: Vec<Article>) -> AppResult<(Vec<Article>, HashMap<i64, StoryRef>)> {
+    let ids: Vec<i64> = recent.iter().map(|a| a.id).collect();
+    let story_of: HashMap<i64, StoryRef> = store::stories::of_articles(&state.db.reader, &ids)
+        .await?
+        .into_iter()
+        .map(|s| (s.article_id, s))
+        .collect();
+    // The oldest article seen of each story is its entry.
+    let mut first: HashMap<i64, usize> = HashMap::new();
+    for (n, article) in recent.iter().enumerate() {
+        let story = story_of.get(&article.id).map_or(-article.id, |s| s.id);
+        first.insert(story, n);
+    }
+    let mut keep: Vec<usize> = first.into_values().collect();
+    keep.sort_unstable();
+    keep.truncate(FEED_ITEMS as usize);
+    let mut slots: Vec<Option<Article>> = recent.into_iter().map(Some).collect();
+    let articles: Vec<Article> = keep.iter().filter_map(|&n| slots[n].take()).collect();
+    let stories = articles
+        .iter()
+        .filter_map(|a| story_of.get(&a.id).filter(|s| s.articles > 1).map(|s| (a.id, *s)))
+        .collect();
+    Ok((articles, stories))
 }
 
 /// Feed routes end in a format: `feed.atom`, `feed.rss` or `feed.json`.
@@ -103,8 +198,8 @@ enum Format {
 }
 
 pub async fn site_feed(State(state): State<AppState>, Path(file): Path<String>) -> AppResult<Response> {
-    let format = parse_format(&file)?;
-    let source = site_source(&state).await?;
+    let (entries, format) = parse_file(&file)?;
+    let source = site_source(&state, entries).await?;
     respond(&state, format, &source).await
 }
 
@@ -112,18 +207,26 @@ pub async fn section_feed(
     State(state): State<AppState>,
     Path((slug, file)): Path<(String, String)>,
 ) -> AppResult<Response> {
-    let format = parse_format(&file)?;
-    let source = section_source(&state, &slug).await?;
+    let (entries, format) = parse_file(&file)?;
+    let source = section_source(&state, &slug, entries).await?;
     respond(&state, format, &source).await
 }
 
-fn parse_format(file: &str) -> AppResult<Format> {
-    match file {
-        "feed.atom" => Ok(Format::Atom),
-        "feed.rss" => Ok(Format::Rss),
-        "feed.json" => Ok(Format::Json),
-        _ => Err(AppError::NotFound("feed")),
-    }
+/// A feed's file name: what it has entries for, and its format.
+fn parse_file(file: &str) -> AppResult<(Entries, Format)> {
+    let (name, extension) = file.split_once('.').ok_or(AppError::NotFound("feed"))?;
+    let entries = match name {
+        "feed" => Entries::Articles,
+        "stories" => Entries::Stories,
+        _ => return Err(AppError::NotFound("feed")),
+    };
+    let format = match extension {
+        "atom" => Format::Atom,
+        "rss" => Format::Rss,
+        "json" => Format::Json,
+        _ => return Err(AppError::NotFound("feed")),
+    };
+    Ok((entries, format))
 }
 
 async fn respond(state: &AppState, format: Format, source: &FeedSource) -> AppResult<Response> {
@@ -184,7 +287,7 @@ fn atom_feed(site: &Site, source: &FeedSource) -> atom::Feed {
         mime_type: mime.map(str::to_owned),
         ..Default::default()
     };
-    let contents = entry_contents(site, &source.articles);
+    let contents = entry_contents(site, source);
     let entries = source
         .articles
         .iter()
@@ -244,7 +347,7 @@ fn atom_feed(site: &Site, source: &FeedSource) -> atom::Feed {
 }
 
 fn rss_feed(site: &Site, source: &FeedSource) -> rss::Channel {
-    let contents = entry_contents(site, &source.articles);
+    let contents = entry_contents(site, source);
     let items = source
         .articles
         .iter()
@@ -293,7 +396,7 @@ fn rss_feed(site: &Site, source: &FeedSource) -> rss::Channel {
 }
 
 fn json_feed(site: &Site, source: &FeedSource) -> serde_json::Value {
-    let contents = entry_contents(site, &source.articles);
+    let contents = entry_contents(site, source);
     let items: Vec<serde_json::Value> = source
         .articles
         .iter()

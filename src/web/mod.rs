@@ -211,7 +211,9 @@ async fn site_file(state: axum::extract::State<AppState>, path: axum::extract::P
     match path.as_str() {
         "robots.txt" => feeds::robots(state).await,
         "sitemap.xml" => feeds::sitemap_index(state).await.into_response(),
-        "feed.atom" | "feed.rss" | "feed.json" => feeds::site_feed(state, path).await.into_response(),
+        "feed.atom" | "feed.rss" | "feed.json" | "stories.atom" | "stories.rss" | "stories.json" => {
+            feeds::site_feed(state, path).await.into_response()
+        }
         _ => pages::not_found().await.into_response(),
     }
 }

@@ -168,6 +168,11 @@ fn feed_links(title: &str, prefix: &str) -> Vec<FeedLink> {
             href: format!("{prefix}/feed.json"),
             mime: "application/feed+json",
         },
+        FeedLink {
+            title: format!("{title}, one entry per story (Atom)"),
+            href: format!("{prefix}/stories.atom"),
+            mime: "application/atom+xml",
+        },
     ]
 }
 

@@ -4,20 +4,22 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::store::stories::{PER_BAND, PER_TERM, PrintRow, StoryRef, StoryRow, Version};
 
-pub async fn prints_in_bands(conn: &mut PgConnection, bands: &[i64]) -> sqlx::Result<Vec<PrintRow>> {
-    if bands.is_empty() {
+pub async fn prints_in_bands(conn: &mut PgConnection, keys: &[(i64, i64)]) -> sqlx::Result<Vec<PrintRow>> {
+    if keys.is_empty() {
         return Ok(Vec::new());
     }
+    let (weeks, bands): (Vec<i64>, Vec<i64>) = keys.iter().copied().unzip();
     sqlx::query_as!(
         PrintRow,
         r#"SELECT f.article_id, f.shingles, f.signature, m.story_id, m.duplicate_of
            FROM article_fingerprints f JOIN story_members m ON m.article_id = f.article_id
-           WHERE f.article_id IN (SELECT b.article_id FROM unnest($1::bigint[]) AS j(band)
+           WHERE f.article_id IN (SELECT b.article_id FROM unnest($1::bigint[], $2::bigint[]) AS j(week, band)
                                   CROSS JOIN LATERAL (SELECT b2.article_id FROM fingerprint_bands b2
-                                                      WHERE b2.band = j.band
-                                                      ORDER BY b2.article_id DESC LIMIT $2) b)
+                                                      WHERE b2.week = j.week AND b2.band = j.band
+                                                      ORDER BY b2.article_id DESC LIMIT $3) b)
            ORDER BY f.article_id"#,
-        bands,
+        &weeks,
+        &bands,
         PER_BAND
     )
     .fetch_all(conn)
@@ -26,11 +28,11 @@ pub async fn prints_in_bands(conn: &mut PgConnection, bands: &[i64]) -> sqlx::Re
 
 pub async fn term_entries(conn: &mut PgConnection, queries: &str) -> sqlx::Result<Vec<(i64, i64, i64)>> {
     let rows = sqlx::query!(
-        r#"SELECT (q.v ->> 3)::bigint AS "n!", t.at AS "at!", t.story_id AS "story_id!"
+        r#"SELECT (q.v ->> 4)::bigint AS "n!", t.at AS "at!", t.story_id AS "story_id!"
            FROM jsonb_array_elements($1::jsonb) AS q(v)
            CROSS JOIN LATERAL (SELECT t2.at, t2.story_id FROM story_terms t2
-                               WHERE t2.term = q.v ->> 0
-                                 AND t2.at BETWEEN (q.v ->> 1)::bigint AND (q.v ->> 2)::bigint
+                               WHERE t2.week = (q.v ->> 0)::bigint AND t2.term = q.v ->> 1
+                                 AND t2.at BETWEEN (q.v ->> 2)::bigint AND (q.v ->> 3)::bigint
                                ORDER BY t2.at DESC, t2.story_id DESC LIMIT $2) t"#,
         queries as &str,
         PER_TERM
@@ -106,8 +108,9 @@ pub async fn save(conn: &mut PgConnection, decisions: &str) -> sqlx::Result<()> 
     .execute(&mut *conn)
     .await?;
     sqlx::query!(
-        "INSERT INTO story_terms (term, at, story_id)
-         SELECT v ->> 0, (v ->> 1)::bigint, (v ->> 2)::bigint FROM jsonb_array_elements($1::jsonb -> 'terms') AS d(v)
+        "INSERT INTO story_terms (week, term, at, story_id)
+         SELECT (v ->> 0)::bigint, v ->> 1, (v ->> 2)::bigint, (v ->> 3)::bigint
+         FROM jsonb_array_elements($1::jsonb -> 'terms') AS d(v)
          ON CONFLICT DO NOTHING",
         decisions as &str
     )
@@ -130,8 +133,9 @@ pub async fn save(conn: &mut PgConnection, decisions: &str) -> sqlx::Result<()> 
     .execute(&mut *conn)
     .await?;
     sqlx::query!(
-        "INSERT INTO fingerprint_bands (band, article_id)
-         SELECT (v ->> 0)::bigint, (v ->> 1)::bigint FROM jsonb_array_elements($1::jsonb -> 'bands') AS d(v)
+        "INSERT INTO fingerprint_bands (week, band, article_id)
+         SELECT (v ->> 0)::bigint, (v ->> 1)::bigint, (v ->> 2)::bigint
+         FROM jsonb_array_elements($1::jsonb -> 'bands') AS d(v)
          ON CONFLICT DO NOTHING",
         decisions as &str
     )

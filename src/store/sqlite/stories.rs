@@ -4,27 +4,28 @@ use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::store::stories::{PER_BAND, PER_TERM, PrintRow, StoryRef, StoryRow, Version};
 
-pub async fn prints_in_bands(conn: &mut SqliteConnection, bands: &[i64]) -> sqlx::Result<Vec<PrintRow>> {
-    if bands.is_empty() {
+pub async fn prints_in_bands(conn: &mut SqliteConnection, keys: &[(i64, i64)]) -> sqlx::Result<Vec<PrintRow>> {
+    if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let bands = serde_json::to_string(bands).map_err(|e| sqlx::Error::Encode(e.into()))?;
+    let keys = serde_json::to_string(keys).map_err(|e| sqlx::Error::Encode(e.into()))?;
     // Each band's cutoff is found first (its PER_BAND-th newest article),
     // then only the band's newest are read: the cutoff computed inside
     // the join would be computed again for every row of a crowded band.
     sqlx::query_as!(
         PrintRow,
         r#"WITH cut AS MATERIALIZED (
-               SELECT j.value AS band,
-                      COALESCE((SELECT b2.article_id FROM fingerprint_bands b2 WHERE b2.band = j.value
+               SELECT j.value ->> 0 AS week, j.value ->> 1 AS band,
+                      COALESCE((SELECT b2.article_id FROM fingerprint_bands b2
+                                WHERE b2.week = j.value ->> 0 AND b2.band = j.value ->> 1
                                 ORDER BY b2.article_id DESC LIMIT 1 OFFSET ?2 - 1), 0) AS from_id
                FROM json_each(?1) j)
            SELECT DISTINCT f.article_id AS "article_id!", f.shingles, f.signature, m.story_id, m.duplicate_of
-           FROM cut JOIN fingerprint_bands b ON b.band = cut.band AND b.article_id >= cut.from_id
+           FROM cut JOIN fingerprint_bands b ON b.week = cut.week AND b.band = cut.band AND b.article_id >= cut.from_id
            JOIN article_fingerprints f ON f.article_id = b.article_id
            JOIN story_members m ON m.article_id = f.article_id
            ORDER BY f.article_id"#,
-        bands,
+        keys,
         PER_BAND
     )
     .fetch_all(conn)
@@ -37,14 +38,15 @@ pub async fn term_entries(conn: &mut SqliteConnection, queries: &str) -> sqlx::R
     // many entries the term has.
     let rows = sqlx::query!(
         r#"WITH cut AS MATERIALIZED (
-               SELECT j.value ->> 3 AS n, j.value ->> 0 AS term, j.value ->> 2 AS hi,
-                      MAX(j.value ->> 1, COALESCE((SELECT t2.at FROM story_terms t2
-                                                   WHERE t2.term = j.value ->> 0
-                                                     AND t2.at BETWEEN j.value ->> 1 AND j.value ->> 2
+               SELECT j.value ->> 4 AS n, j.value ->> 0 AS week, j.value ->> 1 AS term, j.value ->> 3 AS hi,
+                      MAX(j.value ->> 2, COALESCE((SELECT t2.at FROM story_terms t2
+                                                   WHERE t2.week = j.value ->> 0 AND t2.term = j.value ->> 1
+                                                     AND t2.at BETWEEN j.value ->> 2 AND j.value ->> 3
                                                    ORDER BY t2.at DESC LIMIT 1 OFFSET ?2 - 1), 0)) AS lo
                FROM json_each(?1) j)
            SELECT cut.n AS "n!: i64", t.at AS "at!: i64", t.story_id AS "story_id!: i64"
-           FROM cut JOIN story_terms t ON t.term = cut.term AND t.at BETWEEN cut.lo AND cut.hi"#,
+           FROM cut JOIN story_terms t
+             ON t.week = cut.week AND t.term = cut.term AND t.at BETWEEN cut.lo AND cut.hi"#,
         queries,
         PER_TERM
     )
@@ -117,8 +119,8 @@ pub async fn save(conn: &mut SqliteConnection, decisions: &str) -> sqlx::Result<
     .execute(&mut *conn)
     .await?;
     sqlx::query!(
-        "INSERT OR IGNORE INTO story_terms (term, at, story_id)
-         SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?, '$.terms')",
+        "INSERT OR IGNORE INTO story_terms (week, term, at, story_id)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?, '$.terms')",
         decisions
     )
     .execute(&mut *conn)
@@ -139,8 +141,8 @@ pub async fn save(conn: &mut SqliteConnection, decisions: &str) -> sqlx::Result<
     .execute(&mut *conn)
     .await?;
     sqlx::query!(
-        "INSERT OR IGNORE INTO fingerprint_bands (band, article_id)
-         SELECT value ->> 0, value ->> 1 FROM json_each(?, '$.bands')",
+        "INSERT OR IGNORE INTO fingerprint_bands (week, band, article_id)
+         SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?, '$.bands')",
         decisions
     )
     .execute(&mut *conn)
