@@ -31,6 +31,9 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("this article was deleted and will not be stored again")]
     Deleted,
+    /// A site rule kept the article out: not a failure, nothing stored.
+    #[error("filtered by the site rule \"{rule}\"")]
+    Filtered { rule_id: i64, rule: String },
     #[error("too many requests for this token; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     #[error("the server is busy; retry in a moment")]
@@ -89,6 +92,7 @@ impl AppError {
             }
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Deleted => StatusCode::GONE,
+            AppError::Filtered { .. } => StatusCode::OK,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -113,6 +117,7 @@ impl AppError {
             AppError::TooManyItems { .. } => ("too_many_items", None),
             AppError::NotFound(_) => ("not_found", None),
             AppError::Deleted => ("deleted", None),
+            AppError::Filtered { .. } => ("filtered", None),
             AppError::RateLimited { .. } => ("rate_limited", None),
             AppError::Overloaded => ("overloaded", None),
             AppError::Conflict(_) => ("conflict", None),

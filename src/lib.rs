@@ -20,6 +20,7 @@ pub mod full_content;
 pub mod ingest;
 pub mod reading;
 pub mod retention;
+pub mod rules;
 pub mod store;
 pub mod stories;
 pub mod tokens;

@@ -517,12 +517,13 @@ async fn import(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
     }
     let rate = summary.total() as f64 / summary.seconds.max(1e-9);
     eprintln!(
-        "Imported {} articles in {:.1} s ({rate:.0}/s): {} created, {} updated, {} unchanged, {} errors.",
+        "Imported {} articles in {:.1} s ({rate:.0}/s): {} created, {} updated, {} unchanged, {} filtered by site rules, {} errors.",
         summary.total(),
         summary.seconds,
         summary.created,
         summary.updated,
         summary.unchanged,
+        summary.filtered,
         summary.errors.len()
     );
     anyhow::ensure!(

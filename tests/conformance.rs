@@ -53,7 +53,9 @@ async fn post(db: &Db, articles: Value) -> Vec<Value> {
         .iter()
         .map(|item| match item.get("id") {
             Some(id) => json!([id, item["status"]]),
-            None => item["error"]["code"].clone(),
+            None => item
+                .get("error")
+                .map_or_else(|| item["status"].clone(), |e| e["code"].clone()),
         })
         .collect()
 }
@@ -551,6 +553,63 @@ async fn stories_and_copies_are_placed_alike() {
             "world_listed": world.items.iter().map(|c| c.id).collect::<Vec<_>>(),
             "copies": tx_ids,
             "after_delete": after.iter().map(|s| json!([s.articles, s.duplicate_of])).collect::<Vec<_>>(),
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn site_rules_are_kept_counted_and_applied_alike() {
+    on_both(async |db| {
+        let rule = gazette::rules::Rule {
+            name: "No horoscopes".to_owned(),
+            action: gazette::rules::Action::Drop,
+            scope: gazette::rules::Scope::default(),
+            mode: gazette::rules::Mode::All,
+            conditions: vec![gazette::rules::Condition {
+                field: gazette::rules::Field::Title,
+                words: Some("horoscope".to_owned()),
+                regex: None,
+            }],
+            tags: Vec::new(),
+            section: None,
+            enabled: true,
+        };
+        let spec = serde_json::to_string(&rule).unwrap();
+        let (first, second) = db
+            .writer
+            .transaction(async |tx| {
+                let first = store::rules::insert(tx, "No horoscopes", &spec, 100).await?;
+                let second = store::rules::insert(tx, "Second", &spec, 101).await?;
+                Ok::<_, sqlx::Error>((first, second))
+            })
+            .await
+            .unwrap();
+        db.rules_changed();
+        let placed = post(
+            db,
+            json!([story("Horoscope for Tuesday", "Life", "2026-03-01T10:00:00Z"),
+                   story("Council budget passes", "Politics", "2026-03-01T11:00:00Z")]),
+        )
+        .await;
+        let counted = format!("[[{first}, 2], [{second}, 1], [{first}, 1]]");
+        let renamed = db
+            .writer
+            .transaction(async |tx| {
+                store::rules::count_matches(tx, &counted, 200).await?;
+                let missing = store::rules::update(tx, 999, "x", &spec, 300).await?;
+                let found = store::rules::update(tx, second, "Renamed", &spec, 300).await?;
+                let gone = store::rules::delete(tx, first).await?;
+                Ok::<_, sqlx::Error>((missing, found, gone, store::rules::count(tx).await?))
+            })
+            .await
+            .unwrap();
+        let rows = store::rules::list(&db.reader).await.unwrap();
+        assert_eq!(placed[0], "filtered", "{placed:?}");
+        json!({
+            "placed": placed.iter().map(|p| p.get(1).cloned().unwrap_or_else(|| p.clone())).collect::<Vec<_>>(),
+            "renamed": [renamed.0, renamed.1, renamed.2, renamed.3],
+            "rows": rows.iter().map(|r| json!([r.name, r.matched, r.last_matched_at, r.created_at, r.updated_at])).collect::<Vec<_>>(),
         })
     })
     .await;

@@ -37,6 +37,7 @@ async fn the_schema_has_every_table_sqlite_has() {
         "read_horizons",
         "sections",
         "sessions",
+        "site_rules",
         "site_state",
         "stories",
         "story_members",

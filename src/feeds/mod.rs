@@ -36,6 +36,8 @@ pub struct PollReport {
     pub unchanged: usize,
     /// Entries refused: deleted stories (tombstoned) or invalid entries.
     pub skipped: usize,
+    /// Entries a site rule kept out.
+    pub filtered: usize,
     pub error: Option<String>,
     pub next_fetch_at: String,
 }
@@ -468,6 +470,7 @@ async fn ingest_and_record(
                     }
                 }
                 BatchItem::Failed { .. } => report.skipped += 1,
+                BatchItem::Filtered { .. } => report.filtered += 1,
             }
         }
     }

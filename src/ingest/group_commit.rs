@@ -38,6 +38,11 @@ impl GroupCommit {
         })
     }
 
+    /// The database it writes to.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     pub async fn save(self: &Arc<Self>, article: Prepared) -> Result<Saved, AppError> {
         let (reply, answer) = oneshot::channel();
         self.lock().push(Queued { article, reply });

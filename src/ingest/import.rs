@@ -19,6 +19,8 @@ pub struct ImportSummary {
     pub created: u64,
     pub updated: u64,
     pub unchanged: u64,
+    /// Kept out by a site rule.
+    pub filtered: u64,
     /// (line or item number, problem) of every refused item.
     pub errors: Vec<(u64, String)>,
     pub seconds: f64,
@@ -26,7 +28,7 @@ pub struct ImportSummary {
 
 impl ImportSummary {
     pub fn total(&self) -> u64 {
-        self.created + self.updated + self.unchanged + self.errors.len() as u64
+        self.created + self.updated + self.unchanged + self.filtered + self.errors.len() as u64
     }
 }
 
@@ -112,6 +114,7 @@ async fn store_chunk(db: &Db, lines: Vec<(Origin, &str)>, summary: &mut ImportSu
                 SaveStatus::Updated => summary.updated += 1,
                 SaveStatus::Unchanged => summary.unchanged += 1,
             },
+            BatchItem::Filtered { .. } => summary.filtered += 1,
             BatchItem::Failed { index, error, .. } => {
                 let field = error.field.map(|f| format!(" ({f})")).unwrap_or_default();
                 summary

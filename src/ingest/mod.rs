@@ -23,6 +23,7 @@ use crate::domain::listing::article_path;
 use crate::domain::slug::slugify_or;
 use crate::domain::{NewArticle, Section, body};
 use crate::error::{AppError, ErrorBody};
+use crate::rules;
 use crate::store::articles::{ArticleRow, Derived, Existing, NewRow};
 use crate::store::topics::Topic;
 use crate::store::{self, Db};
@@ -66,6 +67,12 @@ pub enum BatchItem {
         status: &'static str,
         error: ErrorBody,
     },
+    /// A site rule kept it out (`status` is "filtered").
+    Filtered {
+        index: usize,
+        status: &'static str,
+        rule: String,
+    },
 }
 
 impl SaveStatus {
@@ -82,6 +89,7 @@ impl SaveStatus {
 fn count(outcome: &Result<Saved, AppError>) {
     let label = match outcome {
         Ok(saved) => saved.status.label(),
+        Err(AppError::Filtered { .. }) => "filtered",
         Err(_) => "error",
     };
     metrics::counter!("gazette_ingest_articles_total", "status" => label).increment(1);
@@ -91,10 +99,25 @@ fn count(outcome: &Result<Saved, AppError>) {
 /// with any others sent at the same moment (see [`GroupCommit`]).
 pub async fn ingest_one(commits: &Arc<GroupCommit>, json: &[u8]) -> Result<Saved, AppError> {
     let outcome = match decode::article(json) {
-        Ok(article) => commits.save(Prepared::new(article)?).await,
+        Ok(article) => admit_and_save(commits, article).await,
         Err(err) => Err(err),
     };
     count(&outcome);
+    outcome
+}
+
+/// Runs the site's rules over one article, then stores what they admit.
+async fn admit_and_save(commits: &Arc<GroupCommit>, article: NewArticle) -> Result<Saved, AppError> {
+    let db = commits.db();
+    let rule_set = rules::current(db).await?;
+    let mut acted = Vec::new();
+    let outcome = match rules::admit(&rule_set, article, &mut acted) {
+        Ok(article) => commits.save(Prepared::new(article)?).await,
+        Err(filtered) => Err(filtered),
+    };
+    if matches!(outcome, Ok(_) | Err(AppError::Filtered { .. })) {
+        rules::record(db, &acted).await;
+    }
     outcome
 }
 
@@ -166,6 +189,10 @@ where
     I::IntoIter: Send + 'static,
 {
     let items = items.into_iter();
+    // The site's rules, as they are when the batch starts, run on the
+    // preparing threads; what they did is counted once it is committed.
+    let rule_set = rules::current(db).await?;
+    let acted: Arc<std::sync::Mutex<Vec<i64>>> = Arc::default();
     // Decoding is cheap and in order: one thread reads the items into
     // steps of about STEP_BYTES of input.
     let (steps, decoded) = tokio::sync::mpsc::channel::<Vec<Result<NewArticle, AppError>>>(1);
@@ -200,12 +227,23 @@ where
             let step = decoded.recv().await?;
             Some((step, decoded))
         })
-        .map(|step| {
-            workers::run(move || {
-                step.into_iter()
-                    .map(|item| item.and_then(Prepared::new))
-                    .collect::<Vec<_>>()
-            })
+        .map({
+            let acted = Arc::clone(&acted);
+            move |step| {
+                let (rule_set, acted) = (Arc::clone(&rule_set), Arc::clone(&acted));
+                workers::run(move || {
+                    let mut mine = Vec::new();
+                    let prepared = step
+                        .into_iter()
+                        .map(|item| {
+                            item.and_then(|article| rules::admit(&rule_set, article, &mut mine))
+                                .and_then(Prepared::new)
+                        })
+                        .collect::<Vec<_>>();
+                    acted.lock().unwrap_or_else(|p| p.into_inner()).extend(mine);
+                    prepared
+                })
+            }
         })
         .buffered(steps_at_once.max(1)),
     );
@@ -280,6 +318,8 @@ where
         .await?;
     metrics::counter!("gazette_ingest_commits_total").increment(1);
     committed(db, &stored, shown.as_deref());
+    let acted = std::mem::take(&mut *acted.lock().unwrap_or_else(|p| p.into_inner()));
+    rules::record(db, &acted).await;
     Ok(stored
         .into_iter()
         .enumerate()
@@ -287,6 +327,11 @@ where
             count(&outcome);
             match outcome {
                 Ok(saved) => BatchItem::Saved { index, saved },
+                Err(AppError::Filtered { rule, .. }) => BatchItem::Filtered {
+                    index,
+                    status: "filtered",
+                    rule,
+                },
                 Err(err) => BatchItem::Failed {
                     index,
                     status: "error",

@@ -210,6 +210,19 @@ const TABLES: &[Table] = &[
         columns: &["user_id", "label", "article_id"],
         blobs: &[],
     },
+    Table {
+        name: "site_rules",
+        columns: &[
+            "id",
+            "name",
+            "spec",
+            "matched",
+            "last_matched_at",
+            "created_at",
+            "updated_at",
+        ],
+        blobs: &[],
+    },
 ];
 
 /// Tables whose ids PostgreSQL hands out: their sequences continue after
@@ -222,6 +235,7 @@ const IDENTITY_TABLES: &[&str] = &[
     "users",
     "api_keys",
     "app_passwords",
+    "site_rules",
 ];
 
 /// Rows per statement.

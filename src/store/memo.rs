@@ -19,6 +19,11 @@ impl Version {
     pub fn now(db: &Db) -> Self {
         Version(db.generation(), super::current_minute())
     }
+
+    /// The version of the site's rules.
+    pub fn of_rules(db: &Db) -> Self {
+        Version(db.rules_generation(), super::current_minute())
+    }
 }
 
 /// Values by key, each good for the version it was read at. Entries of an

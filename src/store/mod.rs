@@ -31,6 +31,7 @@ pub mod memo;
 pub mod page_fetches;
 pub mod postgres;
 pub mod reading;
+pub mod rules;
 pub mod search;
 pub mod sections;
 pub mod site;
@@ -83,6 +84,11 @@ pub struct Db {
     instance: u64,
     /// Uncached searches running at once (see [`Db::search_slot`]).
     searches: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Bumped after every change to the site's rules.
+    rules_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The site's rules as compiled, until they change (see
+    /// `crate::rules::current`).
+    pub(crate) compiled_rules: std::sync::Arc<memo::Memo<(), std::sync::Arc<crate::rules::set::RuleSet>>>,
 }
 
 /// What a change touched, as caches care.
@@ -94,6 +100,8 @@ pub enum Change {
     Accounts,
     /// A reader's own state (read, saved, labels).
     Reading,
+    /// The site's rules.
+    Rules,
 }
 
 /// Where the data lives: a SQLite file (the default) or a PostgreSQL
@@ -222,6 +230,8 @@ impl Db {
             sessions: Default::default(),
             instance: rand::random(),
             searches: std::sync::Arc::new(tokio::sync::Semaphore::new(searches)),
+            rules_generation: Default::default(),
+            compiled_rules: Default::default(),
         }
     }
 
@@ -342,7 +352,19 @@ impl Db {
                 self.pages_generation.fetch_add(1, Release)
             }
             Change::Accounts | Change::Reading => self.accounts_generation.fetch_add(1, Release),
+            Change::Rules => self.rules_generation.fetch_add(1, Release),
         };
+    }
+
+    /// Records that the site's rules changed; called after the commit.
+    pub fn rules_changed(&self) {
+        self.note(Change::Rules);
+        self.tell_peers(Change::Rules);
+    }
+
+    /// The current count of rule changes.
+    pub fn rules_generation(&self) -> u64 {
+        self.rules_generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Tells the other instances on a PostgreSQL database (see

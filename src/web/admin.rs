@@ -24,11 +24,11 @@ use crate::web::pages::{PageError, query_param};
 use crate::web::session::{SignedIn, form_session, or_return, safe_next};
 use crate::web::views::Layout;
 
-type AdminResult = Result<Response, PageError>;
+pub(super) type AdminResult = Result<Response, PageError>;
 
 /// The admin behind a request: anonymous people are sent to sign in,
 /// readers are refused.
-fn admin(signed_in: Option<SignedIn>, here: &str) -> Result<Session, Box<Response>> {
+pub(super) fn admin(signed_in: Option<SignedIn>, here: &str) -> Result<Session, Box<Response>> {
     match signed_in {
         Some(SignedIn(session)) if session.user.role == Role::Admin => Ok(session),
         Some(_) => Err(Box::new(
@@ -42,7 +42,7 @@ fn admin(signed_in: Option<SignedIn>, here: &str) -> Result<Session, Box<Respons
 }
 
 /// An admin's form: signed in as an admin, from this site, with the token.
-fn admin_form(
+pub(super) fn admin_form(
     signed_in: Option<SignedIn>,
     csrf: &str,
     headers: &HeaderMap,
@@ -53,7 +53,7 @@ fn admin_form(
 }
 
 /// Admin pages are personal: never kept by a cache on the way.
-fn page(status: StatusCode, html: Result<String, askama::Error>) -> AdminResult {
+pub(super) fn page(status: StatusCode, html: Result<String, askama::Error>) -> AdminResult {
     let html = html.map_err(|err| AppError::Internal(err.into()))?;
     let mut response = (status, Html(html)).into_response();
     response
@@ -62,20 +62,20 @@ fn page(status: StatusCode, html: Result<String, askama::Error>) -> AdminResult 
     Ok(response)
 }
 
-fn layout(state: &AppState, session: &Session, title: &str) -> Layout {
+pub(super) fn layout(state: &AppState, session: &Session, title: &str) -> Layout {
     Layout::bare(&state.site.name, &format!("{title} · Admin · {}", state.site.name)).signed_in_as(&session.user.name)
 }
 
 /// What a page says above its content: a done notice from the redirect,
 /// or a problem with the form just sent.
 #[derive(Default)]
-struct Said {
-    notice: Option<String>,
-    problem: Option<String>,
+pub(super) struct Said {
+    pub(super) notice: Option<String>,
+    pub(super) problem: Option<String>,
 }
 
 impl Said {
-    fn problem(err: &AppError) -> Self {
+    pub(super) fn problem(err: &AppError) -> Self {
         Said {
             notice: None,
             problem: Some(err.body().message),
@@ -83,7 +83,7 @@ impl Said {
     }
 }
 
-fn date(unix: Option<i64>) -> String {
+pub(super) fn date(unix: Option<i64>) -> String {
     unix.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
         .map_or_else(|| "never".to_owned(), |t| t.format("%-d %b %Y %H:%M UTC").to_string())
 }
@@ -164,7 +164,7 @@ async fn feeds_page(
     )
 }
 
-fn done_notice(query: Option<&str>) -> Said {
+pub(super) fn done_notice(query: Option<&str>) -> Said {
     let notice = query_param(query, "done").map(|done| {
         match done.as_str() {
             "subscribed" => "Subscribed: the feed was fetched and its stories are in.",
@@ -176,6 +176,10 @@ fn done_notice(query: Option<&str>) -> Said {
             "password" => "The password was reset; the user's browsers were signed out.",
             "role" => "The role was changed.",
             "user-removed" => "The user was removed, with their sessions and reading state.",
+            "rule-added" => "The rule was saved: it applies to articles that arrive from now on.",
+            "rule-on" => "The rule is on again.",
+            "rule-off" => "The rule is off: it is kept, and applies to nothing.",
+            "rule-removed" => "The rule was deleted.",
             _ => "Done.",
         }
         .to_owned()

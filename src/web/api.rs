@@ -31,7 +31,12 @@ pub async fn create_article(_: IngestToken, State(state): State<AppState>, body:
             "send one article as application/json; NDJSON goes to /api/v1/articles/batch".to_owned(),
         ));
     }
-    let saved = ingest::ingest_one(&state.commits, &body.bytes).await?;
+    let saved = match ingest::ingest_one(&state.commits, &body.bytes).await {
+        Err(AppError::Filtered { rule, .. }) => {
+            return Ok(Json(serde_json::json!({ "status": "filtered", "rule": rule })).into_response());
+        }
+        other => other?,
+    };
     let mut response = Json(&saved).into_response();
     if saved.status == SaveStatus::Created {
         *response.status_mut() = StatusCode::CREATED;

@@ -5,11 +5,10 @@
 
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode};
 use chrono::DateTime;
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 
 use crate::AppState;
 use crate::accounts::User;
@@ -22,7 +21,6 @@ use crate::web::api::{CardJson, add_stories, list_query, section_id};
 use crate::web::auth::bearer_token;
 use crate::web::body::{BodyKind, IngestBody};
 use crate::web::reading::{StoryState, saved_page, story_state};
-use crate::web::session::{cookie_value, same_origin};
 
 /// Ids one `POST /api/v1/me/read` may mark.
 const MAX_IDS: usize = 1000;
@@ -43,23 +41,7 @@ impl FromRequestParts<AppState> for Me {
                 .ok_or(AppError::Unauthorized)?;
             return Ok(Me { user, version });
         }
-        let value = cookie_value(&parts.headers).ok_or(AppError::Unauthorized)?;
-        let session = crate::accounts::session::find(&state.db, &value)
-            .await?
-            .ok_or(AppError::Unauthorized)?;
-        if parts.method != Method::GET {
-            same_origin(&parts.headers, &state.site.base_url)?;
-            let presented = parts
-                .headers
-                .get("x-csrf-token")
-                .map(|v| v.as_bytes())
-                .unwrap_or_default();
-            if !bool::from(presented.ct_eq(session.csrf_token.as_bytes())) {
-                return Err(AppError::Forbidden(
-                    "a change made with a session cookie needs the session's X-CSRF-Token header".to_owned(),
-                ));
-            }
-        }
+        let session = crate::web::session::from_cookie_checked(parts, state).await?;
         Ok(Me {
             version: session.state_version,
             user: session.user,

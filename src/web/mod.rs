@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_rules;
 pub mod api;
 pub mod apps;
 pub mod assets;
@@ -19,6 +20,7 @@ pub mod panics;
 pub mod personal;
 pub mod private;
 pub mod reading;
+pub mod rules;
 pub mod search;
 pub mod server;
 pub mod session;
@@ -98,6 +100,12 @@ pub fn router(state: AppState) -> Router {
                 .delete(subscriptions::remove),
         )
         .route("/feeds/{id}/poll", axum::routing::post(subscriptions::poll_now))
+        .route("/rules", get(rules::list).post(rules::create))
+        .route("/rules/preview", axum::routing::post(rules::preview))
+        .route(
+            "/rules/{id}",
+            get(rules::show).patch(rules::change).delete(rules::delete),
+        )
         .route("/me", get(me::me))
         .route("/me/unread", get(me::unread))
         .route("/me/saved", get(me::saved))
@@ -146,6 +154,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/tokens", get(admin::tokens).post(admin::create_token))
         .route("/admin/tokens/revoke", axum::routing::post(admin::revoke_token))
+        .route("/admin/rules", get(admin_rules::rules).post(admin_rules::create))
+        .route("/admin/rules/preview", axum::routing::post(admin_rules::preview))
+        .route("/admin/rules/change", axum::routing::post(admin_rules::change))
         .route("/admin/users", get(admin::users).post(admin::user))
         .route("/unread", get(reading::unread))
         .route("/saved", get(reading::saved))

@@ -50,6 +50,28 @@ impl OptionalFromRequestParts<AppState> for SignedIn {
     }
 }
 
+/// The session of a request reached by cookie, for JSON routes: any
+/// change (not a GET) must come from this site and carry the session's
+/// token in `X-CSRF-Token`.
+pub async fn from_cookie_checked(parts: &Parts, state: &AppState) -> Result<Session, AppError> {
+    let value = cookie_value(&parts.headers).ok_or(AppError::Unauthorized)?;
+    let session = session::find(&state.db, &value).await?.ok_or(AppError::Unauthorized)?;
+    if parts.method != axum::http::Method::GET {
+        same_origin(&parts.headers, &state.site.base_url)?;
+        let presented = parts
+            .headers
+            .get("x-csrf-token")
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        if !bool::from(presented.ct_eq(session.csrf_token.as_bytes())) {
+            return Err(AppError::Forbidden(
+                "a change made with a session cookie needs the session's X-CSRF-Token header".to_owned(),
+            ));
+        }
+    }
+    Ok(session)
+}
+
 /// The session cookie's Set-Cookie value: HttpOnly (no script reads it),
 /// SameSite=Lax (no cross-site POST carries it), Secure when the site is
 /// served over https. An empty value with no lifetime removes it.

@@ -209,6 +209,23 @@ try {
       await shot(page, `admin-feeds-${label.replace("/", "-")}`);
       await page.goto(base + "/admin/users");
       await axe(page, `${label} admin users`);
+      // Rules: a draft previewed on the newest stories, saved, deleted.
+      await page.goto(base + "/admin/rules");
+      await page.fill("#rule-name", `No ferries ${who}`);
+      await page.fill("input[name=value1]", "ferry");
+      await page.locator("button[formaction='/admin/rules/preview']").click();
+      await page.waitForSelector(".rule-preview");
+      const previewed = await page.locator(".rule-preview-list li").count();
+      check(previewed >= 2, `${label}: the preview lists the ferry stories (${previewed})`);
+      check((await page.inputValue("#rule-name")) === `No ferries ${who}`, `${label}: the draft is kept after a preview`);
+      await axe(page, `${label} admin rules preview`);
+      await shot(page, `admin-rules-${label.replace("/", "-")}`);
+      await page.locator("form.rule-form button:not([formaction])").click();
+      await page.waitForURL(/done=rule-added/);
+      check((await page.locator(".rules-table tbody tr").count()) >= 1, `${label}: the saved rule is listed`);
+      await page.locator(`button[aria-label="Delete No ferries ${who}"]`).click();
+      await page.waitForURL(/done=rule-removed/);
+      check((await page.locator(`button[aria-label="Delete No ferries ${who}"]`).count()) === 0, `${label}: the deleted rule is gone`);
 
       await page.goto(base + "/account");
       await page.locator("form[action='/logout'] button[type=submit]").click();

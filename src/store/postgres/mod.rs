@@ -20,6 +20,8 @@ pub mod page_fetches;
 #[cfg(not(feature = "prepare-sqlite"))]
 pub mod reading;
 #[cfg(not(feature = "prepare-sqlite"))]
+pub mod rules;
+#[cfg(not(feature = "prepare-sqlite"))]
 pub mod search;
 #[cfg(not(feature = "prepare-sqlite"))]
 pub mod sections;

@@ -107,6 +107,7 @@ async fn listen(db: &Db, pool: &PgPool, instance: u64) -> sqlx::Result<()> {
 fn stale_everything(db: &Db) {
     db.note(Change::Articles);
     db.note(Change::Accounts);
+    db.note(Change::Rules);
 }
 
 fn label(change: Change) -> &'static str {
@@ -114,6 +115,7 @@ fn label(change: Change) -> &'static str {
         Change::Articles => "articles",
         Change::Accounts => "accounts",
         Change::Reading => "reading",
+        Change::Rules => "rules",
     }
 }
 
@@ -122,6 +124,7 @@ fn parse(label: &str) -> Option<Change> {
         "articles" => Some(Change::Articles),
         "accounts" => Some(Change::Accounts),
         "reading" => Some(Change::Reading),
+        "rules" => Some(Change::Rules),
         _ => None,
     }
 }

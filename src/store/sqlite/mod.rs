@@ -16,6 +16,8 @@ pub mod page_fetches;
 #[cfg(not(feature = "prepare-postgres"))]
 pub mod reading;
 #[cfg(not(feature = "prepare-postgres"))]
+pub mod rules;
+#[cfg(not(feature = "prepare-postgres"))]
 pub mod search;
 #[cfg(not(feature = "prepare-postgres"))]
 pub mod sections;
