@@ -517,7 +517,7 @@ async fn import(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
     }
     let rate = summary.total() as f64 / summary.seconds.max(1e-9);
     eprintln!(
-        "Imported {} articles in {:.1} s ({rate:.0}/s): {} created, {} updated, {} unchanged, {} filtered by site rules, {} errors.",
+        "Imported {} articles in {:.1} s ({rate:.0}/s): {} created, {} updated, {} unchanged, {} filtered by rules, {} errors.",
         summary.total(),
         summary.seconds,
         summary.created,

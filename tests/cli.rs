@@ -156,7 +156,7 @@ async fn import_loads_ndjson_and_arrays_through_the_write_path() {
     assert!(stderr.contains("line 11: invalid_field (title)"), "{stderr}");
     assert!(stderr.contains("line 21: malformed_json"), "{stderr}");
     assert!(
-        stderr.contains("2500 created, 0 updated, 0 unchanged, 2 errors"),
+        stderr.contains("2500 created, 0 updated, 0 unchanged, 0 filtered by rules, 2 errors"),
         "{stderr}"
     );
 

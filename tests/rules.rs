@@ -289,6 +289,11 @@ async fn feed_entries_pass_the_same_rules_and_keep_only_holds_a_feed_to_what_mat
     assert_eq!(report["unchanged"], 1, "{report}");
     // Rules apply to what arrives: what is stored stays.
     assert_eq!(titles_in(&app, "sport").await.len(), 2);
+    let (_, state) = send(&app, reqwest::Method::GET, &format!("/api/v1/feeds/{feed}"), None).await;
+    assert_eq!(
+        state["entries_filtered"], 5,
+        "the feed's state counts what rules kept out: {state}"
+    );
 
     let second = subscribe(&app, &format!("{site}/b.xml"), "Sport two").await;
     assert_eq!(

@@ -50,10 +50,14 @@ def post(base, path, body, content_type):
         response.read()
 
 
-def run(binary, lines, singles):
+def run(binary, lines, singles, setup=None):
+    """Batch and single-POST rates of one fresh server; `setup(base)`, if
+    given, runs against it before the clock starts."""
     with tempfile.TemporaryDirectory() as tmp:
         server, base = start(binary, tmp)
         try:
+            if setup:
+                setup(base)
             chunks = [lines[i:i + BATCH] for i in range(0, len(lines), BATCH)]
             started = time.monotonic()
 

@@ -314,6 +314,7 @@ pub async fn poll(db: &Db, fetcher: &Fetcher, feed: &Feed) -> Result<PollReport,
                     moved_to: moved_to.as_ref().map(Url::as_str),
                     title: None,
                     ingested: 0,
+                    filtered: 0,
                 },
             )
             .await?;
@@ -397,6 +398,7 @@ async fn record_failed_poll(
             moved_to: None,
             title: None,
             ingested: 0,
+            filtered: 0,
         },
     )
     .await?;
@@ -491,6 +493,7 @@ async fn ingest_and_record(
         moved_to: moved,
         title: parsed.title.as_deref(),
         ingested: report.created as i64,
+        filtered: report.filtered as i64,
     };
     if let Err(err) = save_poll(db, &record).await {
         // The new URL may already be another subscription: keep the old one.

@@ -134,6 +134,7 @@ const TABLES: &[Table] = &[
             "error_count",
             "last_error",
             "articles_ingested",
+            "entries_filtered",
             "full_content",
             "extraction",
         ],

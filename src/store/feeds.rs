@@ -21,6 +21,8 @@ pub struct Feed {
     pub error_count: i64,
     pub last_error: Option<String>,
     pub articles_ingested: i64,
+    /// Entries the site's rules kept out.
+    pub entries_filtered: i64,
     /// Whether each new entry's page is fetched for the full story.
     pub full_content: bool,
     /// This feed's own extraction rule, as JSON (see `full_content::rules`).
@@ -62,6 +64,8 @@ pub struct PollRecord<'a> {
     pub moved_to: Option<&'a str>,
     pub title: Option<&'a str>,
     pub ingested: i64,
+    /// Entries the site's rules kept out.
+    pub filtered: i64,
 }
 
 operations! {

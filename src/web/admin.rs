@@ -115,6 +115,7 @@ struct FeedRow {
     last_fetch: String,
     next_fetch: String,
     articles: i64,
+    filtered: i64,
     error: Option<String>,
 }
 
@@ -138,6 +139,7 @@ impl From<FeedView> for FeedRow {
             last_fetch: date(feed.last_fetch_at),
             next_fetch: date(Some(feed.next_fetch_at)),
             articles: feed.articles_ingested,
+            filtered: feed.entries_filtered,
             error: feed.last_error,
         }
     }

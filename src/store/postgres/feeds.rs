@@ -25,7 +25,7 @@ pub async fn list(db: &PgPool) -> sqlx::Result<Vec<Feed>> {
     sqlx::query_as!(
         Feed,
         r#"SELECT id AS "id!", url, section, title, interval_secs, etag, last_modified, created_at, last_fetch_at,
-                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested,
+                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested, entries_filtered,
                      full_content, extraction
            FROM feeds ORDER BY id ASC"#
     )
@@ -37,7 +37,7 @@ pub async fn get(db: &PgPool, id: i64) -> sqlx::Result<Option<Feed>> {
     sqlx::query_as!(
         Feed,
         r#"SELECT id AS "id!", url, section, title, interval_secs, etag, last_modified, created_at, last_fetch_at,
-                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested,
+                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested, entries_filtered,
                      full_content, extraction
            FROM feeds WHERE id = $1"#,
         id
@@ -56,7 +56,7 @@ pub async fn claim_due(conn: &mut PgConnection, now: i64, limit: i64, lease: i64
                         ORDER BY next_fetch_at LIMIT $2
                         FOR UPDATE SKIP LOCKED)
            RETURNING id AS "id!", url, section, title, interval_secs, etag, last_modified, created_at, last_fetch_at,
-                     last_success_at, next_fetch_at, error_count, last_error, articles_ingested,
+                     last_success_at, next_fetch_at, error_count, last_error, articles_ingested, entries_filtered,
                      full_content, extraction"#,
         now,
         limit,
@@ -110,6 +110,7 @@ pub async fn record_poll(conn: &mut PgConnection, poll: &PollRecord<'_>) -> sqlx
                url = COALESCE($7, url),
                title = COALESCE(title, $8),
                articles_ingested = articles_ingested + $9,
+               entries_filtered = entries_filtered + $11,
                claimed_until = NULL
            WHERE id = $10"#,
         poll.now,
@@ -121,7 +122,8 @@ pub async fn record_poll(conn: &mut PgConnection, poll: &PollRecord<'_>) -> sqlx
         poll.moved_to,
         poll.title,
         poll.ingested,
-        poll.id
+        poll.id,
+        poll.filtered
     )
     .execute(conn)
     .await

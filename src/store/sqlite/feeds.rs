@@ -25,7 +25,7 @@ pub async fn list(db: &SqlitePool) -> sqlx::Result<Vec<Feed>> {
     sqlx::query_as!(
         Feed,
         r#"SELECT id AS "id!", url, section, title, interval_secs, etag, last_modified, created_at, last_fetch_at,
-                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested,
+                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested, entries_filtered,
                   full_content AS "full_content: bool", extraction
            FROM feeds ORDER BY id"#
     )
@@ -37,7 +37,7 @@ pub async fn get(db: &SqlitePool, id: i64) -> sqlx::Result<Option<Feed>> {
     sqlx::query_as!(
         Feed,
         r#"SELECT id AS "id!", url, section, title, interval_secs, etag, last_modified, created_at, last_fetch_at,
-                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested,
+                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested, entries_filtered,
                   full_content AS "full_content: bool", extraction
            FROM feeds WHERE id = ?"#,
         id
@@ -50,7 +50,7 @@ pub async fn claim_due(conn: &mut SqliteConnection, now: i64, limit: i64, _lease
     sqlx::query_as!(
         Feed,
         r#"SELECT id AS "id!", url, section, title, interval_secs, etag, last_modified, created_at, last_fetch_at,
-                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested,
+                  last_success_at, next_fetch_at, error_count, last_error, articles_ingested, entries_filtered,
                   full_content AS "full_content: bool", extraction
            FROM feeds WHERE next_fetch_at <= ? ORDER BY next_fetch_at LIMIT ?"#,
         now,
@@ -101,7 +101,8 @@ pub async fn record_poll(conn: &mut SqliteConnection, poll: &PollRecord<'_>) -> 
                last_modified = CASE WHEN ?2 THEN COALESCE(?6, last_modified) ELSE last_modified END,
                url = COALESCE(?7, url),
                title = COALESCE(title, ?8),
-               articles_ingested = articles_ingested + ?9
+               articles_ingested = articles_ingested + ?9,
+               entries_filtered = entries_filtered + ?11
            WHERE id = ?10"#,
         poll.now,
         poll.success,
@@ -112,7 +113,8 @@ pub async fn record_poll(conn: &mut SqliteConnection, poll: &PollRecord<'_>) -> 
         poll.moved_to,
         poll.title,
         poll.ingested,
-        poll.id
+        poll.id,
+        poll.filtered
     )
     .execute(conn)
     .await
