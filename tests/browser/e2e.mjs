@@ -219,6 +219,7 @@ try {
       check(previewed >= 2, `${label}: the preview lists the ferry stories (${previewed})`);
       check((await page.inputValue("#rule-name")) === `No ferries ${who}`, `${label}: the draft is kept after a preview`);
       await axe(page, `${label} admin rules preview`);
+      await page.locator("fieldset").last().scrollIntoViewIfNeeded();
       await shot(page, `admin-rules-${label.replace("/", "-")}`);
       await page.locator("form.rule-form button:not([formaction])").click();
       await page.waitForURL(/done=rule-added/);
