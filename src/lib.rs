@@ -74,6 +74,8 @@ pub struct Shared {
     pub login_limits: Arc<web::account::LoginLimits>,
     /// Readers' read and saved marks, kept in memory while they read.
     pub reading: Arc<reading::Reading>,
+    /// Site rules being run over what is stored.
+    pub rule_jobs: Arc<rules::apply::Jobs>,
 }
 
 /// Settings the pages and the API read on every request, resolved once.
@@ -195,6 +197,7 @@ impl Application {
                 memory,
                 login_limits: web::account::limits(),
                 reading: Arc::default(),
+                rule_jobs: Arc::default(),
             })),
             feed_concurrency: config.feed_concurrency,
             retention: retention::Policy {

@@ -6,6 +6,7 @@
 //! feeds and the ingest API cannot differ; see [`set::RuleSet`] for how
 //! they are compiled and run.
 
+pub mod apply;
 pub mod set;
 
 use std::collections::HashMap;

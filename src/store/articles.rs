@@ -361,4 +361,9 @@ operations! {
     /// Published articles in full by id, in the order of `ids`; ids of
     /// deleted or scheduled articles are left out.
     pub async fn full_by_ids(db: &Reader, ids: &[i64]) -> sqlx::Result<Vec<Article>>;
+
+    /// The ids of up to `limit` articles below `before`, newest id first:
+    /// the whole library a page at a time, scheduled and hidden articles
+    /// included.
+    pub async fn ids_before(db: &Reader, before: i64, limit: i64) -> sqlx::Result<Vec<i64>>;
 }

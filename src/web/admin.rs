@@ -182,6 +182,7 @@ pub(super) fn done_notice(query: Option<&str>) -> Said {
             "rule-on" => "The rule is on again.",
             "rule-off" => "The rule is off: it is kept, and applies to nothing.",
             "rule-removed" => "The rule was deleted.",
+            "rule-applying" => "The rule is being applied to the stored articles: its row shows how far it has come.",
             _ => "Done.",
         }
         .to_owned()

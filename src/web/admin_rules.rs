@@ -17,7 +17,7 @@ use crate::rules::{Action, Condition, Field, Mode, Rule, Scope};
 use crate::store;
 use crate::web::account::see_other;
 use crate::web::admin::{AdminResult, Said, admin, admin_form, date, done_notice, layout, page};
-use crate::web::rules::{PreviewArticle, parse_rule, preview_of, remove, replace, save_new};
+use crate::web::rules::{PreviewArticle, parse_rule, preview_of, remove, replace, save_new, start_applying};
 use crate::web::session::{SignedIn, or_return};
 use crate::web::views::Layout;
 
@@ -44,8 +44,11 @@ struct RuleRowView {
     name: String,
     summary: String,
     enabled: bool,
+    drops: bool,
     matched: i64,
     last_matched: String,
+    /// Its run over what is stored, in words.
+    applying: Option<String>,
 }
 
 struct PreviewView {
@@ -189,8 +192,15 @@ async fn rules_page(
                 name: row.name,
                 summary: summary(&rule),
                 enabled: rule.enabled,
+                drops: rule.action == Action::Drop,
                 matched: row.matched,
                 last_matched: date(row.last_matched_at),
+                applying: state.rule_jobs.progress(row.id).map(|p| {
+                    format!(
+                        "Applied to stored articles: {}, {} of about {} looked at, {} deleted",
+                        p.state, p.looked_at, p.total, p.deleted
+                    )
+                }),
             })
         })
         .collect();
@@ -292,7 +302,7 @@ pub struct ChangeForm {
     csrf: String,
     #[serde(default)]
     id: i64,
-    /// "on", "off" or "delete".
+    /// "on", "off", "apply" or "delete".
     #[serde(default)]
     op: String,
 }
@@ -320,7 +330,11 @@ pub async fn change(
             replace(&state, form.id, &rule).await?;
             if op == "on" { "rule-on" } else { "rule-off" }
         }
-        _ => return Err(AppError::invalid("op", "op is on, off or delete").into()),
+        "apply" => {
+            start_applying(&state, form.id).await?;
+            "rule-applying"
+        }
+        _ => return Err(AppError::invalid("op", "op is on, off, apply or delete").into()),
     };
     Ok(see_other(&format!("/admin/rules?done={done}")))
 }

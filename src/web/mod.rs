@@ -102,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .route("/feeds/{id}/poll", axum::routing::post(subscriptions::poll_now))
         .route("/rules", get(rules::list).post(rules::create))
         .route("/rules/preview", axum::routing::post(rules::preview))
+        .route("/rules/{id}/apply", axum::routing::post(rules::apply))
         .route(
             "/rules/{id}",
             get(rules::show).patch(rules::change).delete(rules::delete),

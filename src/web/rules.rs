@@ -15,8 +15,9 @@ use crate::accounts::Role;
 use crate::domain::body;
 use crate::domain::listing::from_unix;
 use crate::error::{AppError, AppResult};
+use crate::rules::apply::Progress;
 use crate::rules::set::{RuleSet, Subject, feed_of};
-use crate::rules::{MAX_RULES, Rule};
+use crate::rules::{Action, MAX_RULES, Rule};
 use crate::store::{self, rules::RuleRow};
 use crate::web::auth::IngestToken;
 use crate::web::body::{BodyKind, IngestBody};
@@ -54,10 +55,13 @@ pub struct RuleJson {
     last_matched_at: Option<String>,
     created_at: String,
     updated_at: String,
+    /// Its run over what is stored, if one was started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    applying: Option<Progress>,
 }
 
 impl RuleJson {
-    fn new(row: RuleRow) -> AppResult<Self> {
+    fn new(row: RuleRow, state: &AppState) -> AppResult<Self> {
         let rule: Rule = serde_json::from_str(&row.spec).map_err(anyhow::Error::from)?;
         Ok(RuleJson {
             id: row.id,
@@ -66,6 +70,7 @@ impl RuleJson {
             last_matched_at: row.last_matched_at.map(|t| from_unix(t).to_rfc3339()),
             created_at: from_unix(row.created_at).to_rfc3339(),
             updated_at: from_unix(row.updated_at).to_rfc3339(),
+            applying: state.rule_jobs.progress(row.id),
         })
     }
 }
@@ -114,13 +119,13 @@ pub async fn list(_: SiteAdmin, State(state): State<AppState>) -> AppResult<Json
     let rules = store::rules::list(&state.db.reader)
         .await?
         .into_iter()
-        .map(RuleJson::new)
+        .map(|row| RuleJson::new(row, &state))
         .collect::<AppResult<Vec<_>>>()?;
     Ok(Json(RuleList { rules }))
 }
 
 pub async fn show(_: SiteAdmin, State(state): State<AppState>, Path(id): Path<String>) -> AppResult<Json<RuleJson>> {
-    Ok(Json(RuleJson::new(stored(&state, rule_id(&id)?).await?)?))
+    Ok(Json(RuleJson::new(stored(&state, rule_id(&id)?).await?, &state)?))
 }
 
 /// Stores a checked rule: it applies to articles that arrive from now on.
@@ -147,7 +152,11 @@ pub async fn save_new(state: &AppState, rule: &Rule) -> AppResult<i64> {
 pub async fn create(_: SiteAdmin, State(state): State<AppState>, body: IngestBody) -> AppResult<Response> {
     let rule = parse_rule(json_object(&body)?)?;
     let id = save_new(&state, &rule).await?;
-    let mut response = (StatusCode::CREATED, Json(RuleJson::new(stored(&state, id).await?)?)).into_response();
+    let mut response = (
+        StatusCode::CREATED,
+        Json(RuleJson::new(stored(&state, id).await?, &state)?),
+    )
+        .into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/rules/{id}")) {
         response.headers_mut().insert(LOCATION, location);
     }
@@ -178,7 +187,7 @@ pub async fn change(
     if !replace(&state, id, &rule).await? {
         return Err(AppError::NotFound("rule"));
     }
-    Ok(Json(RuleJson::new(stored(&state, id).await?)?))
+    Ok(Json(RuleJson::new(stored(&state, id).await?, &state)?))
 }
 
 /// Stores a checked rule in place of rule `id`, keeping its counts;
@@ -280,4 +289,28 @@ pub async fn preview(_: SiteAdmin, State(state): State<AppState>, body: IngestBo
     let rule = parse_rule(object)?;
     let (looked_at, articles) = preview_of(&state, &rule).await?;
     Ok(Json(Preview { looked_at, articles }))
+}
+
+/// Starts running a stored `drop` rule over the whole library, in the
+/// background; its progress shows with the rule.
+pub async fn start_applying(state: &AppState, id: i64) -> AppResult<Progress> {
+    let row = stored(state, id).await?;
+    let rule: Rule = serde_json::from_str(&row.spec).map_err(anyhow::Error::from)?;
+    if rule.action != Action::Drop {
+        return Err(AppError::invalid(
+            "action",
+            "only drop rules can be applied to stored articles; the others apply to new ones",
+        ));
+    }
+    let total = store::sections::list(&state.db)
+        .await?
+        .iter()
+        .map(|s| s.article_count)
+        .sum();
+    state.rule_jobs.start(&state.db, id, &rule, total)
+}
+
+pub async fn apply(_: SiteAdmin, State(state): State<AppState>, Path(id): Path<String>) -> AppResult<Response> {
+    let progress = start_applying(&state, rule_id(&id)?).await?;
+    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "applying": progress }))).into_response())
 }

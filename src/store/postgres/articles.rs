@@ -498,3 +498,13 @@ pub async fn full_by_ids(db: &PgPool, ids: &[i64]) -> sqlx::Result<Vec<Article>>
         rows.into_iter().map(|r| (r.id, Article::from(r))).collect();
     Ok(ids.iter().filter_map(|id| articles.remove(id)).collect())
 }
+
+pub async fn ids_before(db: &PgPool, before: i64, limit: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar!(
+        "SELECT id FROM articles WHERE id < $1 ORDER BY id DESC LIMIT $2",
+        before,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}

@@ -487,3 +487,13 @@ pub async fn full_by_ids(db: &SqlitePool, ids: &[i64]) -> sqlx::Result<Vec<Artic
         rows.into_iter().map(|r| (r.id, Article::from(r))).collect();
     Ok(ids.iter().filter_map(|id| articles.remove(id)).collect())
 }
+
+pub async fn ids_before(db: &SqlitePool, before: i64, limit: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar!(
+        r#"SELECT id AS "id!: i64" FROM articles WHERE id < ? ORDER BY id DESC LIMIT ?"#,
+        before,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}

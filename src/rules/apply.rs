@@ -1,0 +1,144 @@
+//! Running a `drop` rule over what is already stored, in the background:
+//! the library is walked from the newest article to the oldest, a page
+//! at a time, and every article the rule matches is deleted the way the
+//! API deletes one (a tombstone keeps it from coming back). Progress is
+//! kept in memory, one job per rule, and shown with the rule.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+
+use super::Rule;
+use super::set::{RuleSet, Subject, feed_of};
+use crate::domain::body;
+use crate::error::AppError;
+use crate::store::{self, Db};
+
+/// Articles read per step.
+const STEP: i64 = 500;
+
+/// How far a rule's run over the library has come.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Progress {
+    /// "running", "done" or "failed".
+    pub state: &'static str,
+    pub looked_at: i64,
+    /// The articles stored when the run began.
+    pub total: i64,
+    pub deleted: i64,
+    pub started_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The runs of this process, by rule id.
+#[derive(Default)]
+pub struct Jobs(Mutex<HashMap<i64, Progress>>);
+
+impl Jobs {
+    pub fn progress(&self, rule_id: i64) -> Option<Progress> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(&rule_id).cloned()
+    }
+
+    fn update(&self, rule_id: i64, change: impl FnOnce(&mut Progress)) {
+        if let Some(progress) = self.0.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&rule_id) {
+            change(progress);
+        }
+    }
+
+    /// Starts running `rule` (a `drop` rule) over the library; a run of
+    /// the same rule already going is a conflict.
+    pub fn start(self: &Arc<Self>, db: &Db, rule_id: i64, rule: &Rule, total: i64) -> Result<Progress, AppError> {
+        let set = RuleSet::compile([(rule_id, rule)]).map_err(anyhow::Error::from)?;
+        let progress = Progress {
+            state: "running",
+            looked_at: 0,
+            total,
+            deleted: 0,
+            started_at: chrono::Utc::now().to_rfc3339(),
+            finished_at: None,
+            error: None,
+        };
+        {
+            let mut jobs = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            if jobs.get(&rule_id).is_some_and(|p| p.state == "running") {
+                return Err(AppError::Conflict("this rule is already being applied".to_owned()));
+            }
+            jobs.insert(rule_id, progress.clone());
+        }
+        let (jobs, db) = (Arc::clone(self), db.clone());
+        tokio::spawn(async move {
+            let outcome = run(&jobs, &db, rule_id, &set).await;
+            jobs.update(rule_id, |p| {
+                p.finished_at = Some(chrono::Utc::now().to_rfc3339());
+                match outcome {
+                    Ok(()) => p.state = "done",
+                    Err(err) => {
+                        tracing::warn!(rule = rule_id, error = %err, "applying a rule to stored articles failed");
+                        p.state = "failed";
+                        p.error = Some(err.body().message);
+                    }
+                }
+            });
+        });
+        Ok(progress)
+    }
+}
+
+async fn run(jobs: &Jobs, db: &Db, rule_id: i64, set: &RuleSet) -> Result<(), AppError> {
+    let mut before = i64::MAX;
+    let reads_body = set.reads_body();
+    loop {
+        let ids = store::articles::ids_before(&db.reader, before, STEP).await?;
+        let Some(&last) = ids.last() else { break };
+        before = last;
+        let articles = store::articles::full_by_ids(&db.reader, &ids).await?;
+        let matching: Vec<i64> = articles
+            .iter()
+            .filter(|a| {
+                let body_text = if reads_body {
+                    body::plain_text(&a.body_html)
+                } else {
+                    String::new()
+                };
+                set.first_acts_on(&Subject {
+                    title: &a.title,
+                    summary: a.summary.as_deref().unwrap_or_default(),
+                    body: &body_text,
+                    author: a.author.as_deref().unwrap_or_default(),
+                    source: a.source.as_deref().unwrap_or_default(),
+                    url: a.url.as_deref().unwrap_or_default(),
+                    tags: &a.tags,
+                    section: &a.section_name,
+                    feed: feed_of(a.external_id.as_deref()),
+                })
+            })
+            .map(|a| a.id)
+            .collect();
+        let now = store::now_unix();
+        let deleted = db
+            .writer
+            .transaction(async |conn| {
+                let mut deleted = 0;
+                for id in &matching {
+                    if store::articles::delete(conn, *id, now).await? {
+                        deleted += 1;
+                    }
+                }
+                Ok::<_, AppError>(deleted)
+            })
+            .await?;
+        if deleted > 0 {
+            db.changed();
+            super::record(db, &vec![rule_id; deleted]).await;
+        }
+        jobs.update(rule_id, |p| {
+            p.looked_at += ids.len() as i64;
+            p.deleted += deleted as i64;
+        });
+    }
+    Ok(())
+}
