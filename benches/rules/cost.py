@@ -19,13 +19,11 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
-import tempfile
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "stories"))
-from ab import run  # noqa: E402
+from ab import corpus, run  # noqa: E402
 from evaluate import TOKEN  # noqa: E402
 
 
@@ -54,16 +52,7 @@ def main():
     count = int(sys.argv[3]) if len(sys.argv) > 3 else 20_000
     rounds = int(sys.argv[4]) if len(sys.argv) > 4 else 3
     rule_count = int(sys.argv[5]) if len(sys.argv) > 5 else 100
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, gen, f"{tmp}/c", str(count + 5000)], check=True, stdout=subprocess.DEVNULL)
-        with open(f"{tmp}/c/articles.jsonl") as f:
-            all_lines = [line.rstrip("\n") for line in f]
-    lines, rest = all_lines[:count], all_lines[count:]
-    singles = []
-    for n, line in enumerate(rest):
-        article = json.loads(line)
-        article["external_id"] = f"single-{n}"
-        singles.append(json.dumps(article))
+    lines, singles = corpus(gen, count)
     rng = random.Random(27)
     vocabulary = sorted({w.lower() for line in lines[:2000] for w in json.loads(line)["title"].split()
                          if w.isalpha() and len(w) > 4})

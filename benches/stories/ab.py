@@ -92,10 +92,9 @@ def run(binary, lines, singles, setup=None):
             server.wait()
 
 
-def main():
-    before, after, gen = sys.argv[1], sys.argv[2], sys.argv[3]
-    count = int(sys.argv[4]) if len(sys.argv) > 4 else 20_000
-    rounds = int(sys.argv[5]) if len(sys.argv) > 5 else 3
+def corpus(gen, count):
+    """`count` gen_corpus articles for the batches, and 5,000 more, each
+    with an id of its own, for the single POSTs."""
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([sys.executable, gen, f"{tmp}/c", str(count + 5000)], check=True, stdout=subprocess.DEVNULL)
         with open(f"{tmp}/c/articles.jsonl") as f:
@@ -106,6 +105,14 @@ def main():
         article = json.loads(line)
         article["external_id"] = f"single-{n}"
         singles.append(json.dumps(article))
+    return lines, singles
+
+
+def main():
+    before, after, gen = sys.argv[1], sys.argv[2], sys.argv[3]
+    count = int(sys.argv[4]) if len(sys.argv) > 4 else 20_000
+    rounds = int(sys.argv[5]) if len(sys.argv) > 5 else 3
+    lines, singles = corpus(gen, count)
     results = {before: [], after: []}
     for _ in range(rounds):
         for binary in (before, after):

@@ -10,8 +10,7 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 
 use super::Rule;
-use super::set::{RuleSet, Subject, feed_of};
-use crate::domain::body;
+use super::set::RuleSet;
 use crate::error::AppError;
 use crate::store::{self, Db};
 
@@ -90,7 +89,6 @@ impl Jobs {
 
 async fn run(jobs: &Jobs, db: &Db, rule_id: i64, set: &RuleSet) -> Result<(), AppError> {
     let mut before = i64::MAX;
-    let reads_body = set.reads_body();
     loop {
         let ids = store::articles::ids_before(&db.reader, before, STEP).await?;
         let Some(&last) = ids.last() else { break };
@@ -98,24 +96,7 @@ async fn run(jobs: &Jobs, db: &Db, rule_id: i64, set: &RuleSet) -> Result<(), Ap
         let articles = store::articles::full_by_ids(&db.reader, &ids).await?;
         let matching: Vec<i64> = articles
             .iter()
-            .filter(|a| {
-                let body_text = if reads_body {
-                    body::plain_text(&a.body_html)
-                } else {
-                    String::new()
-                };
-                set.first_acts_on(&Subject {
-                    title: &a.title,
-                    summary: a.summary.as_deref().unwrap_or_default(),
-                    body: &body_text,
-                    author: a.author.as_deref().unwrap_or_default(),
-                    source: a.source.as_deref().unwrap_or_default(),
-                    url: a.url.as_deref().unwrap_or_default(),
-                    tags: &a.tags,
-                    section: &a.section_name,
-                    feed: feed_of(a.external_id.as_deref()),
-                })
-            })
+            .filter(|a| set.first_acts_on_stored(a))
             .map(|a| a.id)
             .collect();
         let now = store::now_unix();

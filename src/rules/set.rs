@@ -9,9 +9,10 @@ use std::collections::HashMap;
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use super::{Action, Field, MAX_PATTERN_BYTES, Mode, Rule, Scope};
-use crate::domain::NewArticle;
 use crate::domain::article::MAX_TAGS;
+use crate::domain::listing::Article;
 use crate::domain::slug::slugify_or;
+use crate::domain::{NewArticle, body};
 
 /// Compiles one pattern as a rule would run it, within the size limit.
 pub fn compile(pattern: &str) -> Result<Regex, regex::Error> {
@@ -55,7 +56,7 @@ pub fn feed_of(external_id: Option<&str>) -> Option<i64> {
 }
 
 /// An article as rules read it.
-pub struct Subject<'a> {
+struct Subject<'a> {
     pub title: &'a str,
     pub summary: &'a str,
     /// Its plain text; empty when no rule reads the body.
@@ -288,9 +289,28 @@ impl RuleSet {
         verdict
     }
 
-    /// Whether the first rule would act on a stored article (a draft's
-    /// preview): drop, tag or move it, or, for `keep_only`, leave it out.
-    pub fn first_acts_on(&self, subject: &Subject<'_>) -> bool {
+    /// Whether the first rule would act on a stored article: drop, tag or
+    /// move it, or, for `keep_only`, leave it out (a draft's preview, a
+    /// rule run over the library).
+    pub fn first_acts_on_stored(&self, article: &Article) -> bool {
+        let body_text = match self.reads_body() {
+            true => body::plain_text(&article.body_html),
+            false => String::new(),
+        };
+        self.first_acts_on(&Subject {
+            title: &article.title,
+            summary: article.summary.as_deref().unwrap_or_default(),
+            body: &body_text,
+            author: article.author.as_deref().unwrap_or_default(),
+            source: article.source.as_deref().unwrap_or_default(),
+            url: article.url.as_deref().unwrap_or_default(),
+            tags: &article.tags,
+            section: &article.section_name,
+            feed: feed_of(article.external_id.as_deref()),
+        })
+    }
+
+    fn first_acts_on(&self, subject: &Subject<'_>) -> bool {
         let Some(rule) = self.rules.first() else {
             return false;
         };

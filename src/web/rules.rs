@@ -12,11 +12,10 @@ use serde::Serialize;
 
 use crate::AppState;
 use crate::accounts::Role;
-use crate::domain::body;
 use crate::domain::listing::from_unix;
 use crate::error::{AppError, AppResult};
 use crate::rules::apply::Progress;
-use crate::rules::set::{RuleSet, Subject, feed_of};
+use crate::rules::set::RuleSet;
 use crate::rules::{Action, MAX_RULES, Rule};
 use crate::store::{self, rules::RuleRow};
 use crate::web::auth::IngestToken;
@@ -249,26 +248,9 @@ pub struct Preview {
 pub async fn preview_of(state: &AppState, rule: &Rule) -> AppResult<(usize, Vec<PreviewArticle>)> {
     let set = RuleSet::compile([(0, rule)]).map_err(|err| AppError::invalid("conditions", err.to_string()))?;
     let articles = store::articles::recent_full(&state.db.reader, None, PREVIEW_ARTICLES).await?;
-    let reads_body = set.reads_body();
     let found = articles
         .iter()
-        .filter(|a| {
-            let body_text = match reads_body {
-                true => body::plain_text(&a.body_html),
-                false => String::new(),
-            };
-            set.first_acts_on(&Subject {
-                title: &a.title,
-                summary: a.summary.as_deref().unwrap_or_default(),
-                body: &body_text,
-                author: a.author.as_deref().unwrap_or_default(),
-                source: a.source.as_deref().unwrap_or_default(),
-                url: a.url.as_deref().unwrap_or_default(),
-                tags: &a.tags,
-                section: &a.section_name,
-                feed: feed_of(a.external_id.as_deref()),
-            })
-        })
+        .filter(|a| set.first_acts_on_stored(a))
         .map(|a| PreviewArticle {
             id: a.id,
             title: a.title.clone(),
