@@ -260,6 +260,11 @@ impl Application {
             self.state.pages.clone(),
             stop_rx.clone(),
         ));
+        let placer = tokio::spawn(stories::placing::run(
+            db.clone(),
+            self.state.memory.clone(),
+            stop_rx.clone(),
+        ));
         let signal = async move {
             shutdown.await;
             let _ = stop_tx.send(true);
@@ -281,6 +286,7 @@ impl Application {
         }
         poller.abort();
         page_fetcher.abort();
+        placer.abort();
         upkeep.abort();
         peers.abort();
         Ok(db.close().await)

@@ -518,6 +518,12 @@ async fn stories_and_copies_are_placed_alike() {
         )
         .await;
         let ids: Vec<i64> = placed.iter().chain(&later).map(|p| p[0].as_i64().unwrap()).collect();
+        // Placed after they are stored, as the app's worker does it.
+        assert!(store::stories::of_articles(&db.reader, &ids).await.unwrap().is_empty());
+        assert_eq!(store::stories::waiting(&db.reader).await.unwrap(), 4);
+        let memory = gazette::ingest::budget::MemoryBudget::new(256 << 20);
+        while gazette::stories::placing::step(db, &memory).await.unwrap() > 0 {}
+        assert_eq!(store::stories::waiting(&db.reader).await.unwrap(), 0);
         let stories = store::stories::of_articles(&db.reader, &ids).await.unwrap();
         let of = |id: i64| *stories.iter().find(|s| s.article_id == id).unwrap();
         let first = of(ids[0]);

@@ -103,6 +103,8 @@ async fn a_sqlite_gazette_moves_to_postgres_and_back_whole() {
         .await["id"]
         .as_i64()
         .unwrap();
+    // Placed in its story before it goes, as it would be on a live site.
+    app.placed().await;
     let deleted = app
         .client
         .delete(app.url(&format!("/api/v1/articles/{gone}")))

@@ -437,6 +437,8 @@ async fn two_instances_placing_copies_at_once_put_them_in_one_story() {
     let (from_a, from_b) = tokio::join!(a.post_batch(&batch_a), b.post_batch(&batch_b));
     assert_eq!(from_a.status(), StatusCode::OK);
     assert_eq!(from_b.status(), StatusCode::OK);
+    // Both instances' workers place them, one step at a time between them.
+    a.placed().await;
     assert_eq!(
         a.count("SELECT COUNT(*) FROM story_members").await,
         a.count("SELECT COUNT(*) FROM articles").await,

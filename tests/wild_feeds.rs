@@ -214,6 +214,7 @@ async fn every_file_of_a_public_feed_corpus_is_ingested_or_clearly_refused_and_n
     for section in sections["sections"].as_array().unwrap() {
         pages.push(format!("/sections/{}", section["slug"].as_str().unwrap()));
     }
+    app.placed().await;
     let mut cursor = String::new();
     // Lists show a story once: its other versions are reached through it.
     let mut article_pages = std::collections::BTreeSet::new();

@@ -6,11 +6,15 @@ POSTs (16 clients, group commit) for a few seconds on top of it.
 
     python3 benches/stories/ab.py BEFORE_BINARY AFTER_BINARY GEN_CORPUS [COUNT] [ROUNDS]
 
-Prints articles per second of each run and the after/before ratios.
+Prints articles per second of each run and the after/before ratios. A
+build that places articles in stories after storing them (it reports
+`gazette_stories_waiting` in /metrics) is given time to catch up after
+each phase, and how fast it did is printed too ("placed").
 """
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -50,6 +54,26 @@ def post(base, path, body, content_type):
         response.read()
 
 
+def waiting(base):
+    """Articles waiting to be placed in stories, or None for a build that
+    does not place them apart from storing."""
+    with urllib.request.urlopen(base + "/metrics", timeout=60) as response:
+        found = re.search(r"^gazette_stories_waiting (\d+)", response.read().decode(), re.M)
+    return int(found.group(1)) if found else None
+
+
+def drain(base):
+    """Waits until every stored article is placed: (articles, seconds),
+    or None when the build places them as it stores them."""
+    first = waiting(base)
+    if first is None:
+        return None
+    started = time.monotonic()
+    while waiting(base):
+        time.sleep(0.05)
+    return first, time.monotonic() - started
+
+
 def run(binary, lines, singles, setup=None):
     """Batch and single-POST rates of one fresh server; `setup(base)`, if
     given, runs against it before the clock starts."""
@@ -70,6 +94,7 @@ def run(binary, lines, singles, setup=None):
             for t in threads:
                 t.join()
             batch_rate = len(lines) / (time.monotonic() - started)
+            placed = [drain(base)]
 
             done = [0] * SINGLE_CLIENTS
             stop = time.monotonic() + SINGLE_SECONDS
@@ -86,7 +111,8 @@ def run(binary, lines, singles, setup=None):
             for t in threads:
                 t.join()
             single_rate = sum(done) / SINGLE_SECONDS
-            return batch_rate, single_rate
+            placed.append(drain(base))
+            return batch_rate, single_rate, placed
         finally:
             server.terminate()
             server.wait()
@@ -117,7 +143,11 @@ def main():
     for _ in range(rounds):
         for binary in (before, after):
             results[binary].append(run(binary, lines, singles))
-            print(f"{binary}: batch {results[binary][-1][0]:,.0f}/s, single {results[binary][-1][1]:,.0f}/s", flush=True)
+            batch, single, placed = results[binary][-1]
+            caught_up = "; ".join(f"{n:,} waiting, placed in {t:.1f} s ({n / max(t, 1e-3):,.0f}/s)"
+                                  for n, t in filter(None, placed))
+            print(f"{binary}: batch {batch:,.0f}/s, single {single:,.0f}/s"
+                  + (f"; placed after batch and after singles: {caught_up}" if caught_up else ""), flush=True)
     for kind, k in (("batch", 0), ("single POST", 1)):
         ratios = [a[k] / b[k] for a, b in zip(results[after], results[before])]
         print(f"{kind}: after/before {statistics.mean(ratios):.2f} (runs {', '.join(f'{r:.2f}' for r in ratios)})")

@@ -3,7 +3,7 @@
 Gazette on a temporary SQLite file is filled with gen_corpus articles
 through the batch API, and at each checkpoint the next 2,000 articles'
 placement time is read from /metrics (gazette_story_placement_seconds,
-one sample per written group: the group's time per article).
+one sample per step of the placing worker: the step's time per article).
 
     python3 benches/stories/cost.py [--in-order] target/release/gazette GEN_CORPUS 10000 100000 [1000000]
 
@@ -22,6 +22,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ab import drain  # noqa: E402
 from evaluate import TOKEN, free_port  # noqa: E402
 
 BATCH = 500
@@ -87,9 +88,13 @@ def main():
                         post(base, lines)
                         stored += len(lines)
                         lines = []
+                        # Articles are placed just after they are stored:
+                        # each measurement starts and ends with none waiting.
                         if pending and stored >= pending[0] and mark is None:
+                            drain(base)
                             mark = (stored, metrics(base))
                         if mark and stored >= mark[0] + MEASURED:
+                            drain(base)
                             (s0, c0), (s1, c1) = mark[1], metrics(base)
                             per_article = (s1 - s0) / max(c1 - c0, 1)
                             print(f"at {mark[0]:>9,} articles: {per_article * 1e6:8.1f} us per article placed "

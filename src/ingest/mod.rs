@@ -27,7 +27,6 @@ use crate::rules;
 use crate::store::articles::{ArticleRow, Derived, Existing, NewRow};
 use crate::store::topics::Topic;
 use crate::store::{self, Db};
-use crate::stories;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -48,9 +47,6 @@ pub struct Saved {
     /// shown nowhere on the site until this time (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scheduled: Option<String>,
-    /// The story a new article was placed in (and the article it copies).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub story: Option<stories::Placement>,
 }
 
 /// One entry of a batch's answer, in the order of the request.
@@ -258,6 +254,7 @@ where
     // The sections every page names before the write: an article in any
     // other changes every page's navigation. Unknown, if it cannot be read.
     let shown = store::sections::list(db).await.ok();
+    let writing = db.placing.ingest_writing();
     let stored = db
         .writer
         .transaction(async |conn| {
@@ -316,6 +313,7 @@ where
             Ok::<_, AppError>(stored)
         })
         .await?;
+    drop(writing);
     metrics::counter!("gazette_ingest_commits_total").increment(1);
     committed(db, &stored, shown.as_deref());
     let acted = std::mem::take(&mut *acted.lock().unwrap_or_else(|p| p.into_inner()));
@@ -420,10 +418,9 @@ fn committed(db: &Db, stored: &[(Option<CacheNote>, Result<Saved, AppError>)], s
     let mut created = saved().filter(|(_, s)| s.status == SaveStatus::Created).peekable();
     if created.peek().is_some() {
         db.writer.health().succeeded();
+        db.placing.stored();
     }
-    // An article joining a story changes that story's cards ("also
-    // reported by") wherever they are, as an edit would.
-    if saved().any(|(_, s)| s.status == SaveStatus::Updated || s.story.is_some_and(|p| p.joined))
+    if saved().any(|(_, s)| s.status == SaveStatus::Updated)
         || saved().any(|(note, s)| s.status == SaveStatus::Created && !is_shown(&note.section_slug))
     {
         db.changed();
@@ -484,8 +481,6 @@ pub struct Prepared {
     row_json: String,
     /// [`Derived`] as JSON.
     derived_json: String,
-    /// What placing it in a story needs.
-    features: stories::Features,
 }
 
 impl Prepared {
@@ -514,23 +509,8 @@ impl Prepared {
             article,
             row_json: String::new(),
             derived_json: String::new(),
-            features: stories::Features::default(),
         };
         prepared.word_count = body::word_count(&prepared.body_text) as i64;
-        let article = &prepared.article;
-        // A copy is judged on all its text: an outlet's own summary over
-        // a wire body is a copy, the same body under another summary too.
-        let whole_text = match &article.summary {
-            Some(summary) => format!("{summary}\n\n{}", prepared.body_text),
-            None => prepared.body_text.clone(),
-        };
-        prepared.features = stories::Features::new(
-            &article.title,
-            article.summary.as_deref(),
-            &whole_text,
-            article.published_at.map_or(prepared.now, |t| t.timestamp()),
-            stories::source_key(article.source.as_deref(), article.url.as_deref()),
-        );
         prepared.row_json = serde_json::to_string(&prepared.row()).map_err(anyhow::Error::from)?;
         prepared.derived_json = serde_json::to_string(&Derived {
             tags: &prepared.tags,
@@ -603,10 +583,12 @@ async fn commit_group(db: &Db, items: &[Prepared]) -> Result<Vec<Result<Saved, A
         return Ok(Vec::new());
     }
     let shown = store::sections::list(db).await.ok();
-    let outcomes = db
-        .writer
-        .transaction(async |conn| write_group(conn, items).await)
-        .await?;
+    let outcomes = {
+        let _writing = db.placing.ingest_writing();
+        db.writer
+            .transaction(async |conn| write_group(conn, items).await)
+            .await?
+    };
     metrics::counter!("gazette_ingest_commits_total").increment(1);
     let stored: Vec<_> = items.iter().map(|item| Some(item.cache_note())).zip(outcomes).collect();
     committed(db, &stored, shown.as_deref());
@@ -678,7 +660,6 @@ async fn write_run(conn: &mut store::Tx<'_>, run: &[Prepared]) -> Result<Vec<Res
                     status: SaveStatus::Unchanged,
                     url: article_path(found.id, &found.slug),
                     scheduled,
-                    story: None,
                 }))
             };
             match (existing, same_story) {
@@ -714,12 +695,6 @@ async fn write_run(conn: &mut store::Tx<'_>, run: &[Prepared]) -> Result<Vec<Res
     for chunk in by_size(&rows, |r| r.row_json.len() + r.derived_json.len()) {
         new_ids.extend(store::articles::insert_many(conn, chunk).await?);
     }
-    let placing: Vec<(i64, &stories::Features)> = new_ids
-        .iter()
-        .zip(&inserts)
-        .map(|(&id, item)| (id, &item.features))
-        .collect();
-    let mut placements = stories::place(conn, &placing).await?.into_iter();
     let mut updated = Vec::new();
     for plan in &plans {
         if let Plan::Update(id, item) = plan {
@@ -743,7 +718,6 @@ async fn write_run(conn: &mut store::Tx<'_>, run: &[Prepared]) -> Result<Vec<Res
                     status: SaveStatus::Created,
                     url: article_path(id, &item.slug),
                     scheduled: item.scheduled(),
-                    story: placements.next(),
                 })
             }
             Plan::Update(id, item) => Ok(Saved {
@@ -751,7 +725,6 @@ async fn write_run(conn: &mut store::Tx<'_>, run: &[Prepared]) -> Result<Vec<Res
                 status: SaveStatus::Updated,
                 url: article_path(id, &item.slug),
                 scheduled: item.scheduled(),
-                story: None,
             }),
         })
         .collect())

@@ -311,8 +311,8 @@ pub async fn copy(from: &Db, to: &Db, mut progress: impl FnMut(Progress<'_>)) ->
                 drop(rows);
                 report.rows.push((table.name, in_table));
             }
-            let last_write_at = source.last_write_at().await?;
-            finish(tx, last_write_at).await?;
+            let (last_write_at, placed_through) = source.site_state().await?;
+            finish(tx, last_write_at, placed_through).await?;
             Ok(report)
         })
         .await
@@ -396,13 +396,14 @@ impl Source {
         }
     }
 
-    async fn last_write_at(&mut self) -> sqlx::Result<i64> {
-        let sql = "SELECT last_write_at FROM site_state WHERE id = 1";
-        let at: Option<i64> = match self {
-            Source::Sqlite(conn) => sqlx::query_scalar(sql).fetch_optional(&mut **conn).await?,
-            Source::Postgres(conn) => sqlx::query_scalar(sql).fetch_optional(&mut **conn).await?,
+    /// The site's last write time, and how far placing in stories came.
+    async fn site_state(&mut self) -> sqlx::Result<(i64, i64)> {
+        let sql = "SELECT last_write_at, stories_placed_through FROM site_state WHERE id = 1";
+        let state: Option<(i64, i64)> = match self {
+            Source::Sqlite(conn) => sqlx::query_as(sql).fetch_optional(&mut **conn).await?,
+            Source::Postgres(conn) => sqlx::query_as(sql).fetch_optional(&mut **conn).await?,
         };
-        Ok(at.unwrap_or(0))
+        Ok(state.unwrap_or((0, 0)))
     }
 
     async fn close(self) -> sqlx::Result<()> {
@@ -483,16 +484,24 @@ async fn index(tx: &mut Tx<'_>, rows: &[String]) -> Result<(), AppError> {
     Ok(())
 }
 
-/// After the rows: the site's last write time, and on PostgreSQL the id
-/// sequences past the copied ids.
-async fn finish(tx: &mut Tx<'_>, last_write_at: i64) -> sqlx::Result<()> {
-    let update = "UPDATE site_state SET last_write_at = $1 WHERE id = 1";
+/// After the rows: the site's last write time and how far placing came,
+/// and on PostgreSQL the id sequences past the copied ids.
+async fn finish(tx: &mut Tx<'_>, last_write_at: i64, placed_through: i64) -> sqlx::Result<()> {
+    let update = "UPDATE site_state SET last_write_at = $1, stories_placed_through = $2 WHERE id = 1";
     match tx {
         Tx::Sqlite(conn) => {
-            sqlx::query(update).bind(last_write_at).execute(&mut **conn).await?;
+            sqlx::query(update)
+                .bind(last_write_at)
+                .bind(placed_through)
+                .execute(&mut **conn)
+                .await?;
         }
         Tx::Postgres(conn) => {
-            sqlx::query(update).bind(last_write_at).execute(&mut **conn).await?;
+            sqlx::query(update)
+                .bind(last_write_at)
+                .bind(placed_through)
+                .execute(&mut **conn)
+                .await?;
             for table in IDENTITY_TABLES {
                 // A deleted article's id is not handed out again: its
                 // tombstone remembers it.

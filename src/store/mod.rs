@@ -89,6 +89,9 @@ pub struct Db {
     /// The site's rules as compiled, until they change (see
     /// `crate::rules::current`).
     pub(crate) compiled_rules: std::sync::Arc<memo::Memo<(), std::sync::Arc<crate::rules::set::RuleSet>>>,
+    /// What the write path tells the worker that places new articles in
+    /// stories (see `crate::stories::placing`).
+    pub(crate) placing: std::sync::Arc<crate::stories::placing::Signals>,
 }
 
 /// What a change touched, as caches care.
@@ -232,6 +235,7 @@ impl Db {
             searches: std::sync::Arc::new(tokio::sync::Semaphore::new(searches)),
             rules_generation: Default::default(),
             compiled_rules: Default::default(),
+            placing: Default::default(),
         }
     }
 

@@ -63,8 +63,42 @@ pub struct Version {
     pub duplicate_of: Option<i64>,
 }
 
+/// A stored article as placing reads it.
+#[derive(Debug)]
+pub struct Unplaced {
+    pub id: i64,
+    pub title: String,
+    pub summary: Option<String>,
+    /// Its HTML's opening (see `crate::stories::placing::TEXT_BYTES`).
+    pub body_html: String,
+    pub source: Option<String>,
+    pub url: Option<String>,
+    pub published_at: i64,
+}
+
 operations! {
     stories;
+    /// How far placing has come: articles with a higher id wait for it.
+    pub async fn placed_through(db: &Reader) -> sqlx::Result<i64>;
+
+    /// The first `limit` articles after id `after` that are in no story,
+    /// by id, with the first `text_bytes` of their HTML.
+    pub async fn unplaced_after(db: &Reader, after: i64, limit: i64, text_bytes: i64) -> sqlx::Result<Vec<Unplaced>>;
+
+    /// Takes the turn to place the articles after `from`, until this
+    /// transaction ends: false when placing has moved on from there
+    /// (another instance placed them meanwhile).
+    pub async fn take_placing_turn(conn: &mut Tx<'_>, from: i64) -> sqlx::Result<bool>;
+
+    /// Records that the articles through `through` are placed.
+    pub async fn placed(conn: &mut Tx<'_>, through: i64) -> sqlx::Result<()>;
+
+    /// Which of `ids` are stored and in no story, now.
+    pub async fn still_unplaced(conn: &mut Tx<'_>, ids: &[i64]) -> sqlx::Result<Vec<i64>>;
+
+    /// How many stored articles wait to be placed.
+    pub async fn waiting(db: &Reader) -> sqlx::Result<i64>;
+
     /// Stored articles with a fingerprint under any of these `(week, band)`
     /// keys, the newest [`PER_BAND`] of each.
     pub async fn prints_in_bands(conn: &mut Tx<'_>, keys: &[(i64, i64)]) -> sqlx::Result<Vec<PrintRow>>;

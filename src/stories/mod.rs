@@ -1,5 +1,5 @@
-//! One story, many sources. Every new article is placed, in the write
-//! path's transaction and in arrival order, in exactly one story:
+//! One story, many sources. Every stored article is placed, in arrival
+//! order, in exactly one story (by a background worker, see [`placing`]):
 //!
 //! - a **near-duplicate** of an earlier article (republished wire copy:
 //!   dropped or reordered paragraphs, added boilerplate, a new headline,
@@ -15,6 +15,7 @@
 
 pub mod cluster;
 pub mod fingerprint;
+pub mod placing;
 pub mod terms;
 
 use std::collections::{HashMap, HashSet};
@@ -48,7 +49,7 @@ pub fn week(at: i64) -> i64 {
 const CANDIDATES: usize = 16;
 
 /// What placing an article needs of it, derived before the writer is
-/// taken.
+/// taken (see [`placing`]).
 #[derive(Debug, Clone, Default)]
 pub struct Features {
     pub fingerprint: Option<Fingerprint>,
@@ -81,15 +82,12 @@ pub fn source_key(source: Option<&str>, url: Option<&str>) -> Option<String> {
 }
 
 /// Where an article was placed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Placement {
-    #[serde(rename = "id")]
     pub story_id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate_of: Option<i64>,
     /// Whether it joined a story that had other articles (which changes
     /// what that story's cards say), rather than starting one.
-    #[serde(skip)]
     pub joined: bool,
 }
 

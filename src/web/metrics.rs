@@ -98,6 +98,10 @@ pub async fn render(
         metrics::gauge!("gazette_db_pool_connections", "pool" => name, "state" => "idle").set(idle);
         metrics::gauge!("gazette_db_pool_connections", "pool" => name, "state" => "busy").set(size - idle);
     }
+    // Articles stored and not yet placed in stories: a backlog that
+    // grows during a bulk import and should drain soon after.
+    let waiting = store::stories::waiting(&state.db.reader).await?;
+    metrics::gauge!("gazette_stories_waiting").set(waiting as f64);
     if let Some(memory) = resident_memory() {
         metrics::gauge!("gazette_memory_resident_bytes").set(memory.now as f64);
         metrics::gauge!("gazette_memory_resident_peak_bytes").set(memory.peak as f64);

@@ -165,6 +165,20 @@ pub async fn front(State(state): State<AppState>, viewer: Viewer) -> PageResult 
     for block in &mut blocks {
         stories::link_cards(&state, &mut block.items).await?;
     }
+    // A story carried by several sections is shown once here, where it
+    // comes first: the lead, then the busiest sections.
+    let mut seen = std::collections::HashSet::new();
+    for card in &lead {
+        if let Some(story) = &card.also {
+            seen.insert(story.story_id);
+        }
+    }
+    for block in &mut blocks {
+        block
+            .items
+            .retain(|card| card.also.as_ref().is_none_or(|story| seen.insert(story.story_id)));
+    }
+    blocks.retain(|block| !block.items.is_empty());
     render(&FrontPage {
         layout: Layout::new(&state.site, &sections, "", None)
             .with_canonical(&state.site, "/")

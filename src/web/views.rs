@@ -222,6 +222,7 @@ pub struct CardView {
 
 /// A link from one version of a story to the page of all its versions.
 pub struct StoryLink {
+    pub story_id: i64,
     pub text: String,
     pub href: String,
 }
@@ -239,6 +240,7 @@ impl StoryLink {
             n => format!("Also reported by {n} source{}", if n == 1 { "" } else { "s" }),
         };
         Some(StoryLink {
+            story_id: story.id,
             text,
             href: format!("/stories/{}", story.id),
         })

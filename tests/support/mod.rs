@@ -256,6 +256,9 @@ impl TestApp {
     /// Every row of every table, as one string: equal fingerprints mean
     /// the database did not change.
     pub async fn fingerprint(&self) -> String {
+        // What the placing worker writes after a request is not the
+        // request's doing: it is settled first.
+        self.placed().await;
         if let Some(url) = self.postgres_url() {
             return postgres::fingerprint(url).await;
         }
@@ -310,6 +313,28 @@ impl TestApp {
             .fetch_one(&mut conn)
             .await
             .unwrap()
+    }
+
+    /// Waits until every stored article is placed in a story: the
+    /// worker does that after they are stored, normally within a second.
+    pub async fn placed(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let waiting = self
+                .count(
+                    "SELECT COUNT(*) FROM articles a \
+                     WHERE NOT EXISTS (SELECT 1 FROM story_members m WHERE m.article_id = a.id)",
+                )
+                .await;
+            if waiting == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{waiting} articles still not placed in stories after a minute"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// The number a counting query (portable SQL) answers.

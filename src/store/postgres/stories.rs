@@ -2,7 +2,73 @@
 
 use sqlx::{PgConnection, PgPool};
 
-use crate::store::stories::{PER_BAND, PER_TERM, PrintRow, StoryRef, StoryRow, Version};
+use crate::store::stories::{PER_BAND, PER_TERM, PrintRow, StoryRef, StoryRow, Unplaced, Version};
+
+pub async fn placed_through(db: &PgPool) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(r#"SELECT stories_placed_through AS "at!" FROM site_state WHERE id = 1"#)
+        .fetch_one(db)
+        .await
+}
+
+pub async fn unplaced_after(db: &PgPool, after: i64, limit: i64, text_bytes: i64) -> sqlx::Result<Vec<Unplaced>> {
+    sqlx::query_as!(
+        Unplaced,
+        r#"SELECT a.id, a.title, a.summary, left(a.body_html, $3::int) AS "body_html!", a.source, a.url, a.published_at
+           FROM articles a
+           WHERE a.id > $1 AND NOT EXISTS (SELECT 1 FROM story_members m WHERE m.article_id = a.id)
+           ORDER BY a.id LIMIT $2"#,
+        after,
+        limit,
+        text_bytes as i32
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn take_placing_turn(conn: &mut PgConnection, from: i64) -> sqlx::Result<bool> {
+    // Instances place one at a time: this lock is the ingest lock's
+    // neighbour, held to the end of the transaction. The cursor is moved
+    // last (see `placed`): taken first, its row's lock would be held
+    // while stories' rows are locked, the opposite of a deletion's order.
+    sqlx::query!("SELECT pg_advisory_xact_lock($1)", super::INGEST_LOCK + 1)
+        .execute(&mut *conn)
+        .await?;
+    let at = sqlx::query_scalar!(r#"SELECT stories_placed_through AS "at!" FROM site_state WHERE id = 1"#)
+        .fetch_one(conn)
+        .await?;
+    Ok(at == from)
+}
+
+pub async fn placed(conn: &mut PgConnection, through: i64) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE site_state SET stories_placed_through = $1 WHERE id = 1",
+        through
+    )
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+pub async fn still_unplaced(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar!(
+        r#"SELECT a.id FROM articles a
+           WHERE a.id = ANY($1::bigint[])
+             AND NOT EXISTS (SELECT 1 FROM story_members m WHERE m.article_id = a.id)"#,
+        ids
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn waiting(db: &PgPool) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"SELECT COUNT(*) AS "n!" FROM articles
+           WHERE id > (SELECT stories_placed_through FROM site_state WHERE id = 1)
+             AND NOT EXISTS (SELECT 1 FROM story_members m WHERE m.article_id = articles.id)"#
+    )
+    .fetch_one(db)
+    .await
+}
 
 pub async fn prints_in_bands(conn: &mut PgConnection, keys: &[(i64, i64)]) -> sqlx::Result<Vec<PrintRow>> {
     if keys.is_empty() {
@@ -68,11 +134,7 @@ pub async fn stories_by_id(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result
 }
 
 pub async fn next_id(conn: &mut PgConnection) -> sqlx::Result<i64> {
-    // Instances place articles one at a time: this lock is the ingest
-    // lock's neighbour, held to the end of the transaction.
-    sqlx::query!("SELECT pg_advisory_xact_lock($1)", super::INGEST_LOCK + 1)
-        .execute(&mut *conn)
-        .await?;
+    // Under the placing turn (see `take_placing_turn`).
     sqlx::query_scalar!(r#"SELECT COALESCE(MAX(id), 0) + 1 AS "id!" FROM stories"#)
         .fetch_one(conn)
         .await

@@ -194,6 +194,14 @@ pub async fn delete(conn: &mut SqliteConnection, id: i64, now: i64) -> sqlx::Res
     sqlx::query!("DELETE FROM articles WHERE id = ?", id)
         .execute(&mut *conn)
         .await?;
+    // SQLite hands out the largest id plus one: once the newest article
+    // is gone its id comes again, and must not count as placed already.
+    sqlx::query!(
+        "UPDATE site_state SET stories_placed_through = MIN(stories_placed_through, COALESCE((SELECT MAX(id) FROM articles), 0))
+         WHERE id = 1"
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(true)
 }
 

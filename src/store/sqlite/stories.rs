@@ -2,7 +2,68 @@
 
 use sqlx::{SqliteConnection, SqlitePool};
 
-use crate::store::stories::{PER_BAND, PER_TERM, PrintRow, StoryRef, StoryRow, Version};
+use crate::store::stories::{PER_BAND, PER_TERM, PrintRow, StoryRef, StoryRow, Unplaced, Version};
+
+pub async fn placed_through(db: &SqlitePool) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(r#"SELECT stories_placed_through AS "at!: i64" FROM site_state WHERE id = 1"#)
+        .fetch_one(db)
+        .await
+}
+
+pub async fn unplaced_after(db: &SqlitePool, after: i64, limit: i64, text_bytes: i64) -> sqlx::Result<Vec<Unplaced>> {
+    sqlx::query_as!(
+        Unplaced,
+        r#"SELECT a.id AS "id!", a.title, a.summary, substr(a.body_html, 1, ?) AS "body_html!: String", a.source, a.url,
+                  a.published_at
+           FROM articles a
+           WHERE a.id > ? AND NOT EXISTS (SELECT 1 FROM story_members m WHERE m.article_id = a.id)
+           ORDER BY a.id LIMIT ?"#,
+        text_bytes,
+        after,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn take_placing_turn(conn: &mut SqliteConnection, from: i64) -> sqlx::Result<bool> {
+    // One writer: the turn is this transaction's, and the cursor as read.
+    Ok(
+        sqlx::query_scalar!("SELECT stories_placed_through FROM site_state WHERE id = 1")
+            .fetch_one(conn)
+            .await?
+            == from,
+    )
+}
+
+pub async fn placed(conn: &mut SqliteConnection, through: i64) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE site_state SET stories_placed_through = ? WHERE id = 1", through)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn still_unplaced(conn: &mut SqliteConnection, ids: &[i64]) -> sqlx::Result<Vec<i64>> {
+    let ids = serde_json::to_string(ids).map_err(|e| sqlx::Error::Encode(e.into()))?;
+    sqlx::query_scalar!(
+        r#"SELECT a.id AS "id!: i64" FROM articles a
+           WHERE a.id IN (SELECT value FROM json_each(?))
+             AND NOT EXISTS (SELECT 1 FROM story_members m WHERE m.article_id = a.id)"#,
+        ids
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn waiting(db: &SqlitePool) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"SELECT COUNT(*) AS "n!: i64" FROM articles
+           WHERE id > (SELECT stories_placed_through FROM site_state WHERE id = 1)
+             AND NOT EXISTS (SELECT 1 FROM story_members m WHERE m.article_id = articles.id)"#
+    )
+    .fetch_one(db)
+    .await
+}
 
 pub async fn prints_in_bands(conn: &mut SqliteConnection, keys: &[(i64, i64)]) -> sqlx::Result<Vec<PrintRow>> {
     if keys.is_empty() {
