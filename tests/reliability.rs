@@ -250,10 +250,30 @@ async fn each_token_is_rate_limited_with_429() {
         created,
         "429s store nothing"
     );
-    // Reading is never limited.
+    // Reading is never limited, with the token or without: a sender whose
+    // writes were just refused reads back what it posted as anyone can.
+    let first: Value = app.get_json("/api/v1/articles?limit=1").await.1;
+    let id = first["articles"][0]["id"].as_i64().unwrap();
     for _ in 0..20 {
         assert_eq!(app.get("/api/v1/sections").await.status(), 200);
+        let read = app
+            .client
+            .get(app.url(&format!("/api/v1/articles/{id}")))
+            .bearer_auth(support::TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(read.status(), 200);
     }
+    // A wrong token on a read is still refused.
+    let wrong = app
+        .client
+        .get(app.url(&format!("/api/v1/articles/{id}")))
+        .bearer_auth("gz_not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -26,14 +26,23 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 #[derive(Debug)]
 pub struct IngestToken;
 
-impl FromRequestParts<AppState> for IngestToken {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+impl IngestToken {
+    /// The request's token, if it is one: `Unauthorized` otherwise.
+    async fn check<'a>(parts: &'a Parts, state: &AppState) -> Result<&'a str, AppError> {
         let presented = bearer_token(&parts.headers).ok_or(AppError::Unauthorized)?;
         if !tokens::is_valid(&state.db, state.site.configured_token_hash.as_ref(), presented).await? {
             return Err(AppError::Unauthorized);
         }
+        Ok(presented)
+    }
+}
+
+/// On a write route the token's ingest rate limit applies.
+impl FromRequestParts<AppState> for IngestToken {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let presented = Self::check(parts, state).await?;
         if let Some(limiter) = &state.ingest_limiter
             && let Err(not_until) = limiter.check_key(&tokens::digest(presented))
         {
@@ -48,7 +57,9 @@ impl FromRequestParts<AppState> for IngestToken {
 
 /// A read route that shows more to a sender holding a token (its scheduled
 /// articles) takes `Option<IngestToken>`: no Authorization header is an
-/// anonymous reader, a wrong token is still refused.
+/// anonymous reader, a wrong token is still refused. Reads do not count
+/// against the token's ingest rate: a sender reading back what it posted
+/// is no more limited than an anonymous reader is.
 impl OptionalFromRequestParts<AppState> for IngestToken {
     type Rejection = AppError;
 
@@ -56,8 +67,6 @@ impl OptionalFromRequestParts<AppState> for IngestToken {
         if !parts.headers.contains_key(AUTHORIZATION) {
             return Ok(None);
         }
-        <Self as FromRequestParts<AppState>>::from_request_parts(parts, state)
-            .await
-            .map(Some)
+        Self::check(parts, state).await.map(|_| Some(IngestToken))
     }
 }
