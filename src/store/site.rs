@@ -41,15 +41,6 @@ pub enum Job {
     Retention,
 }
 
-impl Job {
-    /// The job's advisory lock key on PostgreSQL.
-    pub(crate) fn key(self) -> i64 {
-        match self {
-            Job::Retention => 0x6761_7a65_7474_6502,
-        }
-    }
-}
-
 operations! {
     site;
     /// Whether this transaction may do `job` now: false while another

@@ -43,7 +43,7 @@ pub async fn insert_many(conn: &mut PgConnection, rows: &[NewRow<'_>]) -> sqlx::
     // horizons and apps' syncs page by id, and without the lock two
     // instances inserting at once could commit 11 before 10. Held until
     // this transaction ends.
-    sqlx::query!("SELECT pg_advisory_xact_lock($1)", super::INGEST_LOCK)
+    sqlx::query!("SELECT pg_advisory_xact_lock($1)", super::locks::INGEST)
         .execute(&mut *conn)
         .await?;
     // The search vector is written with the row: computed afterwards by an

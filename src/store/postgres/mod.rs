@@ -38,10 +38,32 @@ pub mod users;
 
 pub use writer::Writer;
 
-/// The advisory lock every transaction that inserts articles holds from
-/// its first insert to its end (see `articles::insert_many`). Any number
-/// unlikely to collide with another application's locks on a shared database.
-pub(crate) const INGEST_LOCK: i64 = 0x6761_7a65_7474_6501;
+/// The advisory locks instances on one database take turns by, all in this
+/// one list: two jobs sharing a key would each take the other's turn for
+/// their own (story placing once held the retention sweep's key, and sweeps
+/// that met a placing step gave up as if another instance were sweeping).
+/// Numbers unlikely to collide with another application's locks on a
+/// shared database.
+pub mod locks {
+    /// Held by every transaction that inserts articles, from its first
+    /// insert to its end (see `articles::insert_many`).
+    pub const INGEST: i64 = 0x6761_7a65_7474_6501;
+    /// The retention sweep's turn (see `site::take_turn`).
+    pub const RETENTION: i64 = 0x6761_7a65_7474_6502;
+    /// The story placing worker's turn (see `stories::take_placing_turn`).
+    pub const PLACING: i64 = 0x6761_7a65_7474_6503;
+
+    pub const ALL: [i64; 3] = [INGEST, RETENTION, PLACING];
+
+    #[cfg(test)]
+    #[test]
+    fn no_two_jobs_share_a_key() {
+        let mut keys = ALL.to_vec();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), ALL.len());
+    }
+}
 
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;

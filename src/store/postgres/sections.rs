@@ -65,7 +65,7 @@ pub async fn ensure_many(conn: &mut PgConnection, sections: &[(&str, &str)], now
     // new section's key while waiting for the lock another group held.
     // From here on groups judge and write one at a time, as on SQLite's
     // single writer. Held until the transaction ends.
-    sqlx::query!("SELECT pg_advisory_xact_lock($1)", super::INGEST_LOCK)
+    sqlx::query!("SELECT pg_advisory_xact_lock($1)", super::locks::INGEST)
         .execute(&mut *conn)
         .await?;
     sqlx::query!(

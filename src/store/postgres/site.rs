@@ -74,7 +74,10 @@ pub async fn articles_in_id_range(db: &PgPool, first: i64, last: i64) -> sqlx::R
 }
 
 pub async fn take_turn(conn: &mut sqlx::PgConnection, job: crate::store::site::Job) -> sqlx::Result<bool> {
-    sqlx::query_scalar!(r#"SELECT pg_try_advisory_xact_lock($1) AS "taken!""#, job.key())
+    let key = match job {
+        crate::store::site::Job::Retention => super::locks::RETENTION,
+    };
+    sqlx::query_scalar!(r#"SELECT pg_try_advisory_xact_lock($1) AS "taken!""#, key)
         .fetch_one(conn)
         .await
 }

@@ -26,11 +26,11 @@ pub async fn unplaced_after(db: &PgPool, after: i64, limit: i64, text_bytes: i64
 }
 
 pub async fn take_placing_turn(conn: &mut PgConnection, from: i64) -> sqlx::Result<bool> {
-    // Instances place one at a time: this lock is the ingest lock's
-    // neighbour, held to the end of the transaction. The cursor is moved
+    // Instances place one at a time: this lock is held to the end of the
+    // transaction. The cursor is moved
     // last (see `placed`): taken first, its row's lock would be held
     // while stories' rows are locked, the opposite of a deletion's order.
-    sqlx::query!("SELECT pg_advisory_xact_lock($1)", super::INGEST_LOCK + 1)
+    sqlx::query!("SELECT pg_advisory_xact_lock($1)", super::locks::PLACING)
         .execute(&mut *conn)
         .await?;
     let at = sqlx::query_scalar!(r#"SELECT stories_placed_through AS "at!" FROM site_state WHERE id = 1"#)
