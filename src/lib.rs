@@ -76,6 +76,8 @@ pub struct Shared {
     pub reading: Arc<reading::Reading>,
     /// Site rules being run over what is stored.
     pub rule_jobs: Arc<rules::apply::Jobs>,
+    /// Readers' `mute` rules being run over what is stored.
+    pub reader_rule_jobs: Arc<rules::apply::Jobs>,
 }
 
 /// Settings the pages and the API read on every request, resolved once.
@@ -198,6 +200,7 @@ impl Application {
                 login_limits: web::account::limits(),
                 reading: Arc::default(),
                 rule_jobs: Arc::default(),
+                reader_rule_jobs: Arc::default(),
             })),
             feed_concurrency: config.feed_concurrency,
             retention: retention::Policy {

@@ -359,7 +359,7 @@ async fn reading_state_per_reader() {
         reading.act(db, ada.id, 6, Action::Unsave).await.unwrap();
         // Up to story 3 (stored before 4): 1 to 3 read, 4 still unread.
         reading.read_section(db, ada.id, Some(boxing.id), UpTo::Article(3)).await.unwrap();
-        reading.set_settings(db, ada.id, true, false).await.unwrap();
+        reading.set_settings(db, ada.id, true, false, false).await.unwrap();
 
         let state = async |user: i64| {
             let snapshot = reading.snapshot(db, user, i64::MAX).await.unwrap();
@@ -616,6 +616,73 @@ async fn site_rules_are_kept_counted_and_applied_alike() {
             "placed": placed.iter().map(|p| p.get(1).cloned().unwrap_or_else(|| p.clone())).collect::<Vec<_>>(),
             "renamed": [renamed.0, renamed.1, renamed.2, renamed.3],
             "rows": rows.iter().map(|r| json!([r.name, r.matched, r.last_matched_at, r.created_at, r.updated_at])).collect::<Vec<_>>(),
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reader_rules_and_their_mutes_are_kept_alike() {
+    on_both(async |db| {
+        let ben = gazette::accounts::add(db, "ben", "correct horse battery".into(), gazette::accounts::Role::Reader)
+            .await
+            .unwrap();
+        let placed = post(
+            db,
+            json!([story("Horoscope for Tuesday", "Life", "2026-03-01T10:00:00Z"),
+                   story("Council budget passes", "Politics", "2026-03-01T11:00:00Z")]),
+        )
+        .await;
+        let ids: Vec<i64> = placed.iter().map(|p| p[0].as_i64().unwrap()).collect();
+        let spec = r#"{"name":"x","action":"mute","conditions":[{"field":"title","words":"horoscope"}]}"#;
+        let (first, second, count) = db
+            .writer
+            .transaction(async |tx| {
+                let first = store::reader_rules::insert(tx, ben.id, "Quiet", spec, 100).await?;
+                let second = store::reader_rules::insert(tx, ben.id, "Second", spec, 101).await?;
+                store::reader_rules::mute(tx, ben.id, first, &ids).await?;
+                // Muted already: the first rule keeps it.
+                store::reader_rules::mute(tx, ben.id, second, &ids[..1]).await?;
+                store::reading::set_saved(tx, ben.id, ids[1], true, 150).await?;
+                store::reader_rules::add_matches(tx, first, 2, 200).await?;
+                let count = store::reader_rules::count(tx, ben.id).await?;
+                Ok::<_, sqlx::Error>((first, second, count))
+            })
+            .await
+            .unwrap();
+        let muted = |rows: &gazette::store::reading::SnapshotRows| {
+            let mut marks: Vec<(i64, bool, bool)> = rows.marks.iter().map(|m| (m.article_id, m.muted, m.saved)).collect();
+            marks.sort_unstable();
+            marks
+        };
+        let before = muted(&store::reading::snapshot(&db.reader, ben.id).await.unwrap());
+        let changed = db
+            .writer
+            .transaction(async |tx| {
+                let other = store::reader_rules::update(tx, ben.id + 1, first, "x", spec, 300).await?;
+                let found = store::reader_rules::update(tx, ben.id, second, "Renamed", spec, 300).await?;
+                store::reader_rules::unmute(tx, ben.id, first).await?;
+                let gone = store::reader_rules::delete(tx, ben.id, first).await?;
+                Ok::<_, sqlx::Error>((other, found, gone))
+            })
+            .await
+            .unwrap();
+        let after = muted(&store::reading::snapshot(&db.reader, ben.id).await.unwrap());
+        let rows = store::reader_rules::list(&db.reader, ben.id).await.unwrap();
+        let everyone = store::reader_rules::everyone(&db.reader).await.unwrap();
+        let subjects = store::reader_rules::subjects(&db.reader, &ids).await.unwrap();
+        let sections = store::reader_rules::section_ids(&db.reader, &["life".to_owned(), "nowhere".to_owned()])
+            .await
+            .unwrap();
+        json!({
+            "count": count,
+            "before": before.iter().map(|m| json!([m.0 - ids[0], m.1, m.2])).collect::<Vec<_>>(),
+            "after": after.iter().map(|m| json!([m.0 - ids[0], m.1, m.2])).collect::<Vec<_>>(),
+            "changed": [changed.0, changed.1, changed.2],
+            "rows": rows.iter().map(|r| json!([r.name, r.matched, r.last_matched_at, r.created_at, r.updated_at])).collect::<Vec<_>>(),
+            "everyone": everyone.iter().map(|r| json!([r.user_id == ben.id, r.spec])).collect::<Vec<_>>(),
+            "subjects": subjects.iter().map(|s| json!([s.title, s.section_slug, s.tags, s.summary])).collect::<Vec<_>>(),
+            "sections": sections.len(),
         })
     })
     .await;

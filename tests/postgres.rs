@@ -35,6 +35,7 @@ async fn the_schema_has_every_table_sqlite_has() {
         "fingerprint_bands",
         "page_fetches",
         "read_horizons",
+        "reader_rules",
         "sections",
         "sessions",
         "site_rules",

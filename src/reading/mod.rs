@@ -12,9 +12,10 @@
 
 pub mod keys;
 pub mod labels;
+pub mod rules;
 pub mod streams;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use crate::domain::{Cursor, Page};
@@ -35,22 +36,29 @@ pub struct Snapshot {
     pub hide_read: bool,
     /// Copies of a story the reader read stay unread (see [`Reading::act`]).
     pub show_copies: bool,
+    /// What the reader's rules muted is shown all the same.
+    pub show_muted: bool,
     horizons: HashMap<i64, i64>,
     marks: HashMap<i64, Mark>,
+    /// Sections the reader's rules mute as a whole.
+    muted_sections: HashSet<i64>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Mark {
     read: Option<bool>,
     saved: bool,
+    muted: bool,
 }
 
 impl Snapshot {
-    fn from_rows(rows: store::reading::SnapshotRows) -> Self {
+    fn from_rows(rows: store::reading::SnapshotRows, muted_sections: Vec<i64>) -> Self {
         Snapshot {
             version: rows.version,
             hide_read: rows.hide_read,
             show_copies: rows.show_copies,
+            show_muted: rows.show_muted,
+            muted_sections: muted_sections.into_iter().collect(),
             horizons: rows.horizons.into_iter().collect(),
             marks: rows
                 .marks
@@ -61,6 +69,7 @@ impl Snapshot {
                         Mark {
                             read: m.read,
                             saved: m.saved,
+                            muted: m.muted,
                         },
                     )
                 })
@@ -78,6 +87,28 @@ impl Snapshot {
             Some(read) => read,
             None => article_id <= self.horizon(section_id),
         }
+    }
+
+    /// Whether the reader's rules keep an article out of their sight: out
+    /// of listings, counts, search results and app syncs. Never when they
+    /// chose to show what is muted, nor when they saved it themselves.
+    pub fn hides(&self, article_id: i64, section_id: i64) -> bool {
+        let mark = self.marks.get(&article_id);
+        !self.show_muted
+            && !mark.is_some_and(|m| m.saved)
+            && (self.mutes_section(section_id) || mark.is_some_and(|m| m.muted))
+    }
+
+    /// Whether a section is muted as a whole (and shown none the less when
+    /// the reader shows what is muted).
+    pub fn mutes_section(&self, section_id: i64) -> bool {
+        !self.show_muted && self.muted_sections.contains(&section_id)
+    }
+
+    /// Whether an article counts as unread for this reader: not read, and
+    /// not out of sight.
+    pub fn is_unread(&self, article_id: i64, section_id: i64) -> bool {
+        !self.is_read(article_id, section_id) && !self.hides(article_id, section_id)
     }
 
     pub fn is_saved(&self, article_id: i64) -> bool {
@@ -160,6 +191,7 @@ impl Reading {
         }
         let snapshot = Arc::new(Snapshot::from_rows(
             store::reading::snapshot(&db.reader, user_id).await?,
+            rules::muted_sections(db, user_id).await?,
         ));
         let mut snapshots = lock(&self.snapshots);
         if snapshots.len() >= MAX_CACHED_READERS {
@@ -200,7 +232,7 @@ impl Reading {
         let marked_ids: Vec<i64> = snapshot
             .marks
             .iter()
-            .filter(|(_, mark)| mark.read.is_some())
+            .filter(|(_, mark)| mark.read.is_some() || mark.muted)
             .map(|(&id, _)| id)
             .collect();
         let marked = store::reading::sections_of(&db.reader, &marked_ids).await?;
@@ -211,20 +243,24 @@ impl Reading {
         let mut unread_below: HashMap<i64, i64> = HashMap::new();
         for (id, section_id, published) in marked {
             let above = id > snapshot.horizon(section_id);
-            match (snapshot.is_read(id, section_id), above) {
-                (true, true) => *read_above.entry(section_id).or_default() += 1,
-                (false, false) if published => *unread_below.entry(section_id).or_default() += 1,
+            match (snapshot.is_unread(id, section_id), above) {
+                (false, true) => *read_above.entry(section_id).or_default() += 1,
+                (true, false) if published => *unread_below.entry(section_id).or_default() += 1,
                 _ => {}
             }
         }
         for (id, section_id) in scheduled {
             // Not shown yet: out of the walk's count unless a mark already took it out.
-            if id > snapshot.horizon(section_id) && !snapshot.is_read(id, section_id) {
+            if id > snapshot.horizon(section_id) && snapshot.is_unread(id, section_id) {
                 *read_above.entry(section_id).or_default() += 1;
             }
         }
         let mut counts = Counts::default();
         for section in sections.iter() {
+            if snapshot.mutes_section(section.id) {
+                counts.by_section.insert(section.id, Count::default());
+                continue;
+            }
             let taken = read_above.get(&section.id).copied().unwrap_or(0);
             let limit = COUNT_CAP + taken;
             let above =
@@ -411,12 +447,13 @@ impl Reading {
         user_id: i64,
         hide_read: bool,
         show_copies: bool,
+        show_muted: bool,
     ) -> Result<(), AppError> {
         let result = db
             .writer
             .transaction(async |conn| {
                 store::reading::bump_version(conn, user_id).await?;
-                store::reading::set_settings(conn, user_id, hide_read, show_copies).await
+                store::reading::set_settings(conn, user_id, hide_read, show_copies, show_muted).await
             })
             .await;
         self.changed(db, user_id);
@@ -466,7 +503,7 @@ pub async fn unread_page(
         for card in page.items {
             examined += 1;
             cursor = card.cursor();
-            if !snapshot.is_read(card.id, card.section_id) {
+            if snapshot.is_unread(card.id, card.section_id) {
                 items.push(card);
                 if items.len() == limit as usize {
                     // More may follow: the next page will tell.
@@ -516,6 +553,7 @@ mod tests {
             Mark {
                 read: Some(false),
                 saved: true,
+                muted: false,
             },
         );
         snapshot.marks.insert(
@@ -523,6 +561,7 @@ mod tests {
             Mark {
                 read: Some(true),
                 saved: false,
+                muted: false,
             },
         );
         assert!(snapshot.is_read(4, 1));
@@ -531,6 +570,25 @@ mod tests {
         assert!(!snapshot.is_read(13, 1));
         assert!(!snapshot.is_read(4, 2), "another section has its own horizon");
         assert!(snapshot.is_saved(5) && !snapshot.is_saved(12));
+    }
+
+    #[test]
+    fn muted_articles_and_sections_are_out_of_sight_unless_shown() {
+        let mut snapshot = Snapshot::default();
+        snapshot.marks.insert(
+            7,
+            Mark {
+                muted: true,
+                ..Mark::default()
+            },
+        );
+        snapshot.muted_sections.insert(3);
+        assert!(snapshot.hides(7, 1) && !snapshot.is_unread(7, 1));
+        assert!(snapshot.hides(8, 3), "in a muted section");
+        assert!(!snapshot.hides(8, 1) && snapshot.is_unread(8, 1));
+        snapshot.show_muted = true;
+        assert!(!snapshot.hides(7, 1) && !snapshot.hides(8, 3));
+        assert!(snapshot.is_unread(7, 1));
     }
 
     #[test]

@@ -94,8 +94,12 @@ pub async fn ids(db: &Db, user_id: i64, snapshot: &Snapshot, query: &Query) -> R
         .into_iter()
         .map(|(id, _)| id)
         .collect();
+    // What the reader's rules muted is out of every stream but the one of
+    // what they starred themselves.
+    let hides = |item: Item| query.source != Source::Starred && snapshot.hides(item.id, item.section_id);
     let wanted = |item: Item| {
         !scheduled.contains(&item.id)
+            && !hides(item)
             && item.id > query.above
             && item.id < query.below
             && match query.read {
@@ -123,7 +127,12 @@ pub async fn ids(db: &Db, user_id: i64, snapshot: &Snapshot, query: &Query) -> R
         Source::All | Source::Section(_) => {
             let sections: Vec<i64> = match query.source {
                 Source::Section(id) => vec![id],
-                _ => store::sections::list(db).await?.iter().map(|s| s.id).collect(),
+                _ => store::sections::list(db)
+                    .await?
+                    .iter()
+                    .map(|s| s.id)
+                    .filter(|id| !snapshot.mutes_section(*id))
+                    .collect(),
             };
             // Marks that place an item on the other side of its section's
             // horizon are gathered apart: the walks below skip that side.

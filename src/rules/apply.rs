@@ -1,8 +1,9 @@
-//! Running a `drop` rule over what is already stored, in the background:
-//! the library is walked from the newest article to the oldest, a page
-//! at a time, and every article the rule matches is deleted the way the
-//! API deletes one (a tombstone keeps it from coming back). Progress is
-//! kept in memory, one job per rule, and shown with the rule.
+//! Running a rule over what is already stored, in the background: the
+//! library is walked from the newest article to the oldest, a page at a
+//! time. A site's `drop` rule deletes every article it matches the way
+//! the API deletes one (a tombstone keeps it from coming back); a
+//! reader's `mute` rule mutes them for its reader. Progress is kept in
+//! memory, one job per rule, and shown with the rule.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,6 +18,15 @@ use crate::store::{self, Db};
 /// Articles read per step.
 const STEP: i64 = 500;
 
+/// What a run does to the articles its rule matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// A site rule's: they are deleted.
+    Delete,
+    /// A reader's rule's: they are muted for the reader.
+    Mute { user_id: i64 },
+}
+
 /// How far a rule's run over the library has come.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Progress {
@@ -25,7 +35,12 @@ pub struct Progress {
     pub looked_at: i64,
     /// The articles stored when the run began.
     pub total: i64,
-    pub deleted: i64,
+    /// A site rule's: the articles deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<i64>,
+    /// A reader's rule's: the articles muted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub muted: Option<i64>,
     pub started_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<String>,
@@ -48,15 +63,24 @@ impl Jobs {
         }
     }
 
-    /// Starts running `rule` (a `drop` rule) over the library; a run of
-    /// the same rule already going is a conflict.
-    pub fn start(self: &Arc<Self>, db: &Db, rule_id: i64, rule: &Rule, total: i64) -> Result<Progress, AppError> {
+    /// Starts running `rule` (a site's `drop` rule, a reader's `mute`)
+    /// over the library; a run of the same rule already going is a
+    /// conflict.
+    pub fn start(
+        self: &Arc<Self>,
+        db: &Db,
+        rule_id: i64,
+        rule: &Rule,
+        total: i64,
+        effect: Effect,
+    ) -> Result<Progress, AppError> {
         let set = RuleSet::compile([(rule_id, rule)]).map_err(anyhow::Error::from)?;
         let progress = Progress {
             state: "running",
             looked_at: 0,
             total,
-            deleted: 0,
+            deleted: (effect == Effect::Delete).then_some(0),
+            muted: (effect != Effect::Delete).then_some(0),
             started_at: chrono::Utc::now().to_rfc3339(),
             finished_at: None,
             error: None,
@@ -70,7 +94,10 @@ impl Jobs {
         }
         let (jobs, db) = (Arc::clone(self), db.clone());
         tokio::spawn(async move {
-            let outcome = run(&jobs, &db, rule_id, &set).await;
+            let outcome = match effect {
+                Effect::Delete => delete(&jobs, &db, rule_id, &set).await,
+                Effect::Mute { user_id } => mute(&jobs, &db, user_id, rule_id, &set).await,
+            };
             jobs.update(rule_id, |p| {
                 p.finished_at = Some(chrono::Utc::now().to_rfc3339());
                 match outcome {
@@ -87,7 +114,7 @@ impl Jobs {
     }
 }
 
-async fn run(jobs: &Jobs, db: &Db, rule_id: i64, set: &RuleSet) -> Result<(), AppError> {
+async fn delete(jobs: &Jobs, db: &Db, rule_id: i64, set: &RuleSet) -> Result<(), AppError> {
     let mut before = i64::MAX;
     loop {
         let ids = store::articles::ids_before(&db.reader, before, STEP).await?;
@@ -118,7 +145,38 @@ async fn run(jobs: &Jobs, db: &Db, rule_id: i64, set: &RuleSet) -> Result<(), Ap
         }
         jobs.update(rule_id, |p| {
             p.looked_at += ids.len() as i64;
-            p.deleted += deleted as i64;
+            p.deleted = Some(p.deleted.unwrap_or(0) + deleted as i64);
+        });
+    }
+    Ok(())
+}
+
+async fn mute(jobs: &Jobs, db: &Db, user_id: i64, rule_id: i64, set: &RuleSet) -> Result<(), AppError> {
+    let mut before = i64::MAX;
+    loop {
+        let ids = store::articles::ids_before(&db.reader, before, STEP).await?;
+        let Some(&last) = ids.last() else { break };
+        before = last;
+        let matching: Vec<i64> = store::reader_rules::subjects(&db.reader, &ids)
+            .await?
+            .iter()
+            .filter(|a| !set.reader_actions(a).is_empty())
+            .map(|a| a.id)
+            .collect();
+        if !matching.is_empty() {
+            let now = store::now_unix();
+            db.writer
+                .transaction(async |conn| {
+                    store::reader_rules::mute(conn, user_id, rule_id, &matching).await?;
+                    store::reader_rules::add_matches(conn, rule_id, matching.len() as i64, now).await?;
+                    store::reading::bump_version(conn, user_id).await
+                })
+                .await?;
+            db.readers_changed();
+        }
+        jobs.update(rule_id, |p| {
+            p.looked_at += ids.len() as i64;
+            p.muted = Some(p.muted.unwrap_or(0) + matching.len() as i64);
         });
     }
     Ok(())

@@ -1,10 +1,13 @@
-//! Site rules: an admin's say over what enters the library and where it
-//! goes. A rule matches words or a regular expression in an article's
-//! fields, within a scope (everything, one section, one feed), and drops
-//! the article, keeps only what matches (per feed), adds tags or files
-//! it under another section. Rules are applied in the one write path, so
-//! feeds and the ingest API cannot differ; see [`set::RuleSet`] for how
-//! they are compiled and run.
+//! Rules: a rule matches words or a regular expression in an article's
+//! fields, within a scope (everything, one section, one feed), and acts.
+//! Two kinds share the one shape. Site rules are an admin's say over what
+//! enters the library and where it goes: they drop the article, keep only
+//! what matches (per feed), add tags or file it under another section,
+//! and are applied in the one write path, so feeds and the ingest API
+//! cannot differ. Reader rules are a reader's own: they mute what they do
+//! not want to see, or mark new articles read or saved for them
+//! (`crate::reading::rules`). See [`set::RuleSet`] for how rules are
+//! compiled and run.
 
 pub mod apply;
 pub mod set;
@@ -46,6 +49,31 @@ pub enum Action {
     Tag,
     /// The article is filed under the rule's section.
     Section,
+    /// A reader's: the article leaves their listings, counts, search
+    /// results and app syncs (unless they show what is muted).
+    Mute,
+    /// A reader's: a new article is marked read for them.
+    MarkRead,
+    /// A reader's: a new article is saved for them.
+    Save,
+}
+
+/// Whose rule it is, which decides the actions and fields it may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An admin's, over what enters the library.
+    Site,
+    /// A reader's, over what they see.
+    Reader,
+}
+
+impl Action {
+    pub fn kind(self) -> Kind {
+        match self {
+            Action::Drop | Action::KeepOnly | Action::Tag | Action::Section => Kind::Site,
+            Action::Mute | Action::MarkRead | Action::Save => Kind::Reader,
+        }
+    }
 }
 
 /// Which articles a rule looks at.
@@ -132,6 +160,17 @@ pub struct Condition {
     pub regex: Option<String>,
 }
 
+impl Condition {
+    fn sentence(&self) -> String {
+        let field = self.field.as_str();
+        match (&self.words, &self.regex) {
+            (Some(words), _) => format!("{field} has “{words}”"),
+            (None, Some(regex)) => format!("{field} matches /{regex}/"),
+            (None, None) => field.to_owned(),
+        }
+    }
+}
+
 /// A rule as the API and the database hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -159,9 +198,49 @@ fn enabled() -> bool {
 }
 
 impl Rule {
-    /// Checks a rule as sent, naming the first field at fault, and
-    /// normalises it (trimmed names, tags, the scope's section as a slug).
-    pub fn validated(mut self) -> Result<Rule, FieldError> {
+    /// The rule in a sentence: "Drop · in section business · title has
+    /// “horoscope”".
+    pub fn sentence(&self) -> String {
+        let action = match self.action {
+            Action::Drop => "Drop".to_owned(),
+            Action::KeepOnly => "Keep only".to_owned(),
+            Action::Tag => format!("Tag {}", self.tags.join(", ")),
+            Action::Section => format!("File under {}", self.section.as_deref().unwrap_or_default()),
+            Action::Mute => "Mute".to_owned(),
+            Action::MarkRead => "Mark read".to_owned(),
+            Action::Save => "Save".to_owned(),
+        };
+        let scope = match &self.scope {
+            Scope::All(_) => "everywhere".to_owned(),
+            Scope::Section { section } => format!("in section {section}"),
+            Scope::Feed { feed } => format!("from feed {feed}"),
+        };
+        if self.conditions.is_empty() {
+            return format!("{action} · {scope} · everything");
+        }
+        let joiner = if self.mode == Mode::Any { " or " } else { " and " };
+        let conditions: Vec<String> = self.conditions.iter().map(Condition::sentence).collect();
+        format!("{action} · {scope} · {}", conditions.join(joiner))
+    }
+
+    /// The section a reader's rule mutes as a whole, if it is one: such a
+    /// rule is kept as a set in the reader's state, not as a mark on each
+    /// of the section's articles.
+    pub fn muted_section(&self) -> Option<&str> {
+        match &self.scope {
+            Scope::Section { section } if self.enabled && self.action == Action::Mute && self.conditions.is_empty() => {
+                Some(section)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Rule {
+    /// Checks a rule of `kind` as sent, naming the first field at fault,
+    /// and normalises it (trimmed names, tags, the scope's section as a
+    /// slug).
+    pub fn validated(mut self, kind: Kind) -> Result<Rule, FieldError> {
         self.name = self.name.trim().to_owned();
         if self.name.is_empty() || self.name.chars().count() > MAX_NAME_CHARS {
             return Err(FieldError::new(
@@ -169,7 +248,18 @@ impl Rule {
                 format!("name is required, at most {MAX_NAME_CHARS} characters"),
             ));
         }
-        if self.conditions.is_empty() || self.conditions.len() > MAX_CONDITIONS {
+        if self.action.kind() != kind {
+            return Err(FieldError::new(
+                "action",
+                match kind {
+                    Kind::Site => "a site rule's action is drop, keep_only, tag or section",
+                    Kind::Reader => "a reader's rule's action is mute, mark_read or save",
+                },
+            ));
+        }
+        // A reader may mute (or mark) a whole section or feed: no condition.
+        let whole_scope = kind == Kind::Reader && !matches!(self.scope, Scope::All(_));
+        if (self.conditions.is_empty() && !whole_scope) || self.conditions.len() > MAX_CONDITIONS {
             return Err(FieldError::new(
                 "conditions",
                 format!("a rule needs 1 to {MAX_CONDITIONS} conditions"),
@@ -177,6 +267,13 @@ impl Rule {
         }
         for (n, condition) in self.conditions.iter_mut().enumerate() {
             let at = format!("conditions[{n}]");
+            if kind == Kind::Reader && condition.field == Field::Body {
+                // Reader rules run on what a listing shows of an article.
+                return Err(FieldError::new(
+                    &format!("{at}.field"),
+                    "a reader's rule looks at title, summary, author, source, url, tags or any",
+                ));
+            }
             match (condition.words.take(), condition.regex.take()) {
                 (Some(words), None) => {
                     let words = words.trim().to_owned();

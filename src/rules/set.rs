@@ -222,10 +222,12 @@ impl RuleSet {
             .iter()
             .map(|rule| {
                 let mut each = rule.conditions.iter().map(|c| found[c.set].matched(c.index));
-                match rule.mode {
-                    Mode::All => each.all(|m| m),
-                    Mode::Any => each.any(|m| m),
-                }
+                // A reader's rule over a whole section or feed has none.
+                rule.conditions.is_empty()
+                    || match rule.mode {
+                        Mode::All => each.all(|m| m),
+                        Mode::Any => each.any(|m| m),
+                    }
             })
             .collect()
     }
@@ -310,17 +312,48 @@ impl RuleSet {
         })
     }
 
+    /// The reader rules that act on a stored article, with what each does,
+    /// in order.
+    pub fn reader_actions(&self, article: &crate::store::reader_rules::Subject) -> Vec<(i64, Action)> {
+        if self.is_empty() {
+            return Vec::new();
+        }
+        let tags: Vec<String> = serde_json::from_str(&article.tags).unwrap_or_default();
+        let feed = feed_of(article.external_id.as_deref());
+        let subject = Subject {
+            title: &article.title,
+            summary: article.summary.as_deref().unwrap_or_default(),
+            body: "",
+            author: article.author.as_deref().unwrap_or_default(),
+            source: article.source.as_deref().unwrap_or_default(),
+            url: article.url.as_deref().unwrap_or_default(),
+            tags: &tags,
+            section: &article.section_slug,
+            feed,
+        };
+        self.rules
+            .iter()
+            .zip(self.matches(&subject))
+            .filter(|(rule, matched)| *matched && in_scope(&rule.scope, &subject))
+            .map(|(rule, _)| (rule.id, rule.action))
+            .collect()
+    }
+
     fn first_acts_on(&self, subject: &Subject<'_>) -> bool {
         let Some(rule) = self.rules.first() else {
             return false;
         };
-        let in_scope = match &rule.scope {
-            Scope::All(_) => true,
-            Scope::Section { section } => slugify_or(subject.section, "section") == *section,
-            Scope::Feed { feed } => subject.feed == Some(*feed),
-        };
         let matched = self.matches(subject).first().copied().unwrap_or(false);
-        in_scope && (matched != (rule.action == Action::KeepOnly))
+        in_scope(&rule.scope, subject) && (matched != (rule.action == Action::KeepOnly))
+    }
+}
+
+/// Whether an article is in a rule's scope.
+fn in_scope(scope: &Scope, subject: &Subject<'_>) -> bool {
+    match scope {
+        Scope::All(_) => true,
+        Scope::Section { section } => slugify_or(subject.section, "section") == *section,
+        Scope::Feed { feed } => subject.feed == Some(*feed),
     }
 }
 

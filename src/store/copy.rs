@@ -168,6 +168,7 @@ const TABLES: &[Table] = &[
             "created_at",
             "hide_read",
             "show_copies",
+            "show_muted",
             "state_version",
         ],
         blobs: &[],
@@ -184,7 +185,7 @@ const TABLES: &[Table] = &[
     },
     Table {
         name: "article_states",
-        columns: &["user_id", "article_id", "read", "saved_at"],
+        columns: &["user_id", "article_id", "read", "saved_at", "muted_by"],
         blobs: &[],
     },
     Table {
@@ -224,6 +225,20 @@ const TABLES: &[Table] = &[
         ],
         blobs: &[],
     },
+    Table {
+        name: "reader_rules",
+        columns: &[
+            "id",
+            "user_id",
+            "name",
+            "spec",
+            "matched",
+            "last_matched_at",
+            "created_at",
+            "updated_at",
+        ],
+        blobs: &[],
+    },
 ];
 
 /// Tables whose ids PostgreSQL hands out: their sequences continue after
@@ -237,6 +252,7 @@ const IDENTITY_TABLES: &[&str] = &[
     "api_keys",
     "app_passwords",
     "site_rules",
+    "reader_rules",
 ];
 
 /// Rows per statement.

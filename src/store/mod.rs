@@ -30,6 +30,7 @@ pub mod health;
 pub mod memo;
 pub mod page_fetches;
 pub mod postgres;
+pub mod reader_rules;
 pub mod reading;
 pub mod rules;
 pub mod search;
@@ -89,6 +90,9 @@ pub struct Db {
     /// The site's rules as compiled, until they change (see
     /// `crate::rules::current`).
     pub(crate) compiled_rules: std::sync::Arc<memo::Memo<(), std::sync::Arc<crate::rules::set::RuleSet>>>,
+    /// Every reader's rules as compiled for new articles, until one
+    /// changes (see `crate::reading::rules::compiled`).
+    pub(crate) compiled_reader_rules: std::sync::Arc<memo::Memo<(), std::sync::Arc<crate::reading::rules::Compiled>>>,
     /// What the write path tells the worker that places new articles in
     /// stories (see `crate::stories::placing`).
     pub(crate) placing: std::sync::Arc<crate::stories::placing::Signals>,
@@ -235,6 +239,7 @@ impl Db {
             searches: std::sync::Arc::new(tokio::sync::Semaphore::new(searches)),
             rules_generation: Default::default(),
             compiled_rules: Default::default(),
+            compiled_reader_rules: Default::default(),
             placing: Default::default(),
         }
     }
@@ -344,6 +349,14 @@ impl Db {
     /// copy right (`reading::Reading`); other instances read the reader's
     /// session again, which carries the state's version.
     pub fn reading_changed(&self) {
+        self.tell_peers(Change::Reading);
+    }
+
+    /// Records that readers' state was changed by other hands than their
+    /// own (their rules acting on articles): every process reads their
+    /// sessions, which carry the state's version, again.
+    pub fn readers_changed(&self) {
+        self.note(Change::Reading);
         self.tell_peers(Change::Reading);
     }
 

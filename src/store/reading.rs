@@ -11,6 +11,7 @@ pub struct SnapshotRows {
     pub version: i64,
     pub hide_read: bool,
     pub show_copies: bool,
+    pub show_muted: bool,
     pub horizons: Vec<(i64, i64)>,
     pub marks: Vec<MarkRow>,
 }
@@ -19,6 +20,8 @@ pub struct MarkRow {
     pub article_id: i64,
     pub read: Option<bool>,
     pub saved: bool,
+    /// Muted by one of the reader's rules.
+    pub muted: bool,
 }
 
 /// A personal API key as listed to its owner.
@@ -93,8 +96,8 @@ operations! {
     pub async fn saved_ids(db: &Reader, user_id: i64, before: (i64, i64), limit: u32) -> sqlx::Result<Vec<(i64, i64)>>;
 
     /// A reader's settings: hide what they have read; keep copies of a
-    /// story they read unread.
-    pub async fn set_settings(conn: &mut Tx<'_>, user_id: i64, hide_read: bool, show_copies: bool) -> sqlx::Result<()>;
+    /// story they read unread; show what their rules muted.
+    pub async fn set_settings(conn: &mut Tx<'_>, user_id: i64, hide_read: bool, show_copies: bool, show_muted: bool) -> sqlx::Result<()>;
 
     /// Whether a reader keeps copies of what they read unread.
     pub async fn shows_copies(conn: &mut Tx<'_>, user_id: i64) -> sqlx::Result<bool>;

@@ -157,13 +157,21 @@ pub async fn step(db: &Db, memory: &MemoryBudget) -> anyhow::Result<usize> {
     let looked_at = waiting.len();
     // On the threads that prepare articles for ingest: their memory is
     // given back when the work is over, as a blocking pool thread's is not.
+    // Readers' rules see every new article once, as placing does: they
+    // act in the same transaction, so neither is done twice or skipped.
+    let reader_rules = crate::reading::rules::compiled(db).await?;
+    let subjects = match reader_rules.is_empty() {
+        true => Vec::new(),
+        false => store::reader_rules::subjects(&db.reader, &waiting.iter().map(|a| a.id).collect::<Vec<_>>()).await?,
+    };
     let features: Vec<(i64, Features)> =
         crate::ingest::workers::run(move || waiting.iter().map(|a| (a.id, features_of(a))).collect()).await?;
-    let placements = db
+    let now = store::now_unix();
+    let (placements, readers_changed) = db
         .writer
         .transaction(async |conn| {
             if !store::stories::take_placing_turn(conn, from).await? {
-                return Ok::<_, sqlx::Error>(Vec::new());
+                return Ok::<_, sqlx::Error>((Vec::new(), false));
             }
             // Deleted (or placed by another door) since they were read.
             let still: std::collections::HashSet<i64> =
@@ -177,10 +185,15 @@ pub async fn step(db: &Db, memory: &MemoryBudget) -> anyhow::Result<usize> {
                 .map(|(id, f)| (*id, f))
                 .collect();
             let placements = super::place(conn, &placing).await?;
+            let placed: Vec<_> = subjects.into_iter().filter(|a| still.contains(&a.id)).collect();
+            let readers_changed = crate::reading::rules::act_on_new(conn, &reader_rules, &placed, now).await?;
             store::stories::placed(conn, through).await?;
-            Ok(placements)
+            Ok((placements, readers_changed))
         })
         .await?;
+    if readers_changed {
+        db.readers_changed();
+    }
     metrics::counter!("gazette_stories_placed_total").increment(placements.len() as u64);
     // An article joining a story changes that story's cards ("also
     // reported by") wherever they are, and may take itself out of lists.

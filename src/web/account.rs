@@ -80,6 +80,10 @@ struct AccountPage<'a> {
     problem: Option<&'a str>,
     hide_read: bool,
     show_copies: bool,
+    show_muted: bool,
+    /// The reader's own rules, and the sections a new one may name.
+    rules: Vec<crate::web::reader_rules::RuleView>,
+    sections: Vec<(String, String)>,
     keys: Vec<KeyView>,
     app_passwords: Vec<KeyView>,
     /// A key or app password just made: shown this once.
@@ -241,6 +245,8 @@ pub async fn account_page(
         Some("settings") => Some("Your reading settings were saved."),
         Some("key-revoked") => Some("The key was revoked: it opens nothing any more."),
         Some("app-password-revoked") => Some("The app password was revoked: the app using it is signed out."),
+        Some("rule-added") => Some("Your rule was saved: it acts on new stories, and a mute on those already here."),
+        Some("rule-deleted") => Some("Your rule was deleted: what it muted is back."),
         _ => None,
     };
     render_account(
@@ -257,10 +263,21 @@ pub async fn account_page(
 }
 
 /// What the account page says above its forms.
-struct Note<'a> {
-    notice: Option<&'a str>,
-    problem: Option<&'a str>,
+pub(crate) struct Note<'a> {
+    pub notice: Option<&'a str>,
+    pub problem: Option<&'a str>,
     made: Option<Made<'a>>,
+}
+
+impl<'a> Note<'a> {
+    /// A form on the page was refused: this says why.
+    pub fn problem(problem: &'a str) -> Self {
+        Note {
+            notice: None,
+            problem: Some(problem),
+            made: None,
+        }
+    }
 }
 
 fn key_views(rows: impl Iterator<Item = (i64, String, i64, Option<i64>)>) -> Vec<KeyView> {
@@ -273,7 +290,7 @@ fn key_views(rows: impl Iterator<Item = (i64, String, i64, Option<i64>)>) -> Vec
     .collect()
 }
 
-async fn render_account(
+pub(crate) async fn render_account(
     state: &AppState,
     session: &session::Session,
     status: StatusCode,
@@ -296,6 +313,12 @@ async fn render_account(
             .into_iter()
             .map(|p| (p.id, p.name, p.created_at, p.last_used_at)),
     );
+    let rules = crate::web::reader_rules::views(state, user_id).await?;
+    let sections = crate::store::sections::list(&state.db)
+        .await?
+        .iter()
+        .map(|s| (s.slug.clone(), s.name.clone()))
+        .collect();
     let (notice, problem) = (note.notice, note.problem);
     let page = AccountPage {
         layout: Layout::bare(&state.site.name, &format!("Your account · {}", state.site.name))
@@ -308,6 +331,9 @@ async fn render_account(
         problem,
         hide_read: snapshot.hide_read,
         show_copies: snapshot.show_copies,
+        show_muted: snapshot.show_muted,
+        rules,
+        sections,
         keys,
         app_passwords,
         made: note.made,
@@ -425,6 +451,8 @@ pub struct SettingsForm {
     hide_read: Option<String>,
     #[serde(default)]
     show_copies: Option<String>,
+    #[serde(default)]
+    show_muted: Option<String>,
 }
 
 pub async fn save_settings(
@@ -441,6 +469,7 @@ pub async fn save_settings(
             session.user.id,
             form.hide_read.is_some(),
             form.show_copies.is_some(),
+            form.show_muted.is_some(),
         )
         .await?;
     Ok(see_other("/account?done=settings"))

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::accounts::session::Session;
 use crate::error::AppError;
-use crate::rules::{Action, Condition, Field, Mode, Rule, Scope};
+use crate::rules::{Action, Field, Rule};
 use crate::store;
 use crate::web::account::see_other;
 use crate::web::admin::{AdminResult, Said, admin, admin_form, date, done_notice, layout, page};
@@ -141,36 +141,9 @@ impl RuleForm {
             object["section"] = serde_json::json!(self.section);
         }
         match object {
-            serde_json::Value::Object(map) => parse_rule(map),
+            serde_json::Value::Object(map) => parse_rule(map, crate::rules::Kind::Site),
             _ => Err(AppError::invalid("rule", "a rule is a JSON object")),
         }
-    }
-}
-
-/// A rule in a sentence: "Drop · in Business · title has “horoscope”".
-fn summary(rule: &Rule) -> String {
-    let action = match rule.action {
-        Action::Drop => "Drop".to_owned(),
-        Action::KeepOnly => "Keep only".to_owned(),
-        Action::Tag => format!("Tag {}", rule.tags.join(", ")),
-        Action::Section => format!("File under {}", rule.section.as_deref().unwrap_or_default()),
-    };
-    let scope = match &rule.scope {
-        Scope::All(_) => "everywhere".to_owned(),
-        Scope::Section { section } => format!("in section {section}"),
-        Scope::Feed { feed } => format!("from feed {feed}"),
-    };
-    let joiner = if rule.mode == Mode::Any { " or " } else { " and " };
-    let conditions: Vec<String> = rule.conditions.iter().map(condition_text).collect();
-    format!("{action} · {scope} · {}", conditions.join(joiner))
-}
-
-fn condition_text(condition: &Condition) -> String {
-    let field = condition.field.as_str();
-    match (&condition.words, &condition.regex) {
-        (Some(words), _) => format!("{field} has “{words}”"),
-        (None, Some(regex)) => format!("{field} matches /{regex}/"),
-        (None, None) => field.to_owned(),
     }
 }
 
@@ -190,7 +163,7 @@ async fn rules_page(
             Some(RuleRowView {
                 id: row.id,
                 name: row.name,
-                summary: summary(&rule),
+                summary: rule.sentence(),
                 enabled: rule.enabled,
                 drops: rule.action == Action::Drop,
                 matched: row.matched,
@@ -198,7 +171,10 @@ async fn rules_page(
                 applying: state.rule_jobs.progress(row.id).map(|p| {
                     format!(
                         "Applied to stored articles: {}, {} of about {} looked at, {} deleted",
-                        p.state, p.looked_at, p.total, p.deleted
+                        p.state,
+                        p.looked_at,
+                        p.total,
+                        p.deleted.unwrap_or(0)
                     )
                 }),
             })

@@ -55,6 +55,7 @@ pub struct MeJson {
     role: &'static str,
     hide_read: bool,
     show_copies: bool,
+    show_muted: bool,
     unread: UnreadJson,
 }
 
@@ -74,14 +75,19 @@ struct SectionUnread {
 }
 
 pub async fn me(me: Me, State(state): State<AppState>) -> AppResult<Json<MeJson>> {
-    let snapshot = state.reading.snapshot(&state.db, me.user.id, me.version).await?;
-    let counts = state.reading.counts(&state.db, me.user.id, me.version).await?;
+    me_json(&state, me.user, me.version).await
+}
+
+async fn me_json(state: &AppState, user: User, version: i64) -> AppResult<Json<MeJson>> {
+    let snapshot = state.reading.snapshot(&state.db, user.id, version).await?;
+    let counts = state.reading.counts(&state.db, user.id, version).await?;
     let sections = store::sections::list(&state.db).await?;
     Ok(Json(MeJson {
-        name: me.user.name,
-        role: me.user.role.as_str(),
+        name: user.name,
+        role: user.role.as_str(),
         hide_read: snapshot.hide_read,
         show_copies: snapshot.show_copies,
+        show_muted: snapshot.show_muted,
         unread: UnreadJson {
             total: counts.total,
             sections: sections
@@ -94,6 +100,42 @@ pub async fn me(me: Me, State(state): State<AppState>) -> AppResult<Json<MeJson>
                 .collect(),
         },
     }))
+}
+
+/// `PATCH /api/v1/me`: the reader's settings; those not sent stay.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    hide_read: Option<bool>,
+    show_copies: Option<bool>,
+    show_muted: Option<bool>,
+}
+
+pub async fn change_settings(me: Me, State(state): State<AppState>, body: IngestBody) -> AppResult<Json<MeJson>> {
+    if body.kind != BodyKind::Json {
+        return Err(AppError::UnsupportedMediaType(
+            "send settings as application/json".to_owned(),
+        ));
+    }
+    let settings: Settings = match serde_json::from_slice::<serde_json::Value>(&body.bytes) {
+        Ok(value @ serde_json::Value::Object(_)) => {
+            serde_json::from_value(value).map_err(|err| AppError::invalid("settings", err.to_string()))?
+        }
+        Ok(_) => return Err(AppError::invalid("settings", "settings are a JSON object")),
+        Err(err) => return Err(AppError::MalformedJson(err.to_string())),
+    };
+    let now = state.reading.snapshot(&state.db, me.user.id, me.version).await?;
+    state
+        .reading
+        .set_settings(
+            &state.db,
+            me.user.id,
+            settings.hide_read.unwrap_or(now.hide_read),
+            settings.show_copies.unwrap_or(now.show_copies),
+            settings.show_muted.unwrap_or(now.show_muted),
+        )
+        .await?;
+    me_json(&state, me.user, 0).await
 }
 
 #[derive(Serialize)]

@@ -19,6 +19,7 @@ pub mod pages;
 pub mod panics;
 pub mod personal;
 pub mod private;
+pub mod reader_rules;
 pub mod reading;
 pub mod rules;
 pub mod search;
@@ -107,7 +108,14 @@ pub fn router(state: AppState) -> Router {
             "/rules/{id}",
             get(rules::show).patch(rules::change).delete(rules::delete),
         )
-        .route("/me", get(me::me))
+        .route("/me", get(me::me).patch(me::change_settings))
+        .route("/me/rules", get(reader_rules::list).post(reader_rules::create))
+        .route(
+            "/me/rules/{id}",
+            get(reader_rules::show)
+                .patch(reader_rules::change)
+                .delete(reader_rules::delete),
+        )
         .route("/me/unread", get(me::unread))
         .route("/me/saved", get(me::saved))
         .route("/me/read", axum::routing::post(me::mark_read))
@@ -134,6 +142,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/account/delete", axum::routing::post(account::delete_account))
         .route("/account/settings", axum::routing::post(account::save_settings))
+        .route("/account/rules", axum::routing::post(reader_rules::create_from_form))
+        .route(
+            "/account/rules/{id}/delete",
+            axum::routing::post(reader_rules::delete_from_form),
+        )
         .route("/account/keys", axum::routing::post(account::create_key))
         .route("/account/keys/{id}/delete", axum::routing::post(account::revoke_key))
         .route(

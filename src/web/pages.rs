@@ -129,6 +129,9 @@ struct SectionBlock {
     name: String,
     href: String,
     items: Vec<CardView>,
+    /// Where the block starts and ends, for a reader who mutes its section.
+    hide_from_mark: String,
+    hide_to_mark: String,
 }
 
 pub async fn front(State(state): State<AppState>, viewer: Viewer) -> PageResult {
@@ -157,6 +160,8 @@ pub async fn front(State(state): State<AppState>, viewer: Viewer) -> PageResult 
                 name: section.name.clone(),
                 href: section_href(&section.slug),
                 items: CardView::list(items, now),
+                hide_from_mark: personal::mark(personal::Mark::HideFrom, 0, section.id),
+                hide_to_mark: personal::mark(personal::Mark::HideTo, 0, 0),
             });
         }
     }

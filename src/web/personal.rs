@@ -55,6 +55,11 @@ pub enum Mark {
     MarkAll,
     /// An admin's "Fetch the full story" on an article with a link (A: article).
     FullStory,
+    /// Where a story's card starts (A: article, B: section): from here to
+    /// the next [`Mark::HideTo`] is left out for a reader whose rules mute it.
+    HideFrom,
+    /// Where a card that may be left out ends.
+    HideTo,
 }
 
 impl Mark {
@@ -67,6 +72,8 @@ impl Mark {
             Mark::Opened => b'O',
             Mark::MarkAll => b'S',
             Mark::FullStory => b'F',
+            Mark::HideFrom => b'm',
+            Mark::HideTo => b'M',
         }
     }
 
@@ -79,6 +86,8 @@ impl Mark {
             b'O' => Mark::Opened,
             b'S' => Mark::MarkAll,
             b'F' => Mark::FullStory,
+            b'm' => Mark::HideFrom,
+            b'M' => Mark::HideTo,
             _ => return None,
         })
     }
@@ -331,8 +340,17 @@ fn fill(page: &[u8], with: &Fill<'_>) -> Vec<u8> {
     // What several marks repeat, escaped once.
     let here = escape(with.here);
     let csrf = &with.session.csrf_token;
+    // Inside a card (or a front page's section block) the reader's rules
+    // mute, nothing is written; blocks hold cards, so the marks nest.
+    let mut hidden: Vec<bool> = Vec::new();
     for segment in (Segments { rest: page }) {
+        let hiding = hidden.last().copied().unwrap_or(false);
         match segment {
+            Segment::Mark(Mark::HideFrom, a, b) => hidden.push(hiding || with.snapshot.hides(a, b)),
+            Segment::Mark(Mark::HideTo, _, _) => {
+                hidden.pop();
+            }
+            _ if hiding => {}
             Segment::Text(text) => out.extend_from_slice(text),
             Segment::Mark(kind, a, b) => {
                 // Writing to a Vec cannot fail.
@@ -404,7 +422,7 @@ fn filling(
             out,
             r#"<form class="story-admin" method="post" action="/admin/articles/{a}/full-content"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="next" value="{here}"><button type="submit">Fetch the full story</button></form>"#
         ),
-        Mark::FullStory => Ok(()),
+        Mark::FullStory | Mark::HideFrom | Mark::HideTo => Ok(()),
         Mark::MarkAll => write!(
             out,
             r#"<form class="mark-all" method="post" action="/reading/mark-all"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="next" value="{here}"><input type="hidden" name="section" value="{a}"><input type="hidden" name="through" value="{b}"><button type="submit">Mark all as read</button></form>"#

@@ -16,7 +16,7 @@ use crate::domain::listing::from_unix;
 use crate::error::{AppError, AppResult};
 use crate::rules::apply::Progress;
 use crate::rules::set::RuleSet;
-use crate::rules::{Action, MAX_RULES, Rule};
+use crate::rules::{Action, Kind, MAX_RULES, Rule};
 use crate::store::{self, rules::RuleRow};
 use crate::web::auth::IngestToken;
 use crate::web::body::{BodyKind, IngestBody};
@@ -60,7 +60,7 @@ pub struct RuleJson {
 }
 
 impl RuleJson {
-    fn new(row: RuleRow, state: &AppState) -> AppResult<Self> {
+    pub(crate) fn new(row: RuleRow, jobs: &crate::rules::apply::Jobs) -> AppResult<Self> {
         let rule: Rule = serde_json::from_str(&row.spec).map_err(anyhow::Error::from)?;
         Ok(RuleJson {
             id: row.id,
@@ -69,17 +69,17 @@ impl RuleJson {
             last_matched_at: row.last_matched_at.map(|t| from_unix(t).to_rfc3339()),
             created_at: from_unix(row.created_at).to_rfc3339(),
             updated_at: from_unix(row.updated_at).to_rfc3339(),
-            applying: state.rule_jobs.progress(row.id),
+            applying: jobs.progress(row.id),
         })
     }
 }
 
 #[derive(Serialize)]
 pub struct RuleList {
-    rules: Vec<RuleJson>,
+    pub(crate) rules: Vec<RuleJson>,
 }
 
-fn rule_id(text: &str) -> AppResult<i64> {
+pub(crate) fn rule_id(text: &str) -> AppResult<i64> {
     text.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
@@ -88,7 +88,7 @@ fn rule_id(text: &str) -> AppResult<i64> {
 
 /// The request's JSON object: malformed JSON is a 400, anything else a
 /// 422 naming what is wrong.
-fn json_object(body: &IngestBody) -> AppResult<serde_json::Map<String, serde_json::Value>> {
+pub(crate) fn json_object(body: &IngestBody) -> AppResult<serde_json::Map<String, serde_json::Value>> {
     if body.kind != BodyKind::Json {
         return Err(AppError::UnsupportedMediaType(
             "send a rule as application/json".to_owned(),
@@ -101,11 +101,31 @@ fn json_object(body: &IngestBody) -> AppResult<serde_json::Map<String, serde_jso
     }
 }
 
-/// A rule from a JSON object, checked.
-pub fn parse_rule(object: serde_json::Map<String, serde_json::Value>) -> AppResult<Rule> {
+/// A rule of `kind` from a JSON object, checked.
+pub fn parse_rule(object: serde_json::Map<String, serde_json::Value>, kind: Kind) -> AppResult<Rule> {
     let rule: Rule = serde_json::from_value(serde_json::Value::Object(object))
         .map_err(|err| AppError::invalid("rule", err.to_string()))?;
-    rule.validated().map_err(AppError::Invalid)
+    rule.validated(kind).map_err(AppError::Invalid)
+}
+
+/// Merges the fields of a PATCH into a stored rule's JSON (`null` clears
+/// a field).
+pub(crate) fn patched(
+    spec: &str,
+    changes: serde_json::Map<String, serde_json::Value>,
+) -> AppResult<serde_json::Map<String, serde_json::Value>> {
+    let serde_json::Value::Object(mut object) = serde_json::from_str(spec).map_err(anyhow::Error::from)? else {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "a stored rule is not a JSON object"
+        )));
+    };
+    for (key, value) in changes {
+        match value {
+            serde_json::Value::Null => object.remove(&key),
+            value => object.insert(key, value),
+        };
+    }
+    Ok(object)
 }
 
 async fn stored(state: &AppState, id: i64) -> AppResult<RuleRow> {
@@ -118,13 +138,16 @@ pub async fn list(_: SiteAdmin, State(state): State<AppState>) -> AppResult<Json
     let rules = store::rules::list(&state.db.reader)
         .await?
         .into_iter()
-        .map(|row| RuleJson::new(row, &state))
+        .map(|row| RuleJson::new(row, &state.rule_jobs))
         .collect::<AppResult<Vec<_>>>()?;
     Ok(Json(RuleList { rules }))
 }
 
 pub async fn show(_: SiteAdmin, State(state): State<AppState>, Path(id): Path<String>) -> AppResult<Json<RuleJson>> {
-    Ok(Json(RuleJson::new(stored(&state, rule_id(&id)?).await?, &state)?))
+    Ok(Json(RuleJson::new(
+        stored(&state, rule_id(&id)?).await?,
+        &state.rule_jobs,
+    )?))
 }
 
 /// Stores a checked rule: it applies to articles that arrive from now on.
@@ -149,11 +172,11 @@ pub async fn save_new(state: &AppState, rule: &Rule) -> AppResult<i64> {
 }
 
 pub async fn create(_: SiteAdmin, State(state): State<AppState>, body: IngestBody) -> AppResult<Response> {
-    let rule = parse_rule(json_object(&body)?)?;
+    let rule = parse_rule(json_object(&body)?, Kind::Site)?;
     let id = save_new(&state, &rule).await?;
     let mut response = (
         StatusCode::CREATED,
-        Json(RuleJson::new(stored(&state, id).await?, &state)?),
+        Json(RuleJson::new(stored(&state, id).await?, &state.rule_jobs)?),
     )
         .into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/rules/{id}")) {
@@ -173,20 +196,11 @@ pub async fn change(
     let id = rule_id(&id)?;
     let changes = json_object(&body)?;
     let row = stored(&state, id).await?;
-    let serde_json::Value::Object(mut object) = serde_json::from_str(&row.spec).map_err(anyhow::Error::from)? else {
-        return Err(AppError::Internal(anyhow::anyhow!("rule {id} is not a JSON object")));
-    };
-    for (key, value) in changes {
-        match value {
-            serde_json::Value::Null => object.remove(&key),
-            value => object.insert(key, value),
-        };
-    }
-    let rule = parse_rule(object)?;
+    let rule = parse_rule(patched(&row.spec, changes)?, Kind::Site)?;
     if !replace(&state, id, &rule).await? {
         return Err(AppError::NotFound("rule"));
     }
-    Ok(Json(RuleJson::new(stored(&state, id).await?, &state)?))
+    Ok(Json(RuleJson::new(stored(&state, id).await?, &state.rule_jobs)?))
 }
 
 /// Stores a checked rule in place of rule `id`, keeping its counts;
@@ -268,7 +282,7 @@ pub async fn preview(_: SiteAdmin, State(state): State<AppState>, body: IngestBo
     object
         .entry("name")
         .or_insert_with(|| serde_json::Value::String("draft".to_owned()));
-    let rule = parse_rule(object)?;
+    let rule = parse_rule(object, Kind::Site)?;
     let (looked_at, articles) = preview_of(&state, &rule).await?;
     Ok(Json(Preview { looked_at, articles }))
 }
@@ -289,7 +303,9 @@ pub async fn start_applying(state: &AppState, id: i64) -> AppResult<Progress> {
         .iter()
         .map(|s| s.article_count)
         .sum();
-    state.rule_jobs.start(&state.db, id, &rule, total)
+    state
+        .rule_jobs
+        .start(&state.db, id, &rule, total, crate::rules::apply::Effect::Delete)
 }
 
 pub async fn apply(_: SiteAdmin, State(state): State<AppState>, Path(id): Path<String>) -> AppResult<Response> {

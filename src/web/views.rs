@@ -290,6 +290,16 @@ impl CardView {
         personal::mark(personal::Mark::Actions, self.id, self.section_id)
     }
 
+    /// Where the card starts and ends, for a reader whose rules mute it
+    /// (personal pages only).
+    pub fn hide_from_mark(&self) -> String {
+        personal::mark(personal::Mark::HideFrom, self.id, self.section_id)
+    }
+
+    pub fn hide_to_mark(&self) -> String {
+        personal::mark(personal::Mark::HideTo, 0, 0)
+    }
+
     pub fn list(cards: impl IntoIterator<Item = ArticleCard>, now: DateTime<Utc>) -> Vec<Self> {
         cards.into_iter().map(|c| CardView::new(c, now)).collect()
     }

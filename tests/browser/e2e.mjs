@@ -228,6 +228,36 @@ try {
       await page.waitForURL(/done=rule-removed/);
       check((await page.locator(`button[aria-label="Delete No ferries ${who}"]`).count()) === 0, `${label}: the deleted rule is gone`);
 
+      // A reader's own rule: two ferry stories muted (gone from their search
+      // results once the rule has run over what is stored), then the rule
+      // deleted and the stories back.
+      await page.goto(base + "/account");
+      await page.fill("#rule-name", `Quiet ferries ${who}`);
+      await page.selectOption("#rule-field", "title");
+      await page.fill("#rule-text", "strike, terminal");
+      await page.locator("form[action='/account/rules'] button[type=submit]").click();
+      await page.waitForURL(/done=rule-added/);
+      check((await page.locator(`button[aria-label="Delete Quiet ferries ${who}"]`).count()) === 1, `${label}: the reader's rule is listed`);
+      await axe(page, `${label} account with a rule`);
+      await page.locator("#rules").scrollIntoViewIfNeeded();
+      await shot(page, `account-rules-${label.replace("/", "-")}`);
+      let muted = false;
+      let left = [];
+      for (let i = 0; i < 100 && !muted; i++) {
+        await page.goto(base + "/search?q=ferry");
+        left = await page.locator("article.card .card-title", { hasText: /strike|terminal/i }).allInnerTexts();
+        muted = left.length === 0;
+        if (!muted) await page.waitForTimeout(100);
+      }
+      const others = await page.locator("article.card").count();
+      check(muted && others > 0, `${label}: stories with a muted word in their title leave the reader's search results, the others stay (left: ${JSON.stringify(left)}, others: ${others})`);
+      await page.goto(base + "/account");
+      await page.locator(`button[aria-label="Delete Quiet ferries ${who}"]`).click();
+      await page.waitForURL(/done=rule-deleted/);
+      await page.goto(base + "/search?q=ferry");
+      const back = await page.locator("article.card .card-title", { hasText: /strike|terminal/i }).allInnerTexts();
+      check(back.length >= 2, `${label}: with the rule deleted, the stories are back (${JSON.stringify(back)})`);
+
       await page.goto(base + "/account");
       await page.locator("form[action='/logout'] button[type=submit]").click();
       await page.waitForURL(base + "/");

@@ -18,6 +18,8 @@ pub mod feeds;
 #[cfg(not(feature = "prepare-sqlite"))]
 pub mod page_fetches;
 #[cfg(not(feature = "prepare-sqlite"))]
+pub mod reader_rules;
+#[cfg(not(feature = "prepare-sqlite"))]
 pub mod reading;
 #[cfg(not(feature = "prepare-sqlite"))]
 pub mod rules;

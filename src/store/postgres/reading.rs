@@ -9,13 +9,14 @@ use sqlx::{PgConnection, PgPool};
 use crate::store::articles::Shown;
 
 pub async fn snapshot(db: &PgPool, user_id: i64) -> sqlx::Result<SnapshotRows> {
-    let (version, hide_read, show_copies) = sqlx::query!(
-        r#"SELECT state_version, hide_read AS "hide!: bool", show_copies AS "copies!: bool" FROM users WHERE id = $1"#,
+    let (version, hide_read, show_copies, show_muted) = sqlx::query!(
+        r#"SELECT state_version, hide_read AS "hide!: bool", show_copies AS "copies!: bool", show_muted AS "muted!: bool"
+           FROM users WHERE id = $1"#,
         user_id
     )
     .fetch_optional(db)
     .await?
-    .map_or((0, false, false), |r| (r.state_version, r.hide, r.copies));
+    .map_or((0, false, false, false), |r| (r.state_version, r.hide, r.copies, r.muted));
     let horizons = sqlx::query!(
         r#"SELECT section_id AS "section_id!", read_through FROM read_horizons WHERE user_id = $1"#,
         user_id
@@ -26,7 +27,8 @@ pub async fn snapshot(db: &PgPool, user_id: i64) -> sqlx::Result<SnapshotRows> {
     .map(|r| (r.section_id, r.read_through))
     .collect();
     let marks = sqlx::query!(
-        r#"SELECT article_id AS "article_id!", read AS "read: bool", saved_at IS NOT NULL AS "saved!: bool"
+        r#"SELECT article_id AS "article_id!", read AS "read: bool", saved_at IS NOT NULL AS "saved!: bool",
+                  muted_by IS NOT NULL AS "muted!: bool"
            FROM article_states WHERE user_id = $1"#,
         user_id
     )
@@ -37,12 +39,14 @@ pub async fn snapshot(db: &PgPool, user_id: i64) -> sqlx::Result<SnapshotRows> {
         article_id: r.article_id,
         read: r.read,
         saved: r.saved,
+        muted: r.muted,
     })
     .collect();
     Ok(SnapshotRows {
         version,
         hide_read,
         show_copies,
+        show_muted,
         horizons,
         marks,
     })
@@ -120,7 +124,7 @@ pub async fn set_saved(
         .await?;
         // Unsaved and never marked: the row says nothing any more.
         sqlx::query!(
-            "DELETE FROM article_states WHERE user_id = $1 AND article_id = $2 AND read IS NULL AND saved_at IS NULL",
+            "DELETE FROM article_states WHERE user_id = $1 AND article_id = $2 AND read IS NULL AND saved_at IS NULL AND muted_by IS NULL",
             user_id,
             article_id
         )
@@ -133,7 +137,7 @@ pub async fn set_saved(
 /// Rows that say nothing any more (neither a read mark nor saved) go.
 async fn forget_empty(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<()> {
     sqlx::query!(
-        "DELETE FROM article_states WHERE user_id = $1 AND read IS NULL AND saved_at IS NULL",
+        "DELETE FROM article_states WHERE user_id = $1 AND read IS NULL AND saved_at IS NULL AND muted_by IS NULL",
         user_id
     )
     .execute(conn)
@@ -273,11 +277,13 @@ pub async fn set_settings(
     user_id: i64,
     hide_read: bool,
     show_copies: bool,
+    show_muted: bool,
 ) -> sqlx::Result<()> {
     sqlx::query!(
-        "UPDATE users SET hide_read = $1, show_copies = $2 WHERE id = $3",
+        "UPDATE users SET hide_read = $1, show_copies = $2, show_muted = $3 WHERE id = $4",
         hide_read,
         show_copies,
+        show_muted,
         user_id
     )
     .execute(conn)

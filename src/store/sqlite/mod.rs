@@ -14,6 +14,8 @@ pub mod feeds;
 #[cfg(not(feature = "prepare-postgres"))]
 pub mod page_fetches;
 #[cfg(not(feature = "prepare-postgres"))]
+pub mod reader_rules;
+#[cfg(not(feature = "prepare-postgres"))]
 pub mod reading;
 #[cfg(not(feature = "prepare-postgres"))]
 pub mod rules;
