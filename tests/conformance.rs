@@ -650,24 +650,27 @@ async fn reader_rules_and_their_mutes_are_kept_alike() {
             })
             .await
             .unwrap();
-        let muted = |rows: &gazette::store::reading::SnapshotRows| {
-            let mut marks: Vec<(i64, bool, bool)> = rows.marks.iter().map(|m| (m.article_id, m.muted, m.saved)).collect();
-            marks.sort_unstable();
-            marks
+        let muted = async || {
+            let rows = store::reading::snapshot(&db.reader, ben.id).await.unwrap();
+            let mut muted = store::reading::muted(&db.reader, ben.id).await.unwrap();
+            muted.sort_unstable();
+            let saved: Vec<i64> = rows.marks.iter().filter(|m| m.saved).map(|m| m.article_id).collect();
+            (muted.iter().map(|(id, _)| *id).collect::<Vec<_>>(), saved, rows.mutes_version)
         };
-        let before = muted(&store::reading::snapshot(&db.reader, ben.id).await.unwrap());
+        let before = muted().await;
         let changed = db
             .writer
             .transaction(async |tx| {
                 let other = store::reader_rules::update(tx, ben.id + 1, first, "x", spec, 300).await?;
                 let found = store::reader_rules::update(tx, ben.id, second, "Renamed", spec, 300).await?;
                 store::reader_rules::unmute(tx, ben.id, first).await?;
+                store::reading::bump_mutes(tx, ben.id).await?;
                 let gone = store::reader_rules::delete(tx, ben.id, first).await?;
                 Ok::<_, sqlx::Error>((other, found, gone))
             })
             .await
             .unwrap();
-        let after = muted(&store::reading::snapshot(&db.reader, ben.id).await.unwrap());
+        let after = muted().await;
         let rows = store::reader_rules::list(&db.reader, ben.id).await.unwrap();
         let everyone = store::reader_rules::everyone(&db.reader).await.unwrap();
         let subjects = store::reader_rules::subjects(&db.reader, &ids).await.unwrap();
@@ -676,8 +679,8 @@ async fn reader_rules_and_their_mutes_are_kept_alike() {
             .unwrap();
         json!({
             "count": count,
-            "before": before.iter().map(|m| json!([m.0 - ids[0], m.1, m.2])).collect::<Vec<_>>(),
-            "after": after.iter().map(|m| json!([m.0 - ids[0], m.1, m.2])).collect::<Vec<_>>(),
+            "before": [before.0.iter().map(|id| id - ids[0]).collect::<Vec<_>>(), before.1.iter().map(|id| id - ids[0]).collect::<Vec<_>>(), before.2],
+            "after": [after.0.iter().map(|id| id - ids[0]).collect::<Vec<_>>(), after.1.iter().map(|id| id - ids[0]).collect::<Vec<_>>(), after.2],
             "changed": [changed.0, changed.1, changed.2],
             "rows": rows.iter().map(|r| json!([r.name, r.matched, r.last_matched_at, r.created_at, r.updated_at])).collect::<Vec<_>>(),
             "everyone": everyone.iter().map(|r| json!([r.user_id == ben.id, r.spec])).collect::<Vec<_>>(),

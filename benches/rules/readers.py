@@ -34,7 +34,7 @@ def make_rules(count, rng):
     rules = [{"name": "No culture", "action": "mute", "scope": {"section": "culture"}, "conditions": []}]
     for n in range(1, count):
         words = rng.sample(harness.WORDS, 3)
-        if n % 10 != 3:
+        if n % 25 != 3:
             words = [w + "qz" for w in words]
         if n % 5 < 4:
             condition = {"field": rng.choice(fields), "words": ", ".join(words[: rng.choice([2, 3])])}

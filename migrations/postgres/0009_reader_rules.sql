@@ -20,3 +20,8 @@ ALTER TABLE article_states ADD COLUMN muted_by BIGINT;
 
 -- "Show muted": muted articles come back, for this reader only.
 ALTER TABLE users ADD COLUMN show_muted BOOLEAN NOT NULL DEFAULT FALSE;
+
+-- Bumped whenever the reader's mutes change (with state_version): the set
+-- of muted articles, which can be large, is read again only then, not at
+-- every read or save.
+ALTER TABLE users ADD COLUMN mutes_version BIGINT NOT NULL DEFAULT 0;

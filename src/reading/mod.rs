@@ -40,25 +40,34 @@ pub struct Snapshot {
     pub show_muted: bool,
     horizons: HashMap<i64, i64>,
     marks: HashMap<i64, Mark>,
-    /// Sections the reader's rules mute as a whole.
-    muted_sections: HashSet<i64>,
+    /// What the reader's rules mute: shared between snapshots, and read
+    /// again only when it changes, for it can be large.
+    muted: Arc<Muted>,
+}
+
+/// What a reader's rules mute: articles one by one (with their sections),
+/// and sections as a whole.
+#[derive(Debug, Default)]
+pub struct Muted {
+    version: i64,
+    articles: HashMap<i64, i64>,
+    sections: HashSet<i64>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Mark {
     read: Option<bool>,
     saved: bool,
-    muted: bool,
 }
 
 impl Snapshot {
-    fn from_rows(rows: store::reading::SnapshotRows, muted_sections: Vec<i64>) -> Self {
+    fn from_rows(rows: store::reading::SnapshotRows, muted: Arc<Muted>) -> Self {
         Snapshot {
             version: rows.version,
             hide_read: rows.hide_read,
             show_copies: rows.show_copies,
             show_muted: rows.show_muted,
-            muted_sections: muted_sections.into_iter().collect(),
+            muted,
             horizons: rows.horizons.into_iter().collect(),
             marks: rows
                 .marks
@@ -69,7 +78,6 @@ impl Snapshot {
                         Mark {
                             read: m.read,
                             saved: m.saved,
-                            muted: m.muted,
                         },
                     )
                 })
@@ -93,16 +101,15 @@ impl Snapshot {
     /// of listings, counts, search results and app syncs. Never when they
     /// chose to show what is muted, nor when they saved it themselves.
     pub fn hides(&self, article_id: i64, section_id: i64) -> bool {
-        let mark = self.marks.get(&article_id);
         !self.show_muted
-            && !mark.is_some_and(|m| m.saved)
-            && (self.mutes_section(section_id) || mark.is_some_and(|m| m.muted))
+            && !self.is_saved(article_id)
+            && (self.mutes_section(section_id) || self.muted.articles.contains_key(&article_id))
     }
 
     /// Whether a section is muted as a whole (and shown none the less when
     /// the reader shows what is muted).
     pub fn mutes_section(&self, section_id: i64) -> bool {
-        !self.show_muted && self.muted_sections.contains(&section_id)
+        !self.show_muted && self.muted.sections.contains(&section_id)
     }
 
     /// Whether an article counts as unread for this reader: not read, and
@@ -168,6 +175,7 @@ struct CachedCounts {
 pub struct Reading {
     snapshots: Mutex<HashMap<i64, Arc<Snapshot>>>,
     counts: Mutex<HashMap<i64, CachedCounts>>,
+    muted: Mutex<HashMap<i64, Arc<Muted>>>,
 }
 
 /// What a reader can do to one article.
@@ -189,16 +197,36 @@ impl Reading {
         {
             return Ok(Arc::clone(found));
         }
-        let snapshot = Arc::new(Snapshot::from_rows(
-            store::reading::snapshot(&db.reader, user_id).await?,
-            rules::muted_sections(db, user_id).await?,
-        ));
+        let rows = store::reading::snapshot(&db.reader, user_id).await?;
+        let muted = self.muted(db, user_id, rows.mutes_version).await?;
+        let snapshot = Arc::new(Snapshot::from_rows(rows, muted));
         let mut snapshots = lock(&self.snapshots);
         if snapshots.len() >= MAX_CACHED_READERS {
             snapshots.clear();
         }
         snapshots.insert(user_id, Arc::clone(&snapshot));
         Ok(snapshot)
+    }
+
+    /// What a reader's rules mute, as of `version` of their mutes: kept
+    /// while that stays, so a read or a save does not read it again.
+    async fn muted(&self, db: &Db, user_id: i64, version: i64) -> Result<Arc<Muted>, AppError> {
+        if let Some(found) = lock(&self.muted).get(&user_id)
+            && found.version == version
+        {
+            return Ok(Arc::clone(found));
+        }
+        let muted = Arc::new(Muted {
+            version,
+            articles: store::reading::muted(&db.reader, user_id).await?.into_iter().collect(),
+            sections: rules::muted_sections(db, user_id).await?.into_iter().collect(),
+        });
+        let mut cache = lock(&self.muted);
+        if cache.len() >= MAX_CACHED_READERS {
+            cache.clear();
+        }
+        cache.insert(user_id, Arc::clone(&muted));
+        Ok(muted)
     }
 
     /// Forgets what is cached of a reader: after their write, or removal.
@@ -232,7 +260,7 @@ impl Reading {
         let marked_ids: Vec<i64> = snapshot
             .marks
             .iter()
-            .filter(|(_, mark)| mark.read.is_some() || mark.muted)
+            .filter(|(_, mark)| mark.read.is_some())
             .map(|(&id, _)| id)
             .collect();
         let marked = store::reading::sections_of(&db.reader, &marked_ids).await?;
@@ -247,6 +275,14 @@ impl Reading {
                 (false, true) => *read_above.entry(section_id).or_default() += 1,
                 (true, false) if published => *unread_below.entry(section_id).or_default() += 1,
                 _ => {}
+            }
+        }
+        // Muted articles the walk counts (above the horizon), unless a read
+        // mark, counted above, took them out already.
+        for (&id, &section_id) in &snapshot.muted.articles {
+            let marked = snapshot.marks.get(&id).is_some_and(|m| m.read.is_some());
+            if !marked && id > snapshot.horizon(section_id) && snapshot.hides(id, section_id) {
+                *read_above.entry(section_id).or_default() += 1;
             }
         }
         for (id, section_id) in scheduled {
@@ -553,7 +589,6 @@ mod tests {
             Mark {
                 read: Some(false),
                 saved: true,
-                muted: false,
             },
         );
         snapshot.marks.insert(
@@ -561,7 +596,6 @@ mod tests {
             Mark {
                 read: Some(true),
                 saved: false,
-                muted: false,
             },
         );
         assert!(snapshot.is_read(4, 1));
@@ -574,15 +608,22 @@ mod tests {
 
     #[test]
     fn muted_articles_and_sections_are_out_of_sight_unless_shown() {
-        let mut snapshot = Snapshot::default();
+        let mut snapshot = Snapshot {
+            muted: Arc::new(Muted {
+                version: 1,
+                articles: HashMap::from([(7, 1), (9, 1)]),
+                sections: HashSet::from([3]),
+            }),
+            ..Snapshot::default()
+        };
         snapshot.marks.insert(
-            7,
+            9,
             Mark {
-                muted: true,
+                saved: true,
                 ..Mark::default()
             },
         );
-        snapshot.muted_sections.insert(3);
+        assert!(!snapshot.hides(9, 1), "what the reader saved stays in sight");
         assert!(snapshot.hides(7, 1) && !snapshot.is_unread(7, 1));
         assert!(snapshot.hides(8, 3), "in a muted section");
         assert!(!snapshot.hides(8, 1) && snapshot.is_unread(8, 1));

@@ -115,7 +115,10 @@ pub async fn act_on_new(conn: &mut Tx<'_>, compiled: &Compiled, articles: &[Subj
         for (rule_id, n) in matched {
             store::reader_rules::add_matches(conn, rule_id, n, now).await?;
         }
-        store::reading::bump_version(conn, *user_id).await?;
+        match muted.is_empty() {
+            true => store::reading::bump_version(conn, *user_id).await?,
+            false => store::reading::bump_mutes(conn, *user_id).await?,
+        }
         changed = true;
     }
     Ok(changed)
@@ -155,7 +158,7 @@ pub async fn create(
                 )));
             }
             let id = store::reader_rules::insert(conn, user_id, &rule.name, &spec, now).await?;
-            store::reading::bump_version(conn, user_id).await?;
+            store::reading::bump_mutes(conn, user_id).await?;
             Ok(id)
         })
         .await?;
@@ -183,7 +186,7 @@ pub async fn replace(
                 return Ok(false);
             }
             store::reader_rules::unmute(conn, user_id, id).await?;
-            store::reading::bump_version(conn, user_id).await?;
+            store::reading::bump_mutes(conn, user_id).await?;
             Ok::<_, AppError>(true)
         })
         .await?;
@@ -203,7 +206,7 @@ pub async fn remove(db: &Db, user_id: i64, id: i64) -> Result<bool, AppError> {
                 return Ok(false);
             }
             store::reader_rules::unmute(conn, user_id, id).await?;
-            store::reading::bump_version(conn, user_id).await?;
+            store::reading::bump_mutes(conn, user_id).await?;
             Ok::<_, AppError>(true)
         })
         .await?;

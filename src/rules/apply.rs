@@ -169,7 +169,7 @@ async fn mute(jobs: &Jobs, db: &Db, user_id: i64, rule_id: i64, set: &RuleSet) -
                 .transaction(async |conn| {
                     store::reader_rules::mute(conn, user_id, rule_id, &matching).await?;
                     store::reader_rules::add_matches(conn, rule_id, matching.len() as i64, now).await?;
-                    store::reading::bump_version(conn, user_id).await
+                    store::reading::bump_mutes(conn, user_id).await
                 })
                 .await?;
             db.readers_changed();

@@ -169,6 +169,7 @@ const TABLES: &[Table] = &[
             "hide_read",
             "show_copies",
             "show_muted",
+            "mutes_version",
             "state_version",
         ],
         blobs: &[],

@@ -9,6 +9,8 @@ use super::{Reader, Tx};
 /// the articles they touched, so this stays small.
 pub struct SnapshotRows {
     pub version: i64,
+    /// Changes when the reader's mutes do (see [`muted`]).
+    pub mutes_version: i64,
     pub hide_read: bool,
     pub show_copies: bool,
     pub show_muted: bool,
@@ -20,8 +22,6 @@ pub struct MarkRow {
     pub article_id: i64,
     pub read: Option<bool>,
     pub saved: bool,
-    /// Muted by one of the reader's rules.
-    pub muted: bool,
 }
 
 /// A personal API key as listed to its owner.
@@ -49,6 +49,12 @@ operations! {
 
     /// Records that a reader's state changed: part of every write below.
     pub async fn bump_version(conn: &mut Tx<'_>, user_id: i64) -> sqlx::Result<()>;
+
+    /// Records that a reader's mutes changed (and so their state).
+    pub async fn bump_mutes(conn: &mut Tx<'_>, user_id: i64) -> sqlx::Result<()>;
+
+    /// The articles a reader's rules muted, with their sections.
+    pub async fn muted(db: &Reader, user_id: i64) -> sqlx::Result<Vec<(i64, i64)>>;
 
     /// A reader's read mark on an article (None: none, or as the horizon says).
     pub async fn read_mark(conn: &mut Tx<'_>, user_id: i64, article_id: i64) -> sqlx::Result<Option<bool>>;

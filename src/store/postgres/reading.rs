@@ -9,14 +9,17 @@ use sqlx::{PgConnection, PgPool};
 use crate::store::articles::Shown;
 
 pub async fn snapshot(db: &PgPool, user_id: i64) -> sqlx::Result<SnapshotRows> {
-    let (version, hide_read, show_copies, show_muted) = sqlx::query!(
-        r#"SELECT state_version, hide_read AS "hide!: bool", show_copies AS "copies!: bool", show_muted AS "muted!: bool"
+    let (version, mutes_version, hide_read, show_copies, show_muted) = sqlx::query!(
+        r#"SELECT state_version, mutes_version, hide_read AS "hide!: bool", show_copies AS "copies!: bool",
+                  show_muted AS "muted!: bool"
            FROM users WHERE id = $1"#,
         user_id
     )
     .fetch_optional(db)
     .await?
-    .map_or((0, false, false, false), |r| (r.state_version, r.hide, r.copies, r.muted));
+    .map_or((0, 0, false, false, false), |r| {
+        (r.state_version, r.mutes_version, r.hide, r.copies, r.muted)
+    });
     let horizons = sqlx::query!(
         r#"SELECT section_id AS "section_id!", read_through FROM read_horizons WHERE user_id = $1"#,
         user_id
@@ -27,9 +30,8 @@ pub async fn snapshot(db: &PgPool, user_id: i64) -> sqlx::Result<SnapshotRows> {
     .map(|r| (r.section_id, r.read_through))
     .collect();
     let marks = sqlx::query!(
-        r#"SELECT article_id AS "article_id!", read AS "read: bool", saved_at IS NOT NULL AS "saved!: bool",
-                  muted_by IS NOT NULL AS "muted!: bool"
-           FROM article_states WHERE user_id = $1"#,
+        r#"SELECT article_id AS "article_id!", read AS "read: bool", saved_at IS NOT NULL AS "saved!: bool"
+           FROM article_states WHERE user_id = $1 AND (read IS NOT NULL OR saved_at IS NOT NULL)"#,
         user_id
     )
     .fetch_all(db)
@@ -39,17 +41,41 @@ pub async fn snapshot(db: &PgPool, user_id: i64) -> sqlx::Result<SnapshotRows> {
         article_id: r.article_id,
         read: r.read,
         saved: r.saved,
-        muted: r.muted,
     })
     .collect();
     Ok(SnapshotRows {
         version,
+        mutes_version,
         hide_read,
         show_copies,
         show_muted,
         horizons,
         marks,
     })
+}
+
+pub async fn bump_mutes(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE users SET state_version = state_version + 1, mutes_version = mutes_version + 1 WHERE id = $1",
+        user_id
+    )
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+pub async fn muted(db: &PgPool, user_id: i64) -> sqlx::Result<Vec<(i64, i64)>> {
+    Ok(sqlx::query!(
+        r#"SELECT st.article_id AS "article_id!", a.section_id
+           FROM article_states st JOIN articles a ON a.id = st.article_id
+           WHERE st.user_id = $1 AND st.muted_by IS NOT NULL"#,
+        user_id
+    )
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .map(|r| (r.article_id, r.section_id))
+    .collect())
 }
 
 pub async fn bump_version(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<()> {
