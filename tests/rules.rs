@@ -754,3 +754,73 @@ async fn a_drop_rule_applied_to_what_is_stored_deletes_its_matches_for_good() {
         .await;
     assert_eq!(response.status(), 410);
 }
+
+/// A reader's rules see feed entries as they see API articles: placed
+/// after storing, whichever door they came in by.
+#[tokio::test]
+async fn a_reader_mutes_one_feed_and_marks_anothers_entries_read() {
+    let app = spawn_with(|c| c.allow_private_feeds = true).await;
+    let site = feed_site().await;
+    let ben = accounts::add(&app.db, "ben", "correct horse battery".into(), Role::Reader)
+        .await
+        .unwrap();
+    let key = gazette::reading::keys::create(&app.db, ben.id, "script").await.unwrap();
+    let me = async |method: reqwest::Method, path: &str, body: Option<Value>| -> (u16, Value) {
+        let mut request = app
+            .client
+            .request(method, app.url(path))
+            .header(reqwest::header::AUTHORIZATION, format!("Bearer {key}"));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    };
+    let first = subscribe(&app, &format!("{site}/a.xml"), "Sport").await;
+    let feed = first["feed"]["id"].as_i64().unwrap();
+    app.placed().await;
+    // Whole feeds: the first muted (what it stored, too), the second's
+    // betting tips marked read as they arrive.
+    let (status, muted) = me(
+        reqwest::Method::POST,
+        "/api/v1/me/rules",
+        Some(json!({"name": "Not feed a", "action": "mute", "scope": {"feed": feed}, "conditions": []})),
+    )
+    .await;
+    assert_eq!(status, 201, "{muted}");
+    let (status, read) = me(
+        reqwest::Method::POST,
+        "/api/v1/me/rules",
+        Some(
+            json!({"name": "Tips are read", "action": "mark_read", "scope": {"feed": feed + 1},
+                    "conditions": [{"field": "title", "words": "betting"}]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{read}");
+    let second = subscribe(&app, &format!("{site}/b.xml"), "Sport two").await;
+    assert_eq!(second["feed"]["id"], feed + 1);
+    app.placed().await;
+    let mut unread = Vec::new();
+    for _ in 0..200 {
+        let (_, list) = me(reqwest::Method::GET, "/api/v1/me/unread", None).await;
+        unread = list["articles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["title"].as_str().unwrap().to_owned())
+            .collect();
+        if unread.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    unread.sort();
+    assert_eq!(unread, ["Captain signs new contract", "Cup final goes to extra time"]);
+    assert_eq!(
+        titles_in(&app, "sport").await.len(),
+        4,
+        "the feed is muted for ben alone"
+    );
+}

@@ -47,6 +47,9 @@ pub enum Mark {
     NavCount,
     /// " is-read" / " is-saved" in a story's class (A: article, B: section).
     ReadClass,
+    /// The same in a card's class (its tag opens just before): a card the
+    /// reader's rules mute is cut out, from that tag to its closing one.
+    CardClass,
     /// A story's read and save buttons (A: article, B: section).
     Actions,
     /// The article page being opened: it becomes read (A: article, B: section).
@@ -55,10 +58,10 @@ pub enum Mark {
     MarkAll,
     /// An admin's "Fetch the full story" on an article with a link (A: article).
     FullStory,
-    /// Where a story's card starts (A: article, B: section): from here to
-    /// the next [`Mark::HideTo`] is left out for a reader whose rules mute it.
+    /// Where a front page's section block starts (B: section): from here
+    /// to its [`Mark::HideTo`] is left out for a reader who mutes it.
     HideFrom,
-    /// Where a card that may be left out ends.
+    /// Where a block that may be left out ends.
     HideTo,
 }
 
@@ -68,6 +71,7 @@ impl Mark {
             Mark::Header => b'H',
             Mark::NavCount => b'N',
             Mark::ReadClass => b'c',
+            Mark::CardClass => b'k',
             Mark::Actions => b'a',
             Mark::Opened => b'O',
             Mark::MarkAll => b'S',
@@ -82,6 +86,7 @@ impl Mark {
             b'H' => Mark::Header,
             b'N' => Mark::NavCount,
             b'c' => Mark::ReadClass,
+            b'k' => Mark::CardClass,
             b'a' => Mark::Actions,
             b'O' => Mark::Opened,
             b'S' => Mark::MarkAll,
@@ -340,10 +345,21 @@ fn fill(page: &[u8], with: &Fill<'_>) -> Vec<u8> {
     // What several marks repeat, escaped once.
     let here = escape(with.here);
     let csrf = &with.session.csrf_token;
-    // Inside a card (or a front page's section block) the reader's rules
-    // mute, nothing is written; blocks hold cards, so the marks nest.
+    // A front page's section block the reader mutes is left out whole
+    // (blocks hold cards: the marks nest); a card they mute is cut out
+    // from its opening tag, already written, to its closing one.
     let mut hidden: Vec<bool> = Vec::new();
+    let mut cut_until: Option<&'static [u8]> = None;
     for segment in (Segments { rest: page }) {
+        if let Some(closing) = cut_until {
+            if let Segment::Text(text) = segment
+                && let Some(at) = memchr::memmem::find(text, closing)
+            {
+                out.extend_from_slice(&text[at + closing.len()..]);
+                cut_until = None;
+            }
+            continue;
+        }
         let hiding = hidden.last().copied().unwrap_or(false);
         match segment {
             Segment::Mark(Mark::HideFrom, a, b) => hidden.push(hiding || with.snapshot.hides(a, b)),
@@ -351,6 +367,16 @@ fn fill(page: &[u8], with: &Fill<'_>) -> Vec<u8> {
                 hidden.pop();
             }
             _ if hiding => {}
+            Segment::Mark(Mark::CardClass, a, b) if with.snapshot.hides(a, b) => {
+                if let Some(start) = memchr::memrchr(b'<', &out) {
+                    cut_until = Some(if out[start..].starts_with(b"<section") {
+                        b"</section>"
+                    } else {
+                        b"</article>"
+                    });
+                    out.truncate(start);
+                }
+            }
             Segment::Text(text) => out.extend_from_slice(text),
             Segment::Mark(kind, a, b) => {
                 // Writing to a Vec cannot fail.
@@ -394,7 +420,7 @@ fn filling(
             }
             _ => Ok(()),
         },
-        Mark::ReadClass => {
+        Mark::ReadClass | Mark::CardClass => {
             if with.snapshot.is_read(a, b) {
                 out.extend_from_slice(b" is-read");
             }

@@ -280,24 +280,15 @@ impl CardView {
         }
     }
 
-    /// Where " is-read" goes in the card's class (personal pages only).
+    /// Where " is-read" goes in the card's class (personal pages only);
+    /// a card the reader's rules mute is left out from there.
     pub fn read_mark(&self) -> String {
-        personal::mark(personal::Mark::ReadClass, self.id, self.section_id)
+        personal::mark(personal::Mark::CardClass, self.id, self.section_id)
     }
 
     /// Where the card's read and save buttons go (personal pages only).
     pub fn actions_mark(&self) -> String {
         personal::mark(personal::Mark::Actions, self.id, self.section_id)
-    }
-
-    /// Where the card starts and ends, for a reader whose rules mute it
-    /// (personal pages only).
-    pub fn hide_from_mark(&self) -> String {
-        personal::mark(personal::Mark::HideFrom, self.id, self.section_id)
-    }
-
-    pub fn hide_to_mark(&self) -> String {
-        personal::mark(personal::Mark::HideTo, 0, 0)
     }
 
     pub fn list(cards: impl IntoIterator<Item = ArticleCard>, now: DateTime<Utc>) -> Vec<Self> {
