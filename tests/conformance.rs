@@ -652,7 +652,7 @@ async fn reader_rules_and_their_mutes_are_kept_alike() {
             .unwrap();
         let muted = async || {
             let rows = store::reading::snapshot(&db.reader, ben.id).await.unwrap();
-            let mut muted = store::reading::muted(&db.reader, ben.id).await.unwrap();
+            let mut muted = store::reading::muted(&db.reader, ben.id, 0).await.unwrap();
             muted.sort_unstable();
             let saved: Vec<i64> = rows.marks.iter().filter(|m| m.saved).map(|m| m.article_id).collect();
             (muted.iter().map(|(id, _)| *id).collect::<Vec<_>>(), saved, rows.mutes_version)

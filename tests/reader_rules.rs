@@ -152,6 +152,18 @@ async fn muting_words_hides_stories_from_one_reader_everywhere_until_shown() {
         .map(|a| a["id"].as_i64().unwrap())
         .collect();
     assert!(!ids.contains(&before) && !ids.contains(&after));
+    // One more, muted as it is placed, while ben's muted set is kept in
+    // memory: read on from where placing was, not read again.
+    let later = story(&app, "Horoscope: what Wednesday holds", "Lifestyle").await;
+    app.placed().await;
+    let html = page(&mut ben_web, "/sections/lifestyle").await;
+    assert!(
+        !html.contains(&format!("data-id=\"{later}\"")),
+        "muted as it was placed"
+    );
+    assert_eq!(unread_total(&app, &ben).await, 1);
+    let (_, rule_now) = call(&app, &ben, "GET", &format!("/api/v1/me/rules/{id}"), None).await;
+    assert_eq!(rule_now["matched"], 3);
     // The story's own page still opens (a link followed on purpose).
     let (_, article) = app.get_json(&format!("/api/v1/articles/{before}")).await;
     let path = article["page_url"].as_str().unwrap().replacen(&app.base, "", 1);
@@ -163,7 +175,7 @@ async fn muting_words_hides_stories_from_one_reader_everywhere_until_shown() {
     let (status, me) = call(&app, &ben, "PATCH", "/api/v1/me", Some(json!({ "show_muted": true }))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["show_muted"], true);
-    assert_eq!(me["unread"]["total"]["unread"], 2, "the article opened above is read");
+    assert_eq!(me["unread"]["total"]["unread"], 3, "the article opened above is read");
     assert!(
         page(&mut ben_web, "/sections/lifestyle")
             .await
@@ -180,7 +192,7 @@ async fn muting_words_hides_stories_from_one_reader_everywhere_until_shown() {
             .await
             .contains("Weekend Horoscope special")
     );
-    assert_eq!(unread_total(&app, &ben).await, 2);
+    assert_eq!(unread_total(&app, &ben).await, 3);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM article_states WHERE muted_by IS NOT NULL")
             .await,

@@ -49,7 +49,12 @@ pub struct Snapshot {
 /// and sections as a whole.
 #[derive(Debug, Default)]
 pub struct Muted {
+    /// The reader's `mutes_version` this was read at.
     version: i64,
+    /// How far story placing, which mutes new articles as it places them,
+    /// had come when this was read: the articles after it may have been
+    /// muted since, and are read again.
+    through: i64,
     articles: HashMap<i64, i64>,
     sections: HashSet<i64>,
 }
@@ -208,19 +213,41 @@ impl Reading {
         Ok(snapshot)
     }
 
-    /// What a reader's rules mute, as of `version` of their mutes: kept
-    /// while that stays, so a read or a save does not read it again.
+    /// What a reader's rules mute, as of `version` of their mutes. It can
+    /// be large, so it is kept while that version stays: a read or a save
+    /// does not read it again, and articles muted as they are placed (which
+    /// leaves the version) are read alone, from where placing was.
     async fn muted(&self, db: &Db, user_id: i64, version: i64) -> Result<Arc<Muted>, AppError> {
-        if let Some(found) = lock(&self.muted).get(&user_id)
-            && found.version == version
-        {
-            return Ok(Arc::clone(found));
-        }
-        let muted = Arc::new(Muted {
-            version,
-            articles: store::reading::muted(&db.reader, user_id).await?.into_iter().collect(),
-            sections: rules::muted_sections(db, user_id).await?.into_iter().collect(),
-        });
+        let through = store::stories::placed_through(&db.reader).await?;
+        let kept = lock(&self.muted)
+            .get(&user_id)
+            .filter(|m| m.version == version)
+            .cloned();
+        let muted = match kept {
+            Some(kept) => {
+                let added = store::reading::muted(&db.reader, user_id, kept.through).await?;
+                if added.is_empty() {
+                    return Ok(kept);
+                }
+                let mut articles = kept.articles.clone();
+                articles.extend(added);
+                Arc::new(Muted {
+                    version,
+                    through,
+                    articles,
+                    sections: kept.sections.clone(),
+                })
+            }
+            None => Arc::new(Muted {
+                version,
+                through,
+                articles: store::reading::muted(&db.reader, user_id, 0)
+                    .await?
+                    .into_iter()
+                    .collect(),
+                sections: rules::muted_sections(db, user_id).await?.into_iter().collect(),
+            }),
+        };
         let mut cache = lock(&self.muted);
         if cache.len() >= MAX_CACHED_READERS {
             cache.clear();
@@ -611,6 +638,7 @@ mod tests {
         let mut snapshot = Snapshot {
             muted: Arc::new(Muted {
                 version: 1,
+                through: 9,
                 articles: HashMap::from([(7, 1), (9, 1)]),
                 sections: HashSet::from([3]),
             }),

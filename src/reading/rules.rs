@@ -115,10 +115,9 @@ pub async fn act_on_new(conn: &mut Tx<'_>, compiled: &Compiled, articles: &[Subj
         for (rule_id, n) in matched {
             store::reader_rules::add_matches(conn, rule_id, n, now).await?;
         }
-        match muted.is_empty() {
-            true => store::reading::bump_version(conn, *user_id).await?,
-            false => store::reading::bump_mutes(conn, *user_id).await?,
-        }
+        // New mutes are of articles past where placing was: the reader's
+        // muted set is read on from there (`Reading::muted`), not again.
+        store::reading::bump_version(conn, *user_id).await?;
         changed = true;
     }
     Ok(changed)

@@ -168,16 +168,20 @@ async fn mute(jobs: &Jobs, db: &Db, user_id: i64, rule_id: i64, set: &RuleSet) -
             db.writer
                 .transaction(async |conn| {
                     store::reader_rules::mute(conn, user_id, rule_id, &matching).await?;
-                    store::reader_rules::add_matches(conn, rule_id, matching.len() as i64, now).await?;
-                    store::reading::bump_mutes(conn, user_id).await
+                    store::reader_rules::add_matches(conn, rule_id, matching.len() as i64, now).await
                 })
                 .await?;
-            db.readers_changed();
         }
         jobs.update(rule_id, |p| {
             p.looked_at += ids.len() as i64;
             p.muted = Some(p.muted.unwrap_or(0) + matching.len() as i64);
         });
     }
+    // The reader's muted set is read again once, when the run is over,
+    // rather than after every step.
+    db.writer
+        .transaction(async |conn| store::reading::bump_mutes(conn, user_id).await)
+        .await?;
+    db.readers_changed();
     Ok(())
 }

@@ -50,11 +50,13 @@ operations! {
     /// Records that a reader's state changed: part of every write below.
     pub async fn bump_version(conn: &mut Tx<'_>, user_id: i64) -> sqlx::Result<()>;
 
-    /// Records that a reader's mutes changed (and so their state).
+    /// Records that a reader's mutes changed other than by new articles
+    /// muted as they are placed (and so their state).
     pub async fn bump_mutes(conn: &mut Tx<'_>, user_id: i64) -> sqlx::Result<()>;
 
-    /// The articles a reader's rules muted, with their sections.
-    pub async fn muted(db: &Reader, user_id: i64) -> sqlx::Result<Vec<(i64, i64)>>;
+    /// The articles with an id above `after` a reader's rules muted, with
+    /// their sections.
+    pub async fn muted(db: &Reader, user_id: i64, after: i64) -> sqlx::Result<Vec<(i64, i64)>>;
 
     /// A reader's read mark on an article (None: none, or as the horizon says).
     pub async fn read_mark(conn: &mut Tx<'_>, user_id: i64, article_id: i64) -> sqlx::Result<Option<bool>>;

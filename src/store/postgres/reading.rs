@@ -64,12 +64,13 @@ pub async fn bump_mutes(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<(
     .map(|_| ())
 }
 
-pub async fn muted(db: &PgPool, user_id: i64) -> sqlx::Result<Vec<(i64, i64)>> {
+pub async fn muted(db: &PgPool, user_id: i64, after: i64) -> sqlx::Result<Vec<(i64, i64)>> {
     Ok(sqlx::query!(
         r#"SELECT st.article_id AS "article_id!", a.section_id
            FROM article_states st JOIN articles a ON a.id = st.article_id
-           WHERE st.user_id = $1 AND st.muted_by IS NOT NULL"#,
-        user_id
+           WHERE st.user_id = $1 AND st.article_id > $2 AND st.muted_by IS NOT NULL"#,
+        user_id,
+        after
     )
     .fetch_all(db)
     .await?
