@@ -55,8 +55,30 @@ pub struct Muted {
     /// had come when this was read: the articles after it may have been
     /// muted since, and are read again.
     through: i64,
-    articles: HashMap<i64, i64>,
+    /// The articles muted when the version was read, shared by every
+    /// `Muted` of that version, and those muted since (few: folded into
+    /// a new `base` past [`RECENT_MUTES`]).
+    base: Arc<HashMap<i64, i64>>,
+    recent: HashMap<i64, i64>,
     sections: HashSet<i64>,
+}
+
+/// Articles muted since a reader's muted set was read whole, kept apart
+/// before they are folded in.
+const RECENT_MUTES: usize = 4096;
+
+impl Muted {
+    fn contains(&self, article_id: i64) -> bool {
+        self.base.contains_key(&article_id) || self.recent.contains_key(&article_id)
+    }
+
+    /// Every muted article with its section (one may be in both maps).
+    fn articles(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
+        self.base
+            .iter()
+            .chain(self.recent.iter().filter(|(id, _)| !self.base.contains_key(id)))
+            .map(|(&id, &section)| (id, section))
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -108,7 +130,7 @@ impl Snapshot {
     pub fn hides(&self, article_id: i64, section_id: i64) -> bool {
         !self.show_muted
             && !self.is_saved(article_id)
-            && (self.mutes_section(section_id) || self.muted.articles.contains_key(&article_id))
+            && (self.mutes_section(section_id) || self.muted.contains(article_id))
     }
 
     /// Whether a section is muted as a whole (and shown none the less when
@@ -181,6 +203,8 @@ pub struct Reading {
     snapshots: Mutex<HashMap<i64, Arc<Snapshot>>>,
     counts: Mutex<HashMap<i64, CachedCounts>>,
     muted: Mutex<HashMap<i64, Arc<Muted>>>,
+    /// Each reader's turn to load their state or counts.
+    turns: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// What a reader can do to one article.
@@ -197,10 +221,21 @@ impl Reading {
     /// `known_version` (from their session or key: another process may
     /// have changed it), else from the database.
     pub async fn snapshot(&self, db: &Db, user_id: i64, known_version: i64) -> Result<Arc<Snapshot>, AppError> {
-        if let Some(found) = lock(&self.snapshots).get(&user_id)
-            && found.version >= known_version
-        {
-            return Ok(Arc::clone(found));
+        let cached = || {
+            lock(&self.snapshots)
+                .get(&user_id)
+                .filter(|found| found.version >= known_version)
+                .cloned()
+        };
+        if let Some(found) = cached() {
+            return Ok(found);
+        }
+        // One load per reader at a time: a page's many requests arriving
+        // together after a change wait for it rather than each reading.
+        let turn = self.turn(user_id);
+        let _turn = turn.lock().await;
+        if let Some(found) = cached() {
+            return Ok(found);
         }
         let rows = store::reading::snapshot(&db.reader, user_id).await?;
         let muted = self.muted(db, user_id, rows.mutes_version).await?;
@@ -211,6 +246,15 @@ impl Reading {
         }
         snapshots.insert(user_id, Arc::clone(&snapshot));
         Ok(snapshot)
+    }
+
+    /// The lock that makes one request at a time load a reader's state.
+    fn turn(&self, user_id: i64) -> Arc<tokio::sync::Mutex<()>> {
+        let mut turns = lock(&self.turns);
+        if turns.len() >= MAX_CACHED_READERS {
+            turns.clear();
+        }
+        Arc::clone(turns.entry(user_id).or_default())
     }
 
     /// What a reader's rules mute, as of `version` of their mutes. It can
@@ -229,22 +273,33 @@ impl Reading {
                 if added.is_empty() {
                     return Ok(kept);
                 }
-                let mut articles = kept.articles.clone();
-                articles.extend(added);
+                let mut recent = kept.recent.clone();
+                recent.extend(added);
+                let base = if recent.len() > RECENT_MUTES {
+                    let mut base = HashMap::clone(&kept.base);
+                    base.extend(recent.drain());
+                    Arc::new(base)
+                } else {
+                    Arc::clone(&kept.base)
+                };
                 Arc::new(Muted {
                     version,
                     through,
-                    articles,
+                    base,
+                    recent,
                     sections: kept.sections.clone(),
                 })
             }
             None => Arc::new(Muted {
                 version,
                 through,
-                articles: store::reading::muted(&db.reader, user_id, 0)
-                    .await?
-                    .into_iter()
-                    .collect(),
+                base: Arc::new(
+                    store::reading::muted(&db.reader, user_id, 0)
+                        .await?
+                        .into_iter()
+                        .collect(),
+                ),
+                recent: HashMap::new(),
                 sections: rules::muted_sections(db, user_id).await?.into_iter().collect(),
             }),
         };
@@ -275,11 +330,19 @@ impl Reading {
     pub async fn counts(&self, db: &Db, user_id: i64, known_version: i64) -> Result<Arc<Counts>, AppError> {
         let generation = db.generation();
         let snapshot = self.snapshot(db, user_id, known_version).await?;
-        if let Some(cached) = lock(&self.counts).get(&user_id)
-            && cached.generation == generation
-            && cached.version == snapshot.version
-        {
-            return Ok(Arc::clone(&cached.counts));
+        let cached = || {
+            lock(&self.counts)
+                .get(&user_id)
+                .filter(|c| c.generation == generation && c.version == snapshot.version)
+                .map(|c| Arc::clone(&c.counts))
+        };
+        if let Some(counts) = cached() {
+            return Ok(counts);
+        }
+        let turn = self.turn(user_id);
+        let _turn = turn.lock().await;
+        if let Some(counts) = cached() {
+            return Ok(counts);
         }
         let sections = store::sections::list(db).await?;
         // The marks in memory, not the table's: an article just opened is
@@ -306,7 +369,7 @@ impl Reading {
         }
         // Muted articles the walk counts (above the horizon), unless a read
         // mark, counted above, took them out already.
-        for (&id, &section_id) in &snapshot.muted.articles {
+        for (id, section_id) in snapshot.muted.articles() {
             let marked = snapshot.marks.get(&id).is_some_and(|m| m.read.is_some());
             if !marked && id > snapshot.horizon(section_id) && snapshot.hides(id, section_id) {
                 *read_above.entry(section_id).or_default() += 1;
@@ -639,7 +702,8 @@ mod tests {
             muted: Arc::new(Muted {
                 version: 1,
                 through: 9,
-                articles: HashMap::from([(7, 1), (9, 1)]),
+                base: Arc::new(HashMap::from([(7, 1)])),
+                recent: HashMap::from([(9, 1)]),
                 sections: HashSet::from([3]),
             }),
             ..Snapshot::default()
