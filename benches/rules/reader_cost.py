@@ -24,6 +24,10 @@ import ab  # noqa: E402
 from readers import make_rules  # noqa: E402
 
 PASSWORD = "bench reader password"
+# /metrics (how many articles wait to be placed) wants a token once
+# accounts exist.
+METRICS_TOKEN = "bench-metrics-0123456789"
+os.environ["GAZETTE_METRICS_TOKEN"] = METRICS_TOKEN
 where = {}
 started = ab.start
 
@@ -34,7 +38,17 @@ def start(binary, tmp):
     return started(binary, tmp)
 
 
+def waiting(base):
+    request = urllib.request.Request(base + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith("gazette_stories_waiting "):
+                return int(float(line.split()[1]))
+    return None
+
+
 ab.start = start
+ab.waiting = waiting
 
 
 def sign_in(base, name):
