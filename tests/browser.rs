@@ -115,6 +115,24 @@ async fn the_site_works_and_is_accessible_in_a_real_browser() {
         }
         app.create(&body).await;
     }
+    // One event from two sources, the second a copy of the first: the
+    // section shows it once with a link to its story page.
+    let wire = "The lighthouse on Gull Point will be switched off for the first time in ninety years while \
+                engineers replace its lamp and the clockwork that turns it.\n\nThe coastguard said a \
+                temporary light on a mast beside the tower would guide ships through the channel until \
+                the work is finished in about three weeks.\n\nVolunteers who run the tower museum said \
+                visitors could still climb the stairs on weekends.";
+    for (source, title, hours) in [
+        ("Coast Wire", "Gull Point lighthouse goes dark for repairs", 60),
+        ("Harbour Daily", "Gull Point light switched off for three weeks", 59),
+    ] {
+        app.create(
+            &json!({"title": title, "section": "World", "source": source, "body": wire,
+            "published_at": (now - Duration::hours(hours)).to_rfc3339()}),
+        )
+        .await;
+    }
+    app.placed().await;
     // The newest story leads the front page.
     app.create(
         &json!({"title": "Ferry strike called off", "section": "World", "author": "Mira Castell",

@@ -528,6 +528,32 @@ async fn an_admin_fetches_the_full_story_from_the_article_page_and_a_reader_cann
     assert!(anonymous.contains("Paragraph 7") && !anonymous.contains("Fetch the full story"));
 }
 
+/// A teaser placed in its story before its page was fetched: once the
+/// full story replaces it, a copy of the full story sent later is known
+/// as a copy of it, not only copies of the teaser.
+#[tokio::test]
+async fn a_copy_of_a_fetched_full_story_is_known_as_a_copy() {
+    let (base, _hits) = local_site().await;
+    let app = app().await;
+    let teaser = app
+        .create(&json!({"title": "Cranes return to the harbour", "section": "Ports",
+                        "source": "Harbour Desk", "body": "A teaser.", "url": format!("{base}/cranes")}))
+        .await;
+    app.placed().await;
+    let (status, done) = fetch_now(&app, &teaser["id"]).await;
+    assert_eq!(status, 200, "{done}");
+
+    let page = story_page("Cranes return to the harbour", 8);
+    let copy_body = gazette::domain::body::plain_text(&page[page.find("<p>").unwrap()..page.find("<aside>").unwrap()]);
+    let copy = app
+        .create(&json!({"title": "Harbour cranes are back", "section": "Business",
+                        "source": "Trade Daily", "body": copy_body}))
+        .await;
+    app.placed().await;
+    let (_, copy) = app.get_json(&format!("/api/v1/articles/{}", copy["id"])).await;
+    assert_eq!(copy["duplicate_of"], teaser["id"], "{copy:#}");
+}
+
 #[tokio::test]
 async fn a_page_on_a_private_address_is_refused_and_the_article_keeps_its_text() {
     let (base, hits) = local_site().await;

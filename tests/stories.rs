@@ -251,6 +251,52 @@ async fn a_batch_finds_copies_within_itself_once_placed() {
     );
 }
 
+/// A teaser too short to be fingerprinted, later updated by its sender
+/// with the whole story: a copy of the whole story, sent after, is known
+/// as a copy of it. (The full story fetched from a teaser's page takes
+/// the same way: `tests/full_content.rs`.)
+#[tokio::test]
+async fn an_article_updated_after_it_was_placed_is_fingerprinted_anew() {
+    let app = spawn_app().await;
+    let teaser = json!({
+        "external_id": "kestrel-1",
+        "title": "Storm shuts Kestrel Bay harbour",
+        "section": "World",
+        "source": "Example Wire",
+        "body": "The northern harbour is closed. More soon.",
+    });
+    let first = create(&app, &teaser).await;
+    let first_id = first["id"].as_i64().unwrap();
+    app.placed().await;
+    let mut whole = teaser.clone();
+    whole["body"] = json!(wire().join("\n\n"));
+    let updated = create(&app, &whole).await;
+    assert_eq!(updated["status"], "updated", "{updated}");
+    assert_eq!(updated["id"], first_id);
+
+    let mut copy = wire();
+    copy.swap(2, 3);
+    let copy = create(
+        &app,
+        &post(
+            "Kestrel Bay harbour closed",
+            "Europe",
+            "Daily Courier",
+            &copy.join("\n\n"),
+        ),
+    )
+    .await;
+    app.placed().await;
+    let copy = article_json(&app, copy["id"].as_i64().unwrap()).await;
+    assert_eq!(copy["duplicate_of"], first_id, "{copy}");
+    let first = article_json(&app, first_id).await;
+    assert_eq!(copy["story"]["id"], first["story"]["id"]);
+    assert!(
+        first["duplicate_of"].is_null(),
+        "placed once, it stays the original: {first}"
+    );
+}
+
 /// Articles are placed after they are stored, by a worker of their own:
 /// the ingest answer does not wait for it, and /metrics says how many wait.
 /// SQLite hands the newest article's id out again once it is deleted: the

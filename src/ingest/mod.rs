@@ -354,7 +354,12 @@ pub async fn replace_body(
     story: NewArticle,
     attempt: &store::page_fetches::Attempt<'_>,
 ) -> Result<bool, AppError> {
-    let prepared = workers::run(move || Prepared::new(story)).await??;
+    let (prepared, print) = workers::run(move || {
+        let prepared = Prepared::new(story)?;
+        let print = prepared.fingerprint();
+        Ok::<_, AppError>((prepared, print))
+    })
+    .await??;
     let article = &prepared.article;
     let body = store::articles::StoryBody {
         title: &article.title,
@@ -376,6 +381,7 @@ pub async fn replace_body(
                 return Ok::<_, AppError>(false);
             }
             store::articles::write_derived(conn, &[(id, prepared.derived_json.as_str())], true).await?;
+            crate::stories::reprint(conn, id, print.as_ref()).await?;
             store::page_fetches::record(conn, attempt).await?;
             Ok(true)
         })
@@ -546,6 +552,12 @@ impl Prepared {
         [&self.key, &self.url_key].into_iter().flatten().map(String::as_str)
     }
 
+    /// Its fingerprint as placing takes it (see `crate::stories`).
+    fn fingerprint(&self) -> Option<crate::stories::fingerprint::Fingerprint> {
+        let text = crate::stories::whole_text(self.article.summary.as_deref(), &self.body_html);
+        crate::stories::fingerprint::Fingerprint::of(&text)
+    }
+
     fn row(&self) -> ArticleRow<'_> {
         let article = &self.article;
         ArticleRow {
@@ -699,6 +711,9 @@ async fn write_run(conn: &mut store::Tx<'_>, run: &[Prepared]) -> Result<Vec<Res
     for plan in &plans {
         if let Plan::Update(id, item) = plan {
             store::articles::update(conn, *id, &item.row()).await?;
+            // Updates are few: their fingerprint is taken here rather
+            // than for every article on the preparing threads.
+            crate::stories::reprint(conn, *id, item.fingerprint().as_ref()).await?;
             updated.push((*id, item.derived_json.as_str()));
         }
     }

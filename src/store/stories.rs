@@ -124,6 +124,13 @@ operations! {
     /// a section that already shows it).
     pub async fn save(conn: &mut Tx<'_>, decisions: &str) -> sqlx::Result<()>;
 
+    /// When a placed article was published; `None` when it is not
+    /// stored or not yet placed.
+    pub async fn placed_at(conn: &mut Tx<'_>, article_id: i64) -> sqlx::Result<Option<i64>>;
+
+    /// Forgets an article's fingerprint (its bands then lead nowhere).
+    pub async fn drop_print(conn: &mut Tx<'_>, article_id: i64) -> sqlx::Result<()>;
+
     /// Takes an article about to be deleted out of its story: its copies
     /// point at the next-oldest of them, the next version in its section
     /// is listed in its place, its story passes to the next-oldest article

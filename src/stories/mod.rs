@@ -72,6 +72,49 @@ impl Features {
     }
 }
 
+/// The text a copy is judged on: all of it. An outlet's own summary over
+/// a wire body is a copy, the same body under another summary too. Only
+/// the opening [`placing::TEXT_BYTES`] of the HTML is read, as placing
+/// reads it.
+pub fn whole_text(summary: Option<&str>, body_html: &str) -> String {
+    let mut cut = body_html.len().min(placing::TEXT_BYTES as usize);
+    while !body_html.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let opening = &body_html[..cut];
+    let body_text = crate::domain::body::plain_text(opening);
+    match summary {
+        Some(summary) => format!("{summary}\n\n{body_text}"),
+        None => body_text,
+    }
+}
+
+/// An article's text changed after it was placed (the sender updated it,
+/// or its full story was fetched over a feed's teaser): its fingerprint
+/// follows, so that later copies of the new text are recognised as
+/// copies. Its story and `duplicate_of` stay: nothing placed moves. An
+/// article not yet placed is left to placing, which reads the new text.
+pub async fn reprint(conn: &mut Tx<'_>, article_id: i64, print: Option<&Fingerprint>) -> sqlx::Result<()> {
+    let Some(at) = store::stories::placed_at(conn, article_id).await? else {
+        return Ok(());
+    };
+    store::stories::drop_print(conn, article_id).await?;
+    let Some(print) = print else {
+        return Ok(());
+    };
+    let decisions = Decisions {
+        prints: vec![(article_id, print.shingles, hex::encode(print.to_bytes()))],
+        bands: print
+            .bands()
+            .into_iter()
+            .map(|band| (week(at), band, article_id))
+            .collect(),
+        ..Decisions::default()
+    };
+    let json = serde_json::to_string(&decisions).map_err(|e| sqlx::Error::Encode(e.into()))?;
+    store::stories::save(conn, &json).await
+}
+
 /// The source an article counts as: its `source`, else its URL's host.
 pub fn source_key(source: Option<&str>, url: Option<&str>) -> Option<String> {
     if let Some(source) = source.map(str::trim).filter(|s| !s.is_empty()) {

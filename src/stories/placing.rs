@@ -26,7 +26,6 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Notify, watch};
 
 use super::Features;
-use crate::domain::body;
 use crate::ingest::budget::MemoryBudget;
 use crate::store::{self, Db};
 
@@ -206,13 +205,7 @@ pub async fn step(db: &Db, memory: &MemoryBudget) -> anyhow::Result<usize> {
 /// What placing needs of a stored article: what the write path read of
 /// it, from what it stored.
 fn features_of(article: &store::stories::Unplaced) -> Features {
-    let body_text = body::plain_text(&article.body_html);
-    // A copy is judged on all its text: an outlet's own summary over a
-    // wire body is a copy, the same body under another summary too.
-    let whole_text = match &article.summary {
-        Some(summary) => format!("{summary}\n\n{body_text}"),
-        None => body_text,
-    };
+    let whole_text = super::whole_text(article.summary.as_deref(), &article.body_html);
     Features::new(
         &article.title,
         article.summary.as_deref(),

@@ -114,6 +114,18 @@ try {
       await shot(page, `section-${label.replace("/", "-")}`);
       await axe(page, `${label} section`);
 
+      // A story told by two sources: the World section links its page.
+      await page.goto(base + "/sections/world");
+      const storyLink = page.locator(".card", { hasText: "Gull Point" }).locator('.card-also a[href^="/stories/"]');
+      check((await storyLink.count()) === 1, `${label}: the World section shows the Gull Point story once, linking its page`);
+      await storyLink.click();
+      await page.waitForURL(/\/stories\/\d+/);
+      // (From the second run on, the feed a run subscribed to mirrors them too.)
+      check((await page.locator("ol.versions li", { hasText: "Gull Point" }).count()) >= 2, `${label}: the story page lists both versions`);
+      check((await page.locator("li.is-copy", { hasText: "Harbour Daily" }).count()) === 1, `${label}: the copy is marked a copy`);
+      await shot(page, `story-${label.replace("/", "-")}`);
+      await axe(page, `${label} story`);
+
       // Search from the header box.
       await page.fill("#site-search", "ferry");
       await page.press("#site-search", "Enter");

@@ -271,6 +271,22 @@ pub async fn forget(conn: &mut PgConnection, article_id: i64) -> sqlx::Result<()
     Ok(())
 }
 
+pub async fn placed_at(conn: &mut PgConnection, article_id: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!(
+        "SELECT a.published_at FROM articles a JOIN story_members m ON m.article_id = a.id WHERE a.id = $1",
+        article_id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn drop_print(conn: &mut PgConnection, article_id: i64) -> sqlx::Result<()> {
+    sqlx::query!("DELETE FROM article_fingerprints WHERE article_id = $1", article_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn of_articles(db: &PgPool, ids: &[i64]) -> sqlx::Result<Vec<StoryRef>> {
     if ids.is_empty() {
         return Ok(Vec::new());

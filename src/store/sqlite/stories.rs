@@ -278,6 +278,22 @@ pub async fn forget(conn: &mut SqliteConnection, article_id: i64) -> sqlx::Resul
     Ok(())
 }
 
+pub async fn placed_at(conn: &mut SqliteConnection, article_id: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!(
+        "SELECT a.published_at FROM articles a JOIN story_members m ON m.article_id = a.id WHERE a.id = ?",
+        article_id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn drop_print(conn: &mut SqliteConnection, article_id: i64) -> sqlx::Result<()> {
+    sqlx::query!("DELETE FROM article_fingerprints WHERE article_id = ?", article_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn of_articles(db: &SqlitePool, ids: &[i64]) -> sqlx::Result<Vec<StoryRef>> {
     if ids.is_empty() {
         return Ok(Vec::new());
