@@ -84,6 +84,13 @@ def place_with_gazette(binary, items, batch=50):
                 answer = request(base, "POST", "/api/v1/articles/batch", [a for a, _, _ in items[at:at + batch]])
                 for result in answer["results"]:
                     ids.append(result["id"])
+            # Articles are placed by a background worker after they are
+            # stored: wait until it has placed them all.
+            for _ in range(600):
+                metrics = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
+                if "gazette_stories_waiting 0\n" in metrics:
+                    break
+                time.sleep(0.1)
             elapsed = time.monotonic() - started
             placed = []
             for id in ids:
@@ -188,7 +195,7 @@ def main():
     items = load(name)
     labels = [label for _, label, _ in items]
     placed, elapsed = place_with_gazette(binary, items)
-    print(f"{len(items)} articles, {len(set(labels))} labelled stories; ingest with placement {elapsed:.1f} s\n")
+    print(f"{len(items)} articles, {len(set(labels))} labelled stories; ingest and placing {elapsed:.1f} s\n")
     print("| method | B3 P | B3 R | B3 F1 | pair P | pair R | pair F1 |")
     print("|---|---|---|---|---|---|---|")
     print(row("Gazette", labels, [s for s, _, _ in placed]))
