@@ -21,6 +21,7 @@ pub mod ingest;
 pub mod reading;
 pub mod retention;
 pub mod rules;
+pub mod sections;
 pub mod store;
 pub mod stories;
 pub mod tokens;

@@ -235,7 +235,7 @@ fn account_error(err: gazette::error::AppError) -> anyhow::Error {
 }
 
 async fn user(config: &Config, command: UserCommand) -> anyhow::Result<()> {
-    let db = Db::connect(&config.database, config.database_connections).await?;
+    let db = Db::connect_existing(&config.database, config.database_connections).await?;
     match command {
         UserCommand::Add {
             name,
@@ -294,7 +294,7 @@ async fn user(config: &Config, command: UserCommand) -> anyhow::Result<()> {
 }
 
 async fn token(config: &Config, command: TokenCommand) -> anyhow::Result<()> {
-    let db = Db::connect(&config.database, config.database_connections).await?;
+    let db = Db::connect_existing(&config.database, config.database_connections).await?;
     match command {
         TokenCommand::Create { name } => {
             let token = tokens::create(&db, &name).await?;
@@ -383,6 +383,14 @@ async fn copy(config: &Config, to: &store::Location) -> anyhow::Result<()> {
     if *to == config.database {
         anyhow::bail!("--to names the database being copied");
     }
+    // A mistyped source is an error, not a new empty database copied.
+    if let store::Location::Sqlite(path) = &config.database {
+        anyhow::ensure!(
+            path.is_file(),
+            "no Gazette database at {} to copy: check --database (GAZETTE_DATABASE)",
+            path.display()
+        );
+    }
     // A SQLite source stays still while it is read: its server is stopped.
     let _lock = match &config.database {
         store::Location::Sqlite(path) => {
@@ -390,7 +398,7 @@ async fn copy(config: &Config, to: &store::Location) -> anyhow::Result<()> {
         }
         store::Location::Postgres(_) => None,
     };
-    let from = Db::connect(&config.database, config.database_connections).await?;
+    let from = Db::connect_existing(&config.database, config.database_connections).await?;
     let into = Db::connect(to, config.database_connections).await?;
     let bar = indicatif::ProgressBar::new(0).with_style(
         indicatif::ProgressStyle::with_template("{msg:>14} [{bar:40}] {pos}/{len} rows ({eta} left)")
@@ -422,7 +430,7 @@ async fn copy(config: &Config, to: &store::Location) -> anyhow::Result<()> {
 
 async fn feed(config: &Config, command: FeedCommand) -> anyhow::Result<()> {
     use gazette::feeds::{self, Subscription, fetch::Fetcher};
-    let db = Db::connect(&config.database, config.database_connections).await?;
+    let db = Db::connect_existing(&config.database, config.database_connections).await?;
     let fetcher = Fetcher::new(
         config.fetch_settings(),
         gazette::ingest::budget::MemoryBudget::new(config.memory_budget),

@@ -13,6 +13,16 @@ fn gazette(db: &std::path::Path, args: &[&str]) -> std::process::Output {
     command(db).args(args).output().expect("run gazette")
 }
 
+/// A new, empty Gazette database at `db`, as `gazette serve` leaves one
+/// on its first start: the other commands work only on one that exists.
+async fn created(db: &std::path::Path) {
+    gazette::store::Db::open(db)
+        .await
+        .expect("create the database")
+        .close()
+        .await;
+}
+
 async fn start_server(
     db: &std::path::Path,
     log: &std::path::Path,
@@ -68,6 +78,7 @@ async fn a_fresh_server_prints_a_working_first_token_once() {
 async fn tokens_are_created_listed_and_revoked() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("gazette.db");
+    created(&db).await;
     let out = gazette(&db, &["token", "create", "scraper"]);
     assert!(out.status.success());
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
@@ -263,6 +274,7 @@ fn gazette_with_input(db: &std::path::Path, args: &[&str], input: &str) -> std::
 async fn accounts_are_managed_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("gazette.db");
+    created(&db).await;
     let added = gazette_with_input(
         &db,
         &["user", "add", "ada", "--admin", "--password-stdin"],
@@ -375,6 +387,7 @@ async fn accounts_are_managed_from_the_command_line() {
 async fn an_app_password_from_the_command_line_signs_an_app_in() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("gazette.db");
+    created(&db).await;
     let added = gazette_with_input(
         &db,
         &["user", "add", "ada", "--password-stdin"],
@@ -424,6 +437,7 @@ async fn a_feed_added_from_the_command_line_can_fetch_full_stories() {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("gazette.db");
+    created(&db).await;
     let add = |extra: &'static [&'static str], url: String, db: std::path::PathBuf| {
         tokio::task::spawn_blocking(move || {
             let mut args = vec!["feed", "add", url.as_str(), "--section", "Ports"];
@@ -439,4 +453,41 @@ async fn a_feed_added_from_the_command_line_can_fetch_full_stories() {
     assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
     let list = String::from_utf8(gazette(&db, &["feed", "list"]).stdout).unwrap();
     assert!(list.contains(&url) && list.contains("full stories"), "{list}");
+}
+
+/// A mistyped database path is an error that names it, and creates
+/// nothing (no file, no folder): only `serve` and `import` make a new
+/// database, and `copy` and `restore` their target.
+#[tokio::test]
+async fn commands_on_a_database_that_is_not_there_fail_and_create_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("typo/gazette.db");
+    let target = dir.path().join("copy.db");
+    let backup = dir.path().join("backup.db");
+    for args in [
+        vec!["user", "list"],
+        vec!["user", "remove", "ada"],
+        vec!["token", "list"],
+        vec!["token", "create", "scraper"],
+        vec!["feed", "list"],
+        vec!["copy", "--to", target.to_str().unwrap()],
+        vec!["backup", backup.to_str().unwrap()],
+    ] {
+        let out = gazette(&missing, &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(
+            stderr.contains("no Gazette database at") || stderr.contains("no database at"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&missing.display().to_string()),
+            "{args:?} names the path: {stderr}"
+        );
+        assert!(!dir.path().join("typo").exists(), "{args:?} created the folder");
+        assert!(!target.exists() && !backup.exists(), "{args:?} created a file");
+    }
+    // Once the database exists, the same commands work.
+    created(&missing).await;
+    assert!(gazette(&missing, &["token", "list"]).status.success());
 }

@@ -145,7 +145,18 @@ async fn a_sqlite_gazette_moves_to_postgres_and_back_whole() {
          VALUES ({ferry}, 'http://wire.test/ferry', 1, 'failed', 'http_404', 1, 1, 0, 1)"
     ))
     .await;
+    // A section renamed, described and placed: its old address an alias.
+    let renamed = app
+        .client
+        .patch(app.url("/api/v1/sections/transport"))
+        .bearer_auth(support::TOKEN)
+        .json(&json!({"name": "Ferries", "description": "Boats and timetables.", "position": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.status(), StatusCode::OK);
     let before = everything(&app, &key).await;
+    assert!(before.to_string().contains("Boats and timetables."), "{before}");
     assert_eq!(before["search"], json!([quay, ferry]), "{before}");
     assert!(
         before.to_string().contains("http_404"),
@@ -161,10 +172,14 @@ async fn a_sqlite_gazette_moves_to_postgres_and_back_whole() {
     let with_password = db.url.replacen("postgres@", "postgres:hunter2secret@", 1);
     let (ok, said) = copy(&sqlite, &with_password);
     assert!(ok, "{said}");
-    assert!(said.contains("Copied 49 rows (2 articles)"), "{said}");
+    assert!(said.contains("Copied 50 rows (2 articles)"), "{said}");
     assert!(!said.contains("hunter2secret"), "{said}");
     let on_postgres = spawn_with(|c| c.database = Location::Postgres(db.url.clone())).await;
     assert_eq!(everything(&on_postgres, &key).await, before);
+    // The renamed section's old address still leads to it.
+    let old_address = on_postgres.get("/sections/transport").await;
+    assert_eq!(old_address.status(), StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(old_address.headers()["location"], "/sections/ferries");
     // The tombstone came along, and so did the stored token, the password
     // and the app password's digests.
     let again = on_postgres

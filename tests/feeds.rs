@@ -798,6 +798,8 @@ async fn the_cli_manages_subscriptions() {
     let (feeds, _) = start_feed_server().await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("gazette.db");
+    // The command works on a database that exists, as `serve` leaves one.
+    gazette::store::Db::open(&db).await.unwrap().close().await;
     let run = |args: &[&str]| {
         support::process::command(&db)
             .env("GAZETTE_ALLOW_PRIVATE_FEEDS", "true")

@@ -36,6 +36,7 @@ async fn the_schema_has_every_table_sqlite_has() {
         "page_fetches",
         "read_horizons",
         "reader_rules",
+        "section_aliases",
         "sections",
         "sessions",
         "site_rules",

@@ -226,7 +226,7 @@ pub fn url_ingest_key(url_key: &str) -> String {
 /// Removes characters that have no place in a one-line field: control
 /// characters (a newline in a title, a NUL) and the invisible bidi
 /// controls that can make a headline read differently from its bytes.
-fn clean_line(text: &str) -> String {
+pub(crate) fn clean_line(text: &str) -> String {
     let cleaned: String = text
         .chars()
         .map(|c| if c.is_whitespace() { ' ' } else { c })

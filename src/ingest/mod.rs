@@ -106,8 +106,9 @@ pub async fn ingest_one(commits: &Arc<GroupCommit>, json: &[u8]) -> Result<Saved
 async fn admit_and_save(commits: &Arc<GroupCommit>, article: NewArticle) -> Result<Saved, AppError> {
     let db = commits.db();
     let rule_set = rules::current(db).await?;
+    let aliases = store::sections::aliases(db).await?;
     let mut acted = Vec::new();
-    let outcome = match rules::admit(&rule_set, article, &mut acted) {
+    let outcome = match admit(&rule_set, &aliases, article, &mut acted) {
         Ok(article) => commits.save(Prepared::new(article)?).await,
         Err(filtered) => Err(filtered),
     };
@@ -115,6 +116,21 @@ async fn admit_and_save(commits: &Arc<GroupCommit>, article: NewArticle) -> Resu
         rules::record(db, &acted).await;
     }
     outcome
+}
+
+/// Files an article under the section its name leads to now (see
+/// [`crate::sections::file`]), before the site's rules see it and after
+/// they filed it.
+fn admit(
+    rule_set: &rules::set::RuleSet,
+    aliases: &std::collections::HashMap<String, store::sections::Alias>,
+    mut article: NewArticle,
+    acted: &mut Vec<i64>,
+) -> Result<NewArticle, AppError> {
+    crate::sections::file(aliases, &mut article);
+    let mut article = rules::admit(rule_set, article, acted)?;
+    crate::sections::file(aliases, &mut article);
+    Ok(article)
 }
 
 /// Decodes and stores a batch (a JSON array, or NDJSON).
@@ -188,6 +204,7 @@ where
     // The site's rules, as they are when the batch starts, run on the
     // preparing threads; what they did is counted once it is committed.
     let rule_set = rules::current(db).await?;
+    let aliases = store::sections::aliases(db).await?;
     let acted: Arc<std::sync::Mutex<Vec<i64>>> = Arc::default();
     // Decoding is cheap and in order: one thread reads the items into
     // steps of about STEP_BYTES of input.
@@ -226,13 +243,13 @@ where
         .map({
             let acted = Arc::clone(&acted);
             move |step| {
-                let (rule_set, acted) = (Arc::clone(&rule_set), Arc::clone(&acted));
+                let (rule_set, aliases, acted) = (Arc::clone(&rule_set), Arc::clone(&aliases), Arc::clone(&acted));
                 workers::run(move || {
                     let mut mine = Vec::new();
                     let prepared = step
                         .into_iter()
                         .map(|item| {
-                            item.and_then(|article| rules::admit(&rule_set, article, &mut mine))
+                            item.and_then(|article| admit(&rule_set, &aliases, article, &mut mine))
                                 .and_then(Prepared::new)
                         })
                         .collect::<Vec<_>>();

@@ -29,7 +29,12 @@ const TABLES: &[Table] = &[
     Table {
         name: "sections",
         // article_count is counted again by the target's triggers.
-        columns: &["id", "name", "slug", "created_at"],
+        columns: &["id", "name", "slug", "created_at", "description", "position", "hidden"],
+        blobs: &[],
+    },
+    Table {
+        name: "section_aliases",
+        columns: &["slug", "section_id"],
         blobs: &[],
     },
     Table {

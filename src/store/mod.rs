@@ -73,6 +73,8 @@ pub struct Db {
     topics: std::sync::Arc<topics::Topics>,
     /// The section list every page shows, read once per change.
     sections: std::sync::Arc<sections::ListMemo>,
+    /// The sections' aliases, read once per change.
+    section_aliases: std::sync::Arc<sections::AliasMemo>,
     /// Each section's article sidebar (the newest stories elsewhere), read
     /// once per change.
     sidebars: std::sync::Arc<articles::SidebarMemo>,
@@ -194,6 +196,23 @@ impl Db {
         }
     }
 
+    /// Like [`Db::connect`], for a command that works on a database that
+    /// should be there already (`user`, `token`, `feed`, `copy`'s source):
+    /// a SQLite file that does not exist is an error naming the path, not
+    /// a new empty database (and folder) made from a typo. Only `serve`
+    /// and `import` make a new one.
+    pub async fn connect_existing(location: &Location, connections: u32) -> anyhow::Result<Self> {
+        if let Location::Sqlite(path) = location {
+            anyhow::ensure!(
+                path.is_file(),
+                "no Gazette database at {}: check --database (GAZETTE_DATABASE); `gazette serve` creates one \
+                 there on its first start",
+                path.display()
+            );
+        }
+        Db::connect(location, connections).await
+    }
+
     /// Connects to a PostgreSQL database and brings it to the current
     /// schema (several instances starting at once take turns).
     pub async fn open_postgres(url: &str, connections: u32) -> anyhow::Result<Self> {
@@ -232,6 +251,7 @@ impl Db {
             pages_generation: Default::default(),
             topics: Default::default(),
             sections: Default::default(),
+            section_aliases: Default::default(),
             sidebars: Default::default(),
             accounts_generation: Default::default(),
             sessions: Default::default(),

@@ -24,11 +24,79 @@ pub async fn list(db: &Db) -> sqlx::Result<Arc<[Section]>> {
 /// The section list as last read.
 pub type ListMemo = super::memo::Memo<(), Arc<[Section]>>;
 
+/// A section as both databases read it.
+pub struct SectionRow {
+    pub id: i64,
+    pub name: String,
+    pub slug: String,
+    pub article_count: i64,
+    pub latest_at: Option<i64>,
+    pub description: Option<String>,
+    pub position: Option<i64>,
+    pub hidden: bool,
+}
+
+impl From<SectionRow> for Section {
+    fn from(r: SectionRow) -> Section {
+        Section {
+            id: r.id,
+            name: r.name,
+            slug: r.slug,
+            article_count: r.article_count,
+            latest_at: r.latest_at.map(crate::domain::listing::from_unix),
+            description: r.description,
+            position: r.position,
+            hidden: r.hidden,
+        }
+    }
+}
+
+/// What an admin may change of a section (all of it, as it is to be).
+pub struct SectionChange<'a> {
+    pub name: &'a str,
+    pub slug: &'a str,
+    pub description: Option<&'a str>,
+    pub position: Option<i64>,
+    pub hidden: bool,
+}
+
+/// A slug a section answered to before, and the section it leads to.
+#[derive(Debug, Clone)]
+pub struct Alias {
+    pub alias: String,
+    pub slug: String,
+    pub name: String,
+}
+
+/// Every alias, by its slug: read once per write, like the list.
+pub async fn aliases(db: &Db) -> sqlx::Result<Arc<std::collections::HashMap<String, Alias>>> {
+    let version = Version::now(db);
+    if let Some(aliases) = db.section_aliases.get(&(), version) {
+        return Ok(aliases);
+    }
+    let aliases: Arc<std::collections::HashMap<String, Alias>> = Arc::new(
+        read_aliases(&db.reader)
+            .await?
+            .into_iter()
+            .map(|a| (a.alias.clone(), a))
+            .collect(),
+    );
+    db.section_aliases.put((), version, Arc::clone(&aliases));
+    Ok(aliases)
+}
+
+/// The aliases as last read.
+pub type AliasMemo = super::memo::Memo<(), Arc<std::collections::HashMap<String, Alias>>>;
+
 operations! {
     sections;
-    /// Every section holding a published article, by slug (byte order on
+    /// Every section holding a published article, in the navigation's
+    /// order (an admin's positions first, then by slug in byte order on
     /// both databases), as `list` caches it.
     pub(crate) async fn read_list(db: &Reader) -> sqlx::Result<Vec<Section>>;
+    /// Every section, empty ones too, in the navigation's order: the
+    /// admin's list.
+    pub async fn read_all(db: &Reader) -> sqlx::Result<Vec<Section>>;
     /// The section with this slug, if any.
     pub async fn by_slug(db: &Reader, slug: &str) -> sqlx::Result<Option<Section>>;
 
@@ -39,4 +107,27 @@ operations! {
 
     /// Renames a section; its slug, and so its address, stays.
     pub async fn rename(conn: &mut Tx<'_>, id: i64, name: &str) -> sqlx::Result<bool>;
+
+    /// Changes what an admin may change of a section; false when it is gone.
+    pub async fn update(conn: &mut Tx<'_>, id: i64, change: &SectionChange<'_>) -> sqlx::Result<bool>;
+
+    /// Every alias (see [`aliases`]).
+    pub(crate) async fn read_aliases(db: &Reader) -> sqlx::Result<Vec<Alias>>;
+
+    /// Makes `slug` lead to section `section_id` (instead of wherever it
+    /// led), and forgets any alias named like the section's own slug.
+    pub async fn add_alias(conn: &mut Tx<'_>, slug: &str, section_id: i64) -> sqlx::Result<()>;
+
+    /// Moves everything of section `from` into section `into` and deletes
+    /// `from`: its articles (each reader's read marks kept as they were:
+    /// where `into`'s horizon would say otherwise, the article is marked),
+    /// its aliases, and its slug as an alias of `into`. Two versions of a
+    /// story now in one section are listed once.
+    pub async fn merge(conn: &mut Tx<'_>, from: i64, into: i64) -> sqlx::Result<()>;
+
+    /// The section names feeds file their articles under, each once.
+    pub async fn feed_section_names(conn: &mut Tx<'_>) -> sqlx::Result<Vec<String>>;
+
+    /// Files the feeds that name any of `names` under `name` instead.
+    pub async fn rename_in_feeds(conn: &mut Tx<'_>, names: &[String], name: &str) -> sqlx::Result<()>;
 }

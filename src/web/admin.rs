@@ -183,6 +183,10 @@ pub(super) fn done_notice(query: Option<&str>) -> Said {
             "rule-off" => "The rule is off: it is kept, and applies to nothing.",
             "rule-removed" => "The rule was deleted.",
             "rule-applying" => "The rule is being applied to the stored articles: its row shows how far it has come.",
+            "section-saved" => "The section was saved.",
+            "section-merged" => {
+                "The sections were merged: the articles, feeds, rules and old addresses moved with them."
+            }
             _ => "Done.",
         }
         .to_owned()

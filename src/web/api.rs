@@ -336,36 +336,6 @@ pub(crate) fn list_query(query: Option<&str>) -> AppResult<ListQuery> {
     Ok(out)
 }
 
-#[derive(Serialize)]
-pub struct SectionJson {
-    name: String,
-    slug: String,
-    article_count: i64,
-    latest_at: Option<String>,
-    page_url: String,
-}
-
-#[derive(Serialize)]
-pub struct SectionList {
-    sections: Vec<SectionJson>,
-}
-
-pub async fn list_sections(State(state): State<AppState>) -> AppResult<Json<SectionList>> {
-    let sections = store::sections::list(&state.db).await?;
-    Ok(Json(SectionList {
-        sections: sections
-            .iter()
-            .map(|s| SectionJson {
-                page_url: format!("{}/sections/{}", state.site.base_url, s.slug),
-                name: s.name.clone(),
-                slug: s.slug.clone(),
-                article_count: s.article_count,
-                latest_at: s.latest_at.map(|t| t.to_rfc3339()),
-            })
-            .collect(),
-    }))
-}
-
 /// Ids in paths are positive integers; anything else names no article.
 fn parse_id(text: &str) -> AppResult<i64> {
     text.parse::<i64>()

@@ -47,6 +47,9 @@ const STORY_FEED_WINDOW: u32 = FEED_ITEMS * 4;
 /// The articles a feed holds, and what it is called.
 struct FeedSource {
     title: String,
+    /// What the feed is about, where an admin said (a section's
+    /// description).
+    description: Option<String>,
     /// The page the feed mirrors, as a path.
     page_path: String,
     /// The feed's own path without its extension.
@@ -131,7 +134,9 @@ async fn section_source(state: &AppState, slug: &str, entries: Entries) -> AppRe
             format!("{page_path}/stories"),
         ),
     };
-    source(state, Some(section.id), entries, title, page_path, feed_path).await
+    let mut source = source(state, Some(section.id), entries, title, page_path, feed_path).await?;
+    source.description = section.description;
+    Ok(source)
 }
 
 async fn source(
@@ -154,6 +159,7 @@ async fn source(
     };
     Ok(FeedSource {
         title,
+        description: None,
         page_path,
         feed_path,
         articles,
@@ -208,7 +214,14 @@ pub async fn section_feed(
     Path((slug, file)): Path<(String, String)>,
 ) -> AppResult<Response> {
     let (entries, format) = parse_file(&file)?;
-    let source = section_source(&state, &slug, entries).await?;
+    let source = match section_source(&state, &slug, entries).await {
+        // A retired slug (the section was renamed, or merged into another).
+        Err(AppError::NotFound(_)) => match crate::sections::current_slug(&state.db, &slug).await? {
+            Some(current) => return Ok(moved_permanently(&format!("{}/{file}", section_href(&current)))),
+            None => return Err(AppError::NotFound("section")),
+        },
+        source => source?,
+    };
     respond(&state, format, &source).await
 }
 
@@ -327,6 +340,7 @@ fn atom_feed(site: &Site, source: &FeedSource) -> atom::Feed {
         .collect();
     atom::Feed {
         title: atom::Text::plain(&source.title),
+        subtitle: source.description.as_deref().map(atom::Text::plain),
         id: absolute(site, &format!("{}.atom", source.feed_path)),
         updated: feed_updated(source).fixed_offset(),
         links: vec![
@@ -386,7 +400,10 @@ fn rss_feed(site: &Site, source: &FeedSource) -> rss::Channel {
     rss::Channel {
         title: source.title.clone(),
         link: absolute(site, &source.page_path),
-        description: format!("The latest stories from {}", source.title),
+        description: source
+            .description
+            .clone()
+            .unwrap_or_else(|| format!("The latest stories from {}", source.title)),
         last_build_date: Some(feed_updated(source).to_rfc2822()),
         generator: Some("Gazette".to_owned()),
         namespaces,
@@ -427,14 +444,18 @@ fn json_feed(site: &Site, source: &FeedSource) -> serde_json::Value {
             item
         })
         .collect();
-    json!({
+    let mut feed = json!({
         "version": "https://jsonfeed.org/version/1.1",
         "title": source.title,
         "home_page_url": absolute(site, &source.page_path),
         "feed_url": absolute(site, &format!("{}.json", source.feed_path)),
         "language": "en",
         "items": items,
-    })
+    });
+    if let Some(description) = &source.description {
+        feed["description"] = json!(description);
+    }
+    feed
 }
 
 fn xml(body: String) -> Response {
@@ -575,6 +596,15 @@ pub async fn robots(State(state): State<AppState>) -> Response {
     (
         [(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
         body,
+    )
+        .into_response()
+}
+
+/// A 301 to `path`: the address an old link should be changed to.
+pub(crate) fn moved_permanently(path: &str) -> Response {
+    (
+        axum::http::StatusCode::MOVED_PERMANENTLY,
+        [(axum::http::header::LOCATION, path.to_owned())],
     )
         .into_response()
 }

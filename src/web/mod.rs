@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 pub mod admin_rules;
+pub mod admin_sections;
 pub mod api;
 pub mod apps;
 pub mod assets;
@@ -23,6 +24,7 @@ pub mod reader_rules;
 pub mod reading;
 pub mod rules;
 pub mod search;
+pub mod sections;
 pub mod server;
 pub mod session;
 pub mod shed;
@@ -84,7 +86,9 @@ pub fn router(state: AppState) -> Router {
             "/articles/{id}/full-content",
             axum::routing::post(api::fetch_full_content),
         )
-        .route("/sections", get(api::list_sections))
+        .route("/sections", get(sections::list))
+        .route("/sections/{slug}", get(sections::show).patch(sections::change))
+        .route("/sections/{slug}/merge", axum::routing::post(sections::merge))
         .route("/stories/{id}", get(stories::story_json))
         .route("/search", get(api::search))
         .route("/feeds", get(subscriptions::list).post(subscriptions::create))
@@ -171,6 +175,10 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/rules", get(admin_rules::rules).post(admin_rules::create))
         .route("/admin/rules/preview", axum::routing::post(admin_rules::preview))
         .route("/admin/rules/change", axum::routing::post(admin_rules::change))
+        .route(
+            "/admin/sections",
+            get(admin_sections::sections).post(admin_sections::change),
+        )
         .route("/admin/users", get(admin::users).post(admin::user))
         .route("/unread", get(reading::unread))
         .route("/saved", get(reading::saved))

@@ -138,17 +138,22 @@ pub async fn front(State(state): State<AppState>, viewer: Viewer) -> PageResult 
     let now = Utc::now();
     let db = &state.db.reader;
     let sections = store::sections::list(&state.db).await?;
-    let lead = store::articles::page(db, Scope::All, Cursor::START, 1)
+    // Hidden sections stay off the front page: the lead is the newest
+    // story of a shown one.
+    let hidden: std::collections::HashSet<&str> =
+        sections.iter().filter(|s| s.hidden).map(|s| s.slug.as_str()).collect();
+    let lead = store::articles::page(db, Scope::All, Cursor::START, if hidden.is_empty() { 1 } else { 50 })
         .await?
         .items
         .into_iter()
-        .next();
+        .find(|card| !hidden.contains(card.section_slug.as_str()));
     let lead_id = lead.as_ref().map(|l| l.id);
     let mut newest = store::articles::newest_by_section(db, FRONT_PER_SECTION + 1).await?;
     let mut blocks = Vec::with_capacity(sections.len());
     // The busiest sections first.
-    let mut by_activity: Vec<&Section> = sections.iter().collect();
-    by_activity.sort_by_key(|s| std::cmp::Reverse(s.latest_at));
+    let mut by_activity: Vec<&Section> = sections.iter().filter(|s| !s.hidden).collect();
+    // Sections an admin placed first, in their order; then the busiest.
+    by_activity.sort_by_key(|s| (s.position.is_none(), s.position, std::cmp::Reverse(s.latest_at)));
     for section in by_activity {
         let items: Vec<_> = newest
             .extract_if(.., |c| c.section_slug == section.slug)
@@ -201,6 +206,8 @@ pub(crate) struct ListingPage {
     pub layout: Layout,
     pub kicker: &'static str,
     pub name: String,
+    /// A section's description, under its name.
+    pub description: Option<String>,
     pub items: Vec<CardView>,
     /// Whether cards name their section (not on a section's own page).
     pub show_section: bool,
@@ -260,6 +267,7 @@ async fn show_listing(
     render(&ListingPage {
         layout,
         kicker: listing.kicker,
+        description: listing.current_section.and_then(|s| s.description.clone()),
         name: listing.name,
         show_section: listing.current_section.is_none(),
         older_href: page.next.map(|c| format!("{href}?before={}", c.encode())),
@@ -284,9 +292,20 @@ pub async fn section(
     let sections = store::sections::list(&state.db).await?;
     let section: Section = match sections.iter().find(|s| s.slug == slug) {
         Some(s) => s.clone(),
-        None => store::sections::by_slug(&state.db.reader, &slug)
-            .await?
-            .ok_or(AppError::NotFound("section"))?,
+        None => match store::sections::by_slug(&state.db.reader, &slug).await? {
+            Some(section) => section,
+            // A retired slug: the section was renamed, or merged into another.
+            None => match crate::sections::current_slug(&state.db, &slug).await? {
+                Some(current) => {
+                    let to = match &query {
+                        Some(query) => format!("{}?{query}", section_href(&current)),
+                        None => section_href(&current),
+                    };
+                    return Ok(crate::web::feeds::moved_permanently(&to));
+                }
+                None => return Err(AppError::NotFound("section").into()),
+            },
+        },
     };
     let listing = Listing {
         scope: Scope::Section(section.id),

@@ -46,7 +46,7 @@ pub async fn show(me: Me, State(state): State<AppState>, Path(id): Path<String>)
 }
 
 pub async fn create(me: Me, State(state): State<AppState>, body: IngestBody) -> AppResult<Response> {
-    let rule = parse_rule(json_object(&body)?, Kind::Reader)?;
+    let rule = parse_rule(json_object(&body, "rule")?, Kind::Reader)?;
     let id = reader_rules::create(&state.db, &state.reader_rule_jobs, me.user.id, &rule).await?;
     let mut response = (
         StatusCode::CREATED,
@@ -67,7 +67,7 @@ pub async fn change(
     body: IngestBody,
 ) -> AppResult<Json<RuleJson>> {
     let id = rule_id(&id)?;
-    let changes = json_object(&body)?;
+    let changes = json_object(&body, "rule")?;
     let row = stored(&state, me.user.id, id).await?;
     let rule = parse_rule(patched(&row.spec, changes)?, Kind::Reader)?;
     if !reader_rules::replace(&state.db, &state.reader_rule_jobs, me.user.id, id, &rule).await? {

@@ -52,6 +52,7 @@ pub async fn unread(
     let sections = store::sections::list(&state.db).await?;
     let newest = store::reading::newest_id(&state.db.reader, None).await?;
     render(&ListingPage {
+        description: None,
         layout: Layout::new(&state.site, &sections, "Unread", None).for_viewer(&viewer, &sections),
         kicker: "Your stories",
         name: "Unread".to_owned(),
@@ -85,6 +86,7 @@ pub async fn saved(
     let cards = store::articles::cards_by_ids(&state.db.reader, &ids).await?;
     let sections = store::sections::list(&state.db).await?;
     render(&ListingPage {
+        description: None,
         layout: Layout::new(&state.site, &sections, "Saved", None).for_viewer(&viewer, &sections),
         kicker: "Your stories",
         name: "Saved".to_owned(),

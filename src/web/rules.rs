@@ -88,15 +88,15 @@ pub(crate) fn rule_id(text: &str) -> AppResult<i64> {
 
 /// The request's JSON object: malformed JSON is a 400, anything else a
 /// 422 naming what is wrong.
-pub(crate) fn json_object(body: &IngestBody) -> AppResult<serde_json::Map<String, serde_json::Value>> {
+pub(crate) fn json_object(body: &IngestBody, what: &str) -> AppResult<serde_json::Map<String, serde_json::Value>> {
     if body.kind != BodyKind::Json {
-        return Err(AppError::UnsupportedMediaType(
-            "send a rule as application/json".to_owned(),
-        ));
+        return Err(AppError::UnsupportedMediaType(format!(
+            "send a {what} as application/json"
+        )));
     }
     match serde_json::from_slice(&body.bytes) {
         Ok(serde_json::Value::Object(object)) => Ok(object),
-        Ok(_) => Err(AppError::invalid("rule", "a rule is a JSON object")),
+        Ok(_) => Err(AppError::invalid(what, format!("a {what} is a JSON object"))),
         Err(err) => Err(AppError::MalformedJson(err.to_string())),
     }
 }
@@ -172,7 +172,7 @@ pub async fn save_new(state: &AppState, rule: &Rule) -> AppResult<i64> {
 }
 
 pub async fn create(_: SiteAdmin, State(state): State<AppState>, body: IngestBody) -> AppResult<Response> {
-    let rule = parse_rule(json_object(&body)?, Kind::Site)?;
+    let rule = parse_rule(json_object(&body, "rule")?, Kind::Site)?;
     let id = save_new(&state, &rule).await?;
     let mut response = (
         StatusCode::CREATED,
@@ -194,7 +194,7 @@ pub async fn change(
     body: IngestBody,
 ) -> AppResult<Json<RuleJson>> {
     let id = rule_id(&id)?;
-    let changes = json_object(&body)?;
+    let changes = json_object(&body, "rule")?;
     let row = stored(&state, id).await?;
     let rule = parse_rule(patched(&row.spec, changes)?, Kind::Site)?;
     if !replace(&state, id, &rule).await? {
@@ -277,7 +277,7 @@ pub async fn preview_of(state: &AppState, rule: &Rule) -> AppResult<(usize, Vec<
 }
 
 pub async fn preview(_: SiteAdmin, State(state): State<AppState>, body: IngestBody) -> AppResult<Json<Preview>> {
-    let mut object = json_object(&body)?;
+    let mut object = json_object(&body, "rule")?;
     // A draft may have no name yet.
     object
         .entry("name")

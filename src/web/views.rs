@@ -17,13 +17,22 @@ use crate::web::personal::{self, Viewer};
 /// Average adult reading speed, words per minute, for "4 min read".
 const WORDS_PER_MINUTE: i64 = 230;
 
+/// How many characters of section names fit the navigation's row in a
+/// desktop window (about 1,100 pixels of the site's bold sans at 15px,
+/// with "More" beside them), and what the gap between two counts as.
+const NAV_ROW_CHARS: usize = 104;
+const NAV_GAP_CHARS: usize = 3;
+
 /// What the shared layout needs on every page.
 pub struct Layout {
     pub site_name: String,
     pub page_title: String,
     pub stylesheet: String,
     pub script: String,
+    /// The sections in the navigation, in the chosen order: those from
+    /// `nav_more` on go under "More".
     pub nav: Vec<NavLink>,
+    pub nav_more: usize,
     /// The absolute URL of this page, for the canonical link.
     pub canonical: Option<String>,
     /// Feeds offered for autodiscovery.
@@ -39,6 +48,7 @@ pub struct Layout {
 }
 
 pub struct NavLink {
+    pub section_id: i64,
     pub name: String,
     pub href: String,
     pub current: bool,
@@ -81,13 +91,16 @@ impl Layout {
             script: assets::script_href(),
             nav: sections
                 .iter()
+                .filter(|s| !s.hidden)
                 .map(|s| NavLink {
+                    section_id: s.id,
                     name: s.name.clone(),
                     href: section_href(&s.slug),
                     current: current_section == Some(s.slug.as_str()),
                     unread_mark: String::new(),
                 })
                 .collect(),
+            nav_more: 0,
             canonical: None,
             feeds: feed_links(&site.name, ""),
             query: String::new(),
@@ -95,14 +108,50 @@ impl Layout {
             personal: false,
             account_name: None,
         }
+        .with_more_menu()
+    }
+
+    /// Puts the sections that would not fit a desktop window's row under
+    /// "More" (a menu that opens without JavaScript), rather than cutting
+    /// the row off at the window's edge.
+    fn with_more_menu(mut self) -> Self {
+        let mut used = 0;
+        self.nav_more = self
+            .nav
+            .iter()
+            .position(|link| {
+                used += link.name.chars().count() + NAV_GAP_CHARS;
+                used > NAV_ROW_CHARS
+            })
+            .unwrap_or(self.nav.len());
+        // "More" for one section takes the room that section would.
+        if self.nav_more + 1 == self.nav.len() {
+            self.nav_more = self.nav.len();
+        }
+        self
+    }
+
+    /// The sections shown in the row.
+    pub fn nav_row(&self) -> &[NavLink] {
+        &self.nav[..self.nav_more]
+    }
+
+    /// The sections under "More".
+    pub fn nav_overflow(&self) -> &[NavLink] {
+        &self.nav[self.nav_more..]
+    }
+
+    /// Whether the current section is under "More" (the menu says so).
+    pub fn more_is_current(&self) -> bool {
+        self.nav_overflow().iter().any(|l| l.current)
     }
 
     /// Makes this a page for a signed-in reader (see `web::personal`).
-    pub fn for_viewer(mut self, viewer: &Viewer, sections: &[Section]) -> Self {
+    pub fn for_viewer(mut self, viewer: &Viewer, _sections: &[Section]) -> Self {
         if viewer.is_signed_in() {
             self.personal = true;
-            for (link, section) in self.nav.iter_mut().zip(sections) {
-                link.unread_mark = personal::mark(personal::Mark::NavCount, section.id, 0);
+            for link in &mut self.nav {
+                link.unread_mark = personal::mark(personal::Mark::NavCount, link.section_id, 0);
             }
         }
         self
@@ -128,6 +177,7 @@ impl Layout {
             stylesheet: assets::stylesheet_href(),
             script: assets::script_href(),
             nav: Vec::new(),
+            nav_more: 0,
             canonical: None,
             feeds: feed_links(site_name, ""),
             query: String::new(),

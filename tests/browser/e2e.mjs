@@ -151,6 +151,21 @@ try {
       await shot(page, `account-${label.replace("/", "-")}`);
       await axe(page, `${label} account`);
 
+      // Signed in, the front page still reads like a newspaper: the card
+      // actions are small text beside the byline, not bordered buttons.
+      await page.goto(base + "/");
+      const quiet = await page.locator(".section-block .card .toggle-read").first().evaluate((b) => {
+        const style = getComputedStyle(b);
+        const card = b.closest(".card").getBoundingClientRect();
+        const meta = b.closest(".card").querySelector(".card-meta").getBoundingClientRect();
+        const box = b.getBoundingClientRect();
+        return { border: style.borderTopColor, font: parseFloat(style.fontSize), top: box.top - meta.top, inside: box.right <= card.right + 1 };
+      });
+      check(quiet.font < 13 && quiet.inside && Math.abs(quiet.top) < 12 && quiet.border === "rgba(0, 0, 0, 0)",
+        `${label}: card actions are quiet and sit on the byline's line (${JSON.stringify(quiet)})`);
+      await shot(page, `front-signed-in-${label.replace("/", "-")}`);
+      await axe(page, `${label} front, signed in`);
+
       // Reading: a section, its unread count; open a story (it turns read), save one in place,
       // mark the section read.
       const readingPath = base + "/sections/world";
@@ -221,6 +236,11 @@ try {
       await shot(page, `admin-feeds-${label.replace("/", "-")}`);
       await page.goto(base + "/admin/users");
       await axe(page, `${label} admin users`);
+      // Sections: each one's form, with the merge beside it.
+      await page.goto(base + "/admin/sections");
+      check((await page.locator(".admin-section").count()) >= 3, `${label}: the sections page lists the sections`);
+      await shot(page, `admin-sections-${label.replace("/", "-")}`);
+      await axe(page, `${label} admin sections`);
       // Rules: a draft previewed on the newest stories, saved, deleted.
       await page.goto(base + "/admin/rules");
       await page.fill("#rule-name", `No ferries ${who}`);
