@@ -239,6 +239,14 @@ async fn a_muted_section_and_source_leave_pages_counts_and_both_app_protocols() 
     assert!(!front.contains("Title fight") && !front.contains("nightclub"));
     assert!(front.contains("Cup draw made"));
     assert!(!front.contains("class=\"block-title\"><a href=\"/sections/boxing\""));
+    // Nor is Boxing in the reader's navigation; anonymous visitors see it.
+    assert!(!front.contains("<a href=\"/sections/boxing\""), "{front}");
+    assert!(
+        app.get_text("/")
+            .await
+            .1
+            .contains("<li><a href=\"/sections/boxing\">Boxing</a></li>")
+    );
     let (_, me) = call(&app, &ben, "GET", "/api/v1/me", None).await;
     assert_eq!(me["unread"]["total"]["unread"], 1, "{me}");
     let boxing_count = me["unread"]["sections"]
