@@ -43,7 +43,9 @@ const MAX_STREAMED_PAGE_BYTES: usize = 8 * 1024 * 1024;
 pub enum Mark {
     /// The header's links: Unread with its count, Saved, Admin, the account.
     Header,
-    /// A section's unread count in the navigation (A: section id).
+    /// A section's unread count in the navigation (A: section id), inside
+    /// its link's `<li>`: for a reader who mutes the section the link is
+    /// cut out from that `<li>` to its `</li>`.
     NavCount,
     /// " is-read" / " is-saved" in a story's class (A: article, B: section).
     ReadClass,
@@ -347,7 +349,8 @@ fn fill(page: &[u8], with: &Fill<'_>) -> Vec<u8> {
     let csrf = &with.session.csrf_token;
     // A front page's section block the reader mutes is left out whole
     // (blocks hold cards: the marks nest); a card they mute is cut out
-    // from its opening tag, already written, to its closing one.
+    // from its opening tag, already written, to its closing one, and a
+    // navigation link to a section they mute likewise.
     let mut hidden: Vec<bool> = Vec::new();
     let mut cut_until: Option<&'static [u8]> = None;
     for segment in (Segments { rest: page }) {
@@ -375,6 +378,15 @@ fn fill(page: &[u8], with: &Fill<'_>) -> Vec<u8> {
                         b"</article>"
                     });
                     out.truncate(start);
+                }
+            }
+            // A section the reader mutes leaves the navigation: its link's
+            // count mark sits inside the link's `<li>`, with no other
+            // `<li` between (base.html).
+            Segment::Mark(Mark::NavCount, a, _) if with.snapshot.mutes_section(a) => {
+                if let Some(start) = memchr::memmem::rfind(&out, b"<li") {
+                    out.truncate(start);
+                    cut_until = Some(b"</li>");
                 }
             }
             Segment::Text(text) => out.extend_from_slice(text),

@@ -54,10 +54,6 @@ pub struct NavLink {
     pub current: bool,
     /// Where the reader's unread count goes (personal pages only).
     pub unread_mark: String,
-    /// Around the link, for a reader who mutes its section (personal
-    /// pages only): the link is left out.
-    pub hide_from_mark: String,
-    pub hide_to_mark: String,
 }
 
 pub struct FeedLink {
@@ -102,8 +98,6 @@ impl Layout {
                     href: section_href(&s.slug),
                     current: current_section == Some(s.slug.as_str()),
                     unread_mark: String::new(),
-                    hide_from_mark: String::new(),
-                    hide_to_mark: String::new(),
                 })
                 .collect(),
             nav_more: 0,
@@ -158,8 +152,6 @@ impl Layout {
             self.personal = true;
             for link in &mut self.nav {
                 link.unread_mark = personal::mark(personal::Mark::NavCount, link.section_id, 0);
-                link.hide_from_mark = personal::mark(personal::Mark::HideFrom, 0, link.section_id);
-                link.hide_to_mark = personal::mark(personal::Mark::HideTo, 0, 0);
             }
         }
         self
