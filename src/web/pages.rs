@@ -192,7 +192,7 @@ pub async fn front(State(state): State<AppState>, viewer: Viewer) -> PageResult 
     render(&FrontPage {
         layout: Layout::new(&state.site, &sections, "", None)
             .with_canonical(&state.site, "/")
-            .for_viewer(&viewer, &sections),
+            .for_viewer(&viewer),
         lead: lead.pop(),
         blocks,
         api_url: format!("{}/api/v1/articles", state.site.base_url),
@@ -257,7 +257,7 @@ async fn show_listing(
         listing.current_section.map(|s| s.slug.as_str()),
     )
     .with_canonical(&state.site, &listing.href)
-    .for_viewer(viewer, sections);
+    .for_viewer(viewer);
     if let Some(section) = listing.current_section {
         layout = layout.with_section_feeds(section);
     }
@@ -452,7 +452,7 @@ async fn show_article(state: AppState, viewer: &Viewer, stitching: bool, id: &st
     };
     let mut layout = Layout::new(&state.site, &sections, &article.title, Some(&article.section_slug))
         .with_canonical(&state.site, &article.path())
-        .for_viewer(viewer, &sections);
+        .for_viewer(viewer);
     if let Some(section) = sections.iter().find(|s| s.id == article.section_id) {
         layout = layout.with_section_feeds(section);
     }
@@ -536,7 +536,7 @@ pub async fn search_page(State(state): State<AppState>, viewer: Viewer, RawQuery
     let form = SearchForm::from_query(query.as_deref());
     let sections = store::sections::list(&state.db).await?;
     let outcome = search::run(&state, &sections, &form).await?;
-    let mut layout = Layout::new(&state.site, &sections, "Search", None).for_viewer(&viewer, &sections);
+    let mut layout = Layout::new(&state.site, &sections, "Search", None).for_viewer(&viewer);
     layout.query = form.q.clone();
     let section_options = sections
         .iter()

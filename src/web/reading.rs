@@ -53,7 +53,7 @@ pub async fn unread(
     let newest = store::reading::newest_id(&state.db.reader, None).await?;
     render(&ListingPage {
         description: None,
-        layout: Layout::new(&state.site, &sections, "Unread", None).for_viewer(&viewer, &sections),
+        layout: Layout::new(&state.site, &sections, "Unread", None).for_viewer(&viewer),
         kicker: "Your stories",
         name: "Unread".to_owned(),
         show_section: true,
@@ -87,7 +87,7 @@ pub async fn saved(
     let sections = store::sections::list(&state.db).await?;
     render(&ListingPage {
         description: None,
-        layout: Layout::new(&state.site, &sections, "Saved", None).for_viewer(&viewer, &sections),
+        layout: Layout::new(&state.site, &sections, "Saved", None).for_viewer(&viewer),
         kicker: "Your stories",
         name: "Saved".to_owned(),
         show_section: true,

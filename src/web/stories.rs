@@ -139,7 +139,7 @@ pub async fn story_page(State(state): State<AppState>, viewer: Viewer, Path(id):
     let sections = store::sections::list(&state.db).await?;
     let layout = crate::web::views::Layout::new(&state.site, &sections, &title, None)
         .with_canonical(&state.site, &format!("/stories/{id}"))
-        .for_viewer(&viewer, &sections);
+        .for_viewer(&viewer);
     let mut response = render(&StoryPage {
         layout,
         title,

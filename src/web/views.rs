@@ -147,7 +147,7 @@ impl Layout {
     }
 
     /// Makes this a page for a signed-in reader (see `web::personal`).
-    pub fn for_viewer(mut self, viewer: &Viewer, _sections: &[Section]) -> Self {
+    pub fn for_viewer(mut self, viewer: &Viewer) -> Self {
         if viewer.is_signed_in() {
             self.personal = true;
             for link in &mut self.nav {
