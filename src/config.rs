@@ -99,6 +99,10 @@ pub struct Config {
     #[arg(long, global = true, env = "GAZETTE_IDLE_TIMEOUT_SECS", default_value_t = 60)]
     pub idle_timeout_secs: u64,
 
+    /// Reverse proxies whose Forwarded / X-Forwarded-For headers are believed: addresses and CIDR ranges, comma-separated (default: none).
+    #[arg(long, global = true, env = "GAZETTE_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: crate::web::client::TrustedProxies,
+
     /// Connections open at once; past it, new ones wait until one closes (0: as many as the open-file limit allows).
     #[arg(long, global = true, env = "GAZETTE_MAX_CONNECTIONS", default_value_t = 0)]
     pub max_connections: usize,
@@ -114,6 +118,14 @@ pub struct Config {
     /// Per-section retention overriding --retention-days, as SLUG=DAYS (repeatable, or comma-separated).
     #[arg(long, global = true, env = "GAZETTE_SECTION_RETENTION", value_delimiter = ',', value_parser = parse_section_retention)]
     pub section_retention: Vec<(String, u32)>,
+
+    /// The most index entries (a document holding a word, once per word searched) one search may read; past it the search is refused with 400.
+    #[arg(long, global = true, env = "GAZETTE_SEARCH_COST_LIMIT", default_value_t = crate::domain::search::COST_LIMIT)]
+    pub search_cost_limit: i64,
+
+    /// How often to look whether the search index's words need counting again (what the cost limit is judged on), in seconds.
+    #[arg(long, global = true, env = "GAZETTE_TERM_COUNT_INTERVAL_SECS", default_value_t = 60)]
+    pub term_count_interval_secs: u64,
 
     /// Keep rendered pages and feeds until the next write or the next minute.
     #[arg(long, global = true, env = "GAZETTE_PAGE_CACHE", default_value_t = true, action = clap::ArgAction::Set)]
@@ -225,6 +237,7 @@ impl Config {
             request_timeout_secs: 30,
             header_timeout_secs: 10,
             idle_timeout_secs: 60,
+            trusted_proxies: crate::web::client::TrustedProxies::default(),
             max_connections: 0,
             shutdown_grace_secs: 20,
             retention_days: None,
@@ -234,6 +247,8 @@ impl Config {
             memory_budget: 256 * 1024 * 1024,
             max_database_size: None,
             database_connections: 10,
+            search_cost_limit: crate::domain::search::COST_LIMIT,
+            term_count_interval_secs: 60,
             page_cache: true,
             allow_private_feeds: false,
             feed_concurrency: 8,

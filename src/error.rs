@@ -23,6 +23,10 @@ pub enum AppError {
     UnsupportedMediaType(String),
     #[error("{}", .0.message)]
     Invalid(FieldError),
+    /// A search whose shape or words would cost more than a search may
+    /// (issue 33): refused before it runs, the limit named.
+    #[error("{0}")]
+    SearchTooBroad(String),
     #[error("unknown field `{0}`")]
     UnknownField(String),
     #[error("a batch holds at most {limit} articles; this one holds {got}")]
@@ -36,6 +40,11 @@ pub enum AppError {
     Filtered { rule_id: i64, rule: String },
     #[error("too many requests for this token; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// A client has its share of searches running and waiting.
+    #[error(
+        "too many searches at once from one address: each runs one search at a time with {waiting} more waiting; retry in {retry_after_secs} s"
+    )]
+    TooManySearches { waiting: usize, retry_after_secs: u64 },
     #[error("the server is busy; retry in a moment")]
     Overloaded,
     #[error("{0}")]
@@ -83,7 +92,7 @@ impl AppError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            AppError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            AppError::MalformedJson(_) | AppError::SearchTooBroad(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -93,7 +102,7 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Deleted => StatusCode::GONE,
             AppError::Filtered { .. } => StatusCode::OK,
-            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RateLimited { .. } | AppError::TooManySearches { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -113,12 +122,14 @@ impl AppError {
             AppError::PayloadTooLarge { .. } => ("payload_too_large", None),
             AppError::UnsupportedMediaType(_) => ("unsupported_media_type", None),
             AppError::Invalid(err) => ("invalid_field", Some(err.field.clone())),
+            AppError::SearchTooBroad(_) => ("search_too_broad", Some("q".to_owned())),
             AppError::UnknownField(name) => ("unknown_field", Some(name.clone())),
             AppError::TooManyItems { .. } => ("too_many_items", None),
             AppError::NotFound(_) => ("not_found", None),
             AppError::Deleted => ("deleted", None),
             AppError::Filtered { .. } => ("filtered", None),
             AppError::RateLimited { .. } => ("rate_limited", None),
+            AppError::TooManySearches { .. } => ("too_many_searches", None),
             AppError::Overloaded => ("overloaded", None),
             AppError::Conflict(_) => ("conflict", None),
             AppError::Forbidden(_) => ("forbidden", None),
@@ -224,25 +235,31 @@ impl IntoResponse for AppError {
             response.extensions_mut().insert(detail);
         }
         let headers = response.headers_mut();
-        match self {
-            AppError::Unauthorized => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
-            AppError::RateLimited { retry_after_secs } => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
-            }
-            AppError::Overloaded => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            }
-            AppError::Storage { .. } | AppError::WritesFailing { .. } => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from_static(STORAGE_RETRY_AFTER_SECS));
-            }
-            AppError::DatabaseUnavailable(_) => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            }
-            _ => {}
+        if let AppError::Unauthorized = self {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(wait) = self.retry_after() {
+            headers.insert(header::RETRY_AFTER, wait);
         }
         response
+    }
+}
+
+impl AppError {
+    /// When to try again, for the errors that pass: the `Retry-After` an
+    /// API answer and an error page both carry.
+    pub fn retry_after(&self) -> Option<HeaderValue> {
+        match self {
+            AppError::RateLimited { retry_after_secs } | AppError::TooManySearches { retry_after_secs, .. } => {
+                Some(HeaderValue::from((*retry_after_secs).max(1)))
+            }
+            AppError::Overloaded => Some(HeaderValue::from_static("1")),
+            AppError::Storage { .. } | AppError::WritesFailing { .. } => {
+                Some(HeaderValue::from_static(STORAGE_RETRY_AFTER_SECS))
+            }
+            AppError::DatabaseUnavailable(_) => Some(HeaderValue::from_static("5")),
+            _ => None,
+        }
     }
 }
 

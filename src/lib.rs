@@ -73,6 +73,8 @@ pub struct Shared {
     pub memory: ingest::budget::MemoryBudget,
     /// Sign-in attempts, per account and per client address.
     pub login_limits: Arc<web::account::LoginLimits>,
+    /// Turns to run searches, shared fairly between clients.
+    pub search_turns: Arc<web::search_turns::SearchTurns>,
     /// Readers' read and saved marks, kept in memory while they read.
     pub reading: Arc<reading::Reading>,
     /// Site rules being run over what is stored.
@@ -100,6 +102,8 @@ pub struct Site {
     pub private: bool,
     /// SHA-256 of the configured metrics token, if any.
     pub metrics_token_hash: Option<[u8; 32]>,
+    /// The most index entries one search may read.
+    pub search_cost_limit: i64,
 }
 
 /// A bound, ready-to-serve Gazette.
@@ -110,7 +114,9 @@ pub struct Application {
     retention_interval: Duration,
     shutdown_grace: Duration,
     connection_limits: web::server::ConnectionLimits,
+    trusted_proxies: Arc<web::client::TrustedProxies>,
     feed_concurrency: usize,
+    term_count_interval: Duration,
     /// Held while serving: `gazette restore` refuses to replace a database
     /// a server is using.
     /// The lock file beside a SQLite database (PostgreSQL takes several
@@ -172,6 +178,7 @@ impl Application {
             request_timeout: Duration::from_secs(config.request_timeout_secs.max(1)),
             private: config.private,
             metrics_token_hash: config.configured_metrics_token()?.as_deref().map(tokens::digest),
+            search_cost_limit: config.search_cost_limit.max(1),
         };
         let ingest_limiter = NonZeroU32::new(config.ingest_rate_limit)
             .map(|per_second| Arc::new(RateLimiter::keyed(Quota::per_second(per_second))));
@@ -179,6 +186,7 @@ impl Application {
         let commits = ingest::GroupCommit::new(db.clone());
         let memory = ingest::budget::MemoryBudget::new(config.memory_budget);
         let fetcher = Arc::new(feeds::fetch::Fetcher::new(config.fetch_settings(), memory.clone())?);
+        let search_turns = web::search_turns::SearchTurns::new(db.search_slots());
         let page_cache = config
             .page_cache
             .then(|| Arc::new(web::cache::PageCache::new(db.clone())));
@@ -199,11 +207,13 @@ impl Application {
                 commits,
                 memory,
                 login_limits: web::account::limits(),
+                search_turns,
                 reading: Arc::default(),
                 rule_jobs: Arc::default(),
                 reader_rule_jobs: Arc::default(),
             })),
             feed_concurrency: config.feed_concurrency,
+            term_count_interval: Duration::from_secs(config.term_count_interval_secs.max(1)),
             retention: retention::Policy {
                 default_days: config.retention_days,
                 section_days: config.section_retention.iter().cloned().collect(),
@@ -211,6 +221,7 @@ impl Application {
             retention_interval: Duration::from_secs(config.retention_interval_secs.max(1)),
             shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
             connection_limits: config.connection_limits(),
+            trusted_proxies: Arc::new(config.trusted_proxies.clone()),
             _lock: lock,
         })
     }
@@ -249,6 +260,11 @@ impl Application {
             ))
         });
         let upkeep = tokio::spawn(upkeep::run(db.clone(), stop_rx.clone()));
+        let term_counts = tokio::spawn(upkeep::count_terms(
+            db.clone(),
+            self.term_count_interval,
+            stop_rx.clone(),
+        ));
         let peers = {
             let (db, stop) = (db.clone(), stop_rx.clone());
             tokio::spawn(async move { db.follow_peers(stop).await })
@@ -274,7 +290,7 @@ impl Application {
             let _ = stop_tx.send(true);
         };
         let app = web::app(self.state);
-        let server = web::server::serve(self.listener, app, self.connection_limits, signal);
+        let server = web::server::serve(self.listener, app, self.connection_limits, self.trusted_proxies, signal);
         let grace = self.shutdown_grace;
         let mut stopping = stop_rx;
         let deadline = async move {
@@ -292,6 +308,7 @@ impl Application {
         page_fetcher.abort();
         placer.abort();
         upkeep.abort();
+        term_counts.abort();
         peers.abort();
         Ok(db.close().await)
     }

@@ -3,7 +3,8 @@
 //! and, while writes are failing, probing every few seconds for when they
 //! work again, so /readyz and the log recover without waiting for a client;
 //! and when a scheduled article falls due, telling the caches, since the
-//! site changes then without any write.
+//! site changes then without any write; and, apart, counting the search
+//! index's words when the library has changed enough since the last count.
 
 use std::time::Duration;
 
@@ -82,4 +83,64 @@ impl Schedule {
             self.next_due = None;
         }
     }
+}
+
+/// The counts are made again when the library has grown or shrunk by this
+/// share since, or after a day with any change: a search's cost is judged
+/// on them, and a word's share of the library moves slowly.
+const TERMS_DRIFT: f64 = 0.10;
+const TERMS_MAX_AGE_SECS: i64 = 86_400;
+
+/// Words in fewer articles than this share of the library (and than
+/// [`TERMS_MIN_FLOOR`]) are not kept: they cost a search little, and most
+/// of the index's words are such.
+const TERMS_FLOOR_SHARE: i64 = 20_000;
+const TERMS_MIN_FLOOR: i64 = 8;
+
+/// Counts the search index's words (see `store::search::count_terms`)
+/// whenever they are stale, looking every `interval`, until `shutdown`.
+pub async fn count_terms(db: Db, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+    if !store::search::keeps_term_counts(&db.reader) {
+        return;
+    }
+    loop {
+        if let Err(err) = count_terms_if_stale(&db).await {
+            tracing::warn!(%err, "counting the search index's words failed; will retry");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Counts the words if the counts are stale; true when it counted.
+pub async fn count_terms_if_stale(db: &Db) -> Result<bool, crate::error::AppError> {
+    let articles = store::search::indexed_articles(&db.reader).await?;
+    let now = store::now_unix();
+    let stale = match store::search::terms_counted_at(&db.reader).await? {
+        None => articles > 0,
+        Some((counted, at)) => {
+            let drift = (articles - counted).abs() as f64 / counted.max(1) as f64;
+            drift > TERMS_DRIFT || (now - at > TERMS_MAX_AGE_SECS && articles != counted)
+        }
+    };
+    if !stale {
+        return Ok(false);
+    }
+    let floor = (articles / TERMS_FLOOR_SHARE).max(TERMS_MIN_FLOOR);
+    let started = std::time::Instant::now();
+    let terms = store::search::count_terms(&db.reader, floor).await?;
+    let read = started.elapsed();
+    db.writer
+        .transaction(async |conn| store::search::save_term_counts(conn, &terms, articles, floor, now).await)
+        .await?;
+    tracing::info!(
+        articles,
+        words = terms.len(),
+        floor,
+        read_ms = read.as_millis() as u64,
+        "counted the search index's words"
+    );
+    Ok(true)
 }

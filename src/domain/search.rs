@@ -22,17 +22,80 @@ pub struct SearchQuery {
     /// The words to mark in snippets, folded as the index folds them, and
     /// whether each is a prefix.
     marks: Vec<(String, bool)>,
+    terms: Vec<Term>,
+    /// Prefixes searched for as their commonest words only (see
+    /// [`SearchQuery::limit`]), to tell the reader.
+    pub narrowed: Vec<Narrowed>,
 }
+
+/// A prefix that matched too much of the index to search for every word
+/// it begins: the words it was searched for as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Narrowed {
+    pub prefix: String,
+    pub words: Vec<String>,
+}
+
+/// How many documents hold each word of a search, and the words each of
+/// its prefixes begins, as far as the library's term counts know them.
+/// A word they do not know is in fewer than `floor` documents.
+#[derive(Debug, Clone, Default)]
+pub struct TermCounts {
+    pub docs: std::collections::HashMap<String, i64>,
+    /// Completions of each prefix, commonest first.
+    pub completions: std::collections::HashMap<String, Vec<(String, i64)>>,
+    pub floor: i64,
+}
+
+/// Prefixes need this many letters or digits: shorter ones match most of
+/// the vocabulary and say nothing about what is sought.
+pub const MIN_PREFIX_CHARS: usize = 3;
+
+/// A word of a phrase costs this many times a word alone: its positions
+/// are read and compared in every document holding it (measured on
+/// gen_corpus text: a six-word phrase of common words reads its entries
+/// at about three times the cost per entry of common words ANDed or ORed).
+pub const PHRASE_WEIGHT: i64 = 3;
+
+/// A prefix whose words are in more documents (counted once per word)
+/// than this share of the cost limit is searched for as its
+/// [`PREFIX_WORDS`] commonest words: FTS5 merges every matching word's
+/// list of documents before it finds the first match.
+pub const PREFIX_SHARE: i64 = 10;
+pub const PREFIX_WORDS: usize = 8;
+
+/// The default of the most index entries (a document holding a word,
+/// counted once per word searched) one search may read. Ranking reads each
+/// word's whole list to weigh it, so a search's time follows this sum: at
+/// the limit, about 150 ms of one core at 1,000,000 articles
+/// (docs/BENCHMARKS.md, "Hostile searches").
+pub const COST_LIMIT: i64 = 2_000_000;
 
 /// Why a search cannot run, in words a reader understands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueryProblem(pub String);
+pub enum QueryProblem {
+    /// Nothing to search for, or more text than a search takes.
+    Invalid(String),
+    /// A shape or words that would cost more than a search may.
+    TooBroad(String),
+}
+
+impl QueryProblem {
+    pub fn message(&self) -> &str {
+        match self {
+            QueryProblem::Invalid(message) | QueryProblem::TooBroad(message) => message,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Term {
     Word(String),
     Prefix(String),
     Phrase(String),
+    /// A prefix narrowed to these whole words (its text's last word
+    /// replaced by each).
+    Alternatives(Vec<String>),
     Or,
 }
 
@@ -42,20 +105,41 @@ impl SearchQuery {
     pub fn parse(input: &str) -> Result<SearchQuery, QueryProblem> {
         let input = input.trim();
         if input.chars().count() > MAX_QUERY_CHARS {
-            return Err(QueryProblem(format!(
+            return Err(QueryProblem::Invalid(format!(
                 "Searches are limited to {MAX_QUERY_CHARS} characters."
             )));
         }
         let terms = tidy(lex(input));
         if terms.is_empty() {
-            return Err(QueryProblem("Type one or more words to search for.".to_owned()));
+            return Err(QueryProblem::Invalid(
+                "Type one or more words to search for.".to_owned(),
+            ));
         }
+        for term in &terms {
+            if let Term::Prefix(text) = term
+                && last_word(text).chars().count() < MIN_PREFIX_CHARS
+            {
+                return Err(QueryProblem::TooBroad(format!(
+                    "\u{201c}{text}*\u{201d}: a word ending in * needs at least {MIN_PREFIX_CHARS} letters before the *."
+                )));
+            }
+        }
+        Ok(SearchQuery::of(terms, Vec::new()))
+    }
+
+    fn of(terms: Vec<Term>, narrowed: Vec<Narrowed>) -> SearchQuery {
         let fts = terms
             .iter()
             .map(|term| match term {
                 Term::Word(w) => quote(w),
                 Term::Phrase(p) => quote(p),
                 Term::Prefix(p) => format!("{}*", quote(p)),
+                Term::Alternatives(phrases) => {
+                    format!(
+                        "({})",
+                        phrases.iter().map(|p| quote(p)).collect::<Vec<_>>().join(" OR ")
+                    )
+                }
                 Term::Or => "OR".to_owned(),
             })
             .collect::<Vec<_>>()
@@ -66,10 +150,118 @@ impl SearchQuery {
             .flat_map(|term| match term {
                 Term::Word(text) | Term::Phrase(text) => tokens(text).map(|(_, w)| (fold(w), false)).collect(),
                 Term::Prefix(text) => tokens(text).map(|(_, w)| (fold(w), true)).collect(),
+                Term::Alternatives(phrases) => phrases
+                    .iter()
+                    .flat_map(|p| tokens(p).map(|(_, w)| (fold(w), false)).collect::<Vec<_>>())
+                    .collect(),
                 Term::Or => Vec::new(),
             })
             .collect();
-        Ok(SearchQuery { fts, tsquery, marks })
+        SearchQuery {
+            fts,
+            tsquery,
+            marks,
+            terms,
+            narrowed,
+        }
+    }
+
+    /// Every whole word searched for, folded as the index folds them.
+    pub fn words(&self) -> Vec<String> {
+        let mut words: Vec<String> = self
+            .terms
+            .iter()
+            .flat_map(|term| match term {
+                Term::Word(text) | Term::Phrase(text) => tokens(text).map(|(_, w)| fold(w)).collect(),
+                // The words before a prefix's last one are whole words.
+                Term::Prefix(text) => {
+                    let all: Vec<String> = tokens(text).map(|(_, w)| fold(w)).collect();
+                    all[..all.len().saturating_sub(1)].to_vec()
+                }
+                Term::Alternatives(_) | Term::Or => Vec::new(),
+            })
+            .collect();
+        words.sort();
+        words.dedup();
+        words
+    }
+
+    /// The prefixes searched for (their last word), folded.
+    pub fn prefixes(&self) -> Vec<String> {
+        let mut prefixes: Vec<String> = self
+            .terms
+            .iter()
+            .filter_map(|term| match term {
+                Term::Prefix(text) => Some(fold(last_word(text))),
+                _ => None,
+            })
+            .collect();
+        prefixes.sort();
+        prefixes.dedup();
+        prefixes
+    }
+
+    /// Holds the search to what the index can answer quickly, by what
+    /// `counts` say of its words: a prefix that matches too much is
+    /// narrowed to its commonest words, and a search that would still read
+    /// more than `cost_limit` entries of the index is refused, saying so.
+    pub fn limit(self, counts: &TermCounts, cost_limit: i64) -> Result<SearchQuery, QueryProblem> {
+        let docs = |word: &str| counts.docs.get(word).copied().unwrap_or(counts.floor);
+        let mut cost: i64 = 0;
+        for term in &self.terms {
+            let words: Vec<String> = match term {
+                Term::Word(text) | Term::Phrase(text) | Term::Prefix(text) => {
+                    tokens(text).map(|(_, w)| fold(w)).collect()
+                }
+                Term::Alternatives(_) | Term::Or => continue,
+            };
+            // A prefix's last word is costed below, with its completions.
+            let whole = match term {
+                Term::Prefix(_) => &words[..words.len().saturating_sub(1)],
+                _ => &words[..],
+            };
+            let weight = if words.len() > 1 { PHRASE_WEIGHT } else { 1 };
+            cost += whole.iter().map(|w| docs(w) * weight).sum::<i64>();
+        }
+        let mut narrowed = Vec::new();
+        let mut terms = Vec::with_capacity(self.terms.len());
+        for term in self.terms {
+            let Term::Prefix(text) = &term else {
+                terms.push(term);
+                continue;
+            };
+            let prefix = fold(last_word(text));
+            let completions = counts.completions.get(&prefix).map(Vec::as_slice).unwrap_or_default();
+            // Words too rare to be counted add at most the floor each; a
+            // prefix with few counted words has few rare ones too.
+            let all: i64 = completions.iter().map(|(_, n)| n).sum::<i64>() + counts.floor;
+            if all <= cost_limit / PREFIX_SHARE {
+                cost += all;
+                terms.push(term);
+                continue;
+            }
+            let commonest = &completions[..completions.len().min(PREFIX_WORDS)];
+            cost += commonest.iter().map(|(_, n)| n).sum::<i64>();
+            // The words before the prefix stay: "e-mai*" narrows to "e-mail".
+            let lead = &text[..tokens(text).last().map_or(0, |(at, _)| at)];
+            terms.push(Term::Alternatives(
+                commonest.iter().map(|(word, _)| format!("{lead}{word}")).collect(),
+            ));
+            narrowed.push(Narrowed {
+                prefix: format!("{}*", text),
+                words: commonest.iter().map(|(word, _)| word.clone()).collect(),
+            });
+        }
+        if cost > cost_limit {
+            return Err(QueryProblem::TooBroad(format!(
+                "This search is too broad to answer quickly: its words are so common that it would read about \
+                 {} entries of the index, and a search may read {}. Leave out the commonest words \
+                 (or an OR), or search for a rarer word.",
+                thousands(cost),
+                thousands(cost_limit)
+            )));
+        }
+        Ok(SearchQuery::of(terms, narrowed))
     }
 
     /// About [`SNIPPET_WORDS`] words of `text` around its first match, the
@@ -139,6 +331,25 @@ fn fold(word: &str) -> String {
     deunicode::deunicode(word).to_lowercase()
 }
 
+/// The last word of a term's text, as the index splits it: the part a
+/// `*` makes a prefix.
+fn last_word(text: &str) -> &str {
+    tokens(text).last().map_or("", |(_, w)| w)
+}
+
+/// 20000 as "20,000".
+pub fn thousands(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn quote(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
@@ -168,6 +379,12 @@ fn tsquery(terms: &[Term]) -> String {
             }
             Term::Word(text) | Term::Phrase(text) => phrase(text, false),
             Term::Prefix(text) => phrase(text, true),
+            Term::Alternatives(phrases) => {
+                format!(
+                    "({})",
+                    phrases.iter().map(|p| phrase(p, false)).collect::<Vec<_>>().join(" | ")
+                )
+            }
         };
         if !out.is_empty() {
             out.push_str(if or { " | " } else { " & " });
@@ -251,7 +468,7 @@ mod tests {
     fn fts(input: &str) -> String {
         SearchQuery::parse(input)
             .map(|q| q.fts)
-            .unwrap_or_else(|e| format!("ERR {}", e.0))
+            .unwrap_or_else(|e| format!("ERR {}", e.message()))
     }
 
     #[test]
@@ -291,7 +508,7 @@ mod tests {
     fn ts(input: &str) -> String {
         SearchQuery::parse(input)
             .map(|q| q.tsquery)
-            .unwrap_or_else(|e| format!("ERR {}", e.0))
+            .unwrap_or_else(|e| format!("ERR {}", e.message()))
     }
 
     #[test]
@@ -303,6 +520,116 @@ mod tests {
         assert_eq!(ts("e-mail"), "('e' <-> 'mail')");
         assert_eq!(ts("it's O'Neill's"), "('it' <-> 's') & ('O' <-> 'Neill' <-> 's')");
         assert_eq!(ts(r#"a\b 'x' ! & | :* <->"#), "('a' <-> 'b') & ('x')");
+    }
+
+    fn counts(words: &[(&str, i64)], floor: i64) -> TermCounts {
+        let docs: std::collections::HashMap<String, i64> = words.iter().map(|(w, n)| ((*w).to_owned(), *n)).collect();
+        let mut completions = std::collections::HashMap::new();
+        for prefix in ["str", "bar"] {
+            let mut found: Vec<(String, i64)> = docs
+                .iter()
+                .filter(|(w, _)| w.starts_with(prefix))
+                .map(|(w, n)| (w.clone(), *n))
+                .collect();
+            found.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            completions.insert(prefix.to_owned(), found);
+        }
+        TermCounts {
+            docs,
+            completions,
+            floor,
+        }
+    }
+
+    #[test]
+    fn short_prefixes_are_refused() {
+        assert_eq!(
+            fts("st*"),
+            "ERR \u{201c}st*\u{201d}: a word ending in * needs at least 3 letters before the *."
+        );
+        assert_eq!(
+            fts("e-m*"),
+            "ERR \u{201c}e-m*\u{201d}: a word ending in * needs at least 3 letters before the *."
+        );
+        assert_eq!(fts("e-mai*"), r#""e-mai"*"#);
+        assert_eq!(
+            fts("ça*"),
+            "ERR \u{201c}ça*\u{201d}: a word ending in * needs at least 3 letters before the *."
+        );
+        assert_eq!(fts("çaq*"), r#""çaq"*"#);
+    }
+
+    #[test]
+    fn a_prefix_of_too_many_words_is_narrowed_to_its_commonest() {
+        let mut words: Vec<(String, i64)> = (0..20).map(|i| (format!("str{i:02}"), 30_000 + i)).collect();
+        words.push(("bark".to_owned(), 40));
+        let listed: Vec<(&str, i64)> = words.iter().map(|(w, n)| (w.as_str(), *n)).collect();
+        let counts = counts(&listed, 8);
+        let query = SearchQuery::parse("Str* bar*")
+            .unwrap()
+            .limit(&counts, COST_LIMIT)
+            .unwrap();
+        // The eight commonest, commonest first; the rare prefix as it was.
+        assert_eq!(
+            query.fts,
+            r#"("str19" OR "str18" OR "str17" OR "str16" OR "str15" OR "str14" OR "str13" OR "str12") "bar"*"#
+        );
+        assert!(
+            query.tsquery.starts_with("(('str19') | ('str18') |"),
+            "{}",
+            query.tsquery
+        );
+        assert_eq!(query.narrowed.len(), 1);
+        assert_eq!(query.narrowed[0].prefix, "Str*");
+        assert_eq!(query.narrowed[0].words[0], "str19");
+        let marked = query
+            .snippet("The str19 and str01 went")
+            .replace(MATCH_START, "[")
+            .replace(MATCH_END, "]");
+        assert_eq!(marked, "The [str19] and str01 went");
+    }
+
+    #[test]
+    fn a_search_too_costly_for_its_words_is_refused_naming_the_limit() {
+        let common: Vec<(String, i64)> = (0..20).map(|i| (format!("common{i}"), 900_000)).collect();
+        let listed: Vec<(&str, i64)> = common.iter().map(|(w, n)| (w.as_str(), *n)).collect();
+        let counts = counts(&listed, 50);
+        let ored = (0..20).map(|i| format!("common{i}")).collect::<Vec<_>>().join(" OR ");
+        let problem = SearchQuery::parse(&ored)
+            .unwrap()
+            .limit(&counts, COST_LIMIT)
+            .unwrap_err();
+        assert!(matches!(problem, QueryProblem::TooBroad(_)));
+        assert!(problem.message().contains("2,000,000"), "{}", problem.message());
+        assert!(problem.message().contains("14,400,000"), "{}", problem.message());
+        // Two common words and a rare one pass; unknown words count as rare.
+        assert!(
+            SearchQuery::parse("common1 common2 zebra")
+                .unwrap()
+                .limit(&counts, COST_LIMIT)
+                .is_ok()
+        );
+        let phrase = SearchQuery::parse("\"common1 common2 common3 common4\"").unwrap();
+        assert!(phrase.limit(&counts, COST_LIMIT).is_err());
+        // A phrase's words weigh three times: 2 × 900,000 alone passes,
+        // as a phrase (5,400,000) it does not.
+        assert!(
+            SearchQuery::parse("common1 common2")
+                .unwrap()
+                .limit(&counts, COST_LIMIT)
+                .is_ok()
+        );
+        let two = SearchQuery::parse("\"common1 common2\"")
+            .unwrap()
+            .limit(&counts, COST_LIMIT);
+        assert!(two.unwrap_err().message().contains("5,400,000"));
+        // Without counts (never counted, or PostgreSQL) nothing is refused.
+        assert!(
+            SearchQuery::parse(&ored)
+                .unwrap()
+                .limit(&TermCounts::default(), COST_LIMIT)
+                .is_ok()
+        );
     }
 
     #[test]

@@ -85,8 +85,8 @@ pub struct Db {
     /// This process among the instances sharing a PostgreSQL database:
     /// it tells the others of its changes and ignores its own.
     instance: u64,
-    /// Uncached searches running at once (see [`Db::search_slot`]).
-    searches: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Uncached searches running at once (see [`Db::search_slots`]).
+    search_slots: usize,
     /// Bumped after every change to the site's rules.
     rules_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// The site's rules as compiled, until they change (see
@@ -256,7 +256,7 @@ impl Db {
             accounts_generation: Default::default(),
             sessions: Default::default(),
             instance: rand::random(),
-            searches: std::sync::Arc::new(tokio::sync::Semaphore::new(searches)),
+            search_slots: searches,
             rules_generation: Default::default(),
             compiled_rules: Default::default(),
             compiled_reader_rules: Default::default(),
@@ -299,16 +299,17 @@ impl Db {
         Ok(Db::on(
             Reader::Sqlite(reader),
             Writer::Sqlite(writer),
-            READ_CONNECTIONS as usize,
+            (READ_CONNECTIONS as usize / 2).max(1),
         ))
     }
 
-    /// A turn to run a search: a search over a common word reads thousands
-    /// of rows, and a burst of them must neither take every connection nor
-    /// wait in the pool's queue (on PostgreSQL a request that waits there
-    /// too long is answered as if the database were down).
-    pub async fn search_slot(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
-        self.searches.acquire().await.ok()
+    /// How many searches may run at once: a search over a common word
+    /// reads thousands of rows, and a burst of them must neither take
+    /// every connection from pages nor wait in the pool's queue (on
+    /// PostgreSQL a request that waits there too long is answered as if
+    /// the database were down). Half the read connections.
+    pub fn search_slots(&self) -> usize {
+        self.search_slots
     }
 
     /// Records that articles changed in ways no [`Topic`](topics::Topic)

@@ -1,7 +1,7 @@
 //! Full-text search over articles (FTS5, ranked with bm25).
 
 use crate::domain::ArticleCard;
-use crate::domain::search::SearchQuery;
+use crate::domain::search::{SearchQuery, TermCounts};
 use crate::store::articles::CardRow;
 
 use super::{Reader, Tx};
@@ -98,6 +98,12 @@ pub struct Bound {
     pub stories_searched: Option<i64>,
 }
 
+/// Whether the backend keeps counts of the search index's words: SQLite
+/// does; PostgreSQL's search bounds its cost by the matches it weighs.
+pub fn keeps_term_counts(db: &Reader) -> bool {
+    matches!(db, Reader::Sqlite(_))
+}
+
 operations! {
     search;
     /// One page of hits. Paging is bounded (the caller caps `offset`), which
@@ -110,6 +116,28 @@ operations! {
     /// last must not hide this year's stories). Snippets and cards are made
     /// for the one page of hits only.
     pub async fn search(db: &Reader, query: &SearchQuery, filters: &Filters, order: Order, limit: u32, offset: u32) -> sqlx::Result<Found>;
+
+    /// What the term counts know of these words, and the counted words
+    /// each prefix begins (commonest first). Empty counts, floor 0, when
+    /// the words were never counted: on PostgreSQL, whose own search
+    /// bounds its cost differently (it stops at a number of matches).
+    pub async fn term_counts(db: &Reader, words: &[String], prefixes: &[String]) -> sqlx::Result<TermCounts>;
+
+    /// Counts, from the search index itself, the documents holding each of
+    /// its words, keeping the words in at least `floor` of them: a read of
+    /// the whole index, made in the background. Nothing on PostgreSQL.
+    pub async fn count_terms(db: &Reader, floor: i64) -> sqlx::Result<Vec<(String, i64)>>;
+
+    /// Replaces the term counts with `terms`, counted when the library
+    /// held `articles` articles.
+    pub async fn save_term_counts(conn: &mut Tx<'_>, terms: &[(String, i64)], articles: i64, floor: i64, now: i64) -> sqlx::Result<()>;
+
+    /// How many articles the search index holds.
+    pub async fn indexed_articles(db: &Reader) -> sqlx::Result<i64>;
+
+    /// How many articles the library held when its terms were last
+    /// counted, and when that was (Unix seconds).
+    pub async fn terms_counted_at(db: &Reader) -> sqlx::Result<Option<(i64, i64)>>;
 
     /// Merges some of the search index's segments, as FTS5's automerge would
     /// during a write (it is off: see migration 0004). Levels with fewer than

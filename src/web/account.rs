@@ -2,13 +2,13 @@
 //! without JavaScript, each answered with a redirect (post/redirect/get).
 //! None of these pages is cached or cacheable: they are personal.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::header::{CACHE_CONTROL, LOCATION, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -18,6 +18,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::accounts::{self, password, session};
 use crate::error::AppError;
+use crate::web::client::ClientAddr;
 use crate::web::pages::{PageError, query_param};
 use crate::web::session::{SignedIn, clear_cookie, form_session, or_return, safe_next, same_origin, set_cookie};
 use crate::web::views::Layout;
@@ -173,14 +174,14 @@ pub struct LoginForm {
 
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    client: ClientAddr,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     // Signing someone in to the attacker's account is an attack too.
     same_origin(&headers, &state.site.base_url)?;
     let next = safe_next(form.next.as_deref());
-    if let Err(wait) = state.login_limits.attempt(&form.name, client.ip()) {
+    if let Err(wait) = state.login_limits.attempt(&form.name, client.limit_key()) {
         let problem = format!("Too many sign-in attempts. Try again in {wait} seconds.");
         let mut response = login_page(&state, StatusCode::TOO_MANY_REQUESTS, &next, &form.name, Some(&problem))?;
         response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(wait));

@@ -386,6 +386,15 @@ pub struct SearchResults {
     /// most recent `considered`, within the filters) and what to tell a
     /// reader.
     bounded: Option<BoundJson>,
+    /// Prefixes that begin too many words, and the commonest words each
+    /// was searched for as (empty when none was narrowed).
+    narrowed: Vec<NarrowedJson>,
+}
+
+#[derive(Serialize)]
+pub struct NarrowedJson {
+    prefix: String,
+    words: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -397,11 +406,20 @@ pub struct BoundJson {
 }
 
 /// `GET /api/v1/search?q=&section=&from=&to=&sort=newest&page=`.
-pub async fn search(State(state): State<AppState>, RawQuery(query): RawQuery) -> AppResult<Json<SearchResults>> {
+pub async fn search(
+    State(state): State<AppState>,
+    client: crate::web::client::ClientAddr,
+    RawQuery(query): RawQuery,
+) -> AppResult<Json<SearchResults>> {
     let form = SearchForm::from_query(query.as_deref());
     let sections = store::sections::list(&state.db).await?;
     let search = form.validate(&sections)?;
-    let crate::web::search::ResultsPage { hits, more, bound } = crate::web::search::hits(&state, &search).await?;
+    let crate::web::search::ResultsPage {
+        hits,
+        more,
+        bound,
+        narrowed,
+    } = crate::web::search::hits(&state, client, &search).await?;
     let bounded = bound.map(|b| BoundJson {
         considered: b.considered,
         newest_first: b.newest_first,
@@ -421,5 +439,12 @@ pub async fn search(State(state): State<AppState>, RawQuery(query): RawQuery) ->
         page: search.page,
         next_page: more.then_some(search.page + 1),
         bounded,
+        narrowed: narrowed
+            .into_iter()
+            .map(|n| NarrowedJson {
+                prefix: n.prefix,
+                words: n.words,
+            })
+            .collect(),
     }))
 }

@@ -54,6 +54,9 @@ impl IntoResponse for PageError {
         // Rendered by `error_pages`, which knows the site's name; the text
         // alone stands in should nothing render it.
         let mut response = (status, format!("{heading}: {message}")).into_response();
+        if let Some(wait) = self.0.retry_after() {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, wait);
+        }
         response.extensions_mut().insert(ErrorPageText { heading, message });
         if let Some(detail) = self.0.log_detail() {
             response.extensions_mut().insert(detail);
@@ -532,10 +535,15 @@ struct SectionOption {
     selected: bool,
 }
 
-pub async fn search_page(State(state): State<AppState>, viewer: Viewer, RawQuery(query): RawQuery) -> PageResult {
+pub async fn search_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    client: crate::web::client::ClientAddr,
+    RawQuery(query): RawQuery,
+) -> PageResult {
     let form = SearchForm::from_query(query.as_deref());
     let sections = store::sections::list(&state.db).await?;
-    let outcome = search::run(&state, &sections, &form).await?;
+    let outcome = search::run(&state, client, &sections, &form).await?;
     let mut layout = Layout::new(&state.site, &sections, "Search", None).for_viewer(&viewer);
     layout.query = form.q.clone();
     let section_options = sections
@@ -546,12 +554,17 @@ pub async fn search_page(State(state): State<AppState>, viewer: Viewer, RawQuery
             selected: form.section == s.slug,
         })
         .collect();
-    render(&SearchPage {
+    let refused = outcome.refused;
+    let mut response = render(&SearchPage {
         layout,
         form,
         section_options,
         outcome,
-    })
+    })?;
+    if let Some(status) = refused {
+        *response.status_mut() = status;
+    }
+    Ok(response)
 }
 
 pub async fn not_found() -> PageError {

@@ -4,11 +4,13 @@
 use chrono::{NaiveDate, Utc};
 
 use crate::AppState;
-use crate::domain::search::SearchQuery;
+use crate::domain::search::{Narrowed, QueryProblem, SearchQuery, thousands};
 use crate::domain::{FieldError, Section};
 use crate::error::AppError;
 use crate::store;
 use crate::store::search::{Bound, Filters, Found, Hit, Order};
+use crate::web::client::ClientAddr;
+use crate::web::search_turns::{REFUSAL_PAUSE, RETRY_AFTER_SECS, WAITING_PER_CLIENT};
 use crate::web::views::CardView;
 
 /// Results per page, and how deep paging goes: bounded paging keeps every
@@ -42,6 +44,10 @@ pub struct ValidSearch {
 pub struct SearchOutcome {
     /// Set when there is nothing to run or the input needs fixing.
     pub message: Option<String>,
+    /// Said beside the results: how a prefix was narrowed.
+    pub note: Option<String>,
+    /// The input was refused, with this status.
+    pub refused: Option<axum::http::StatusCode>,
     pub results: Vec<CardView>,
     pub page: u32,
     pub prev_href: Option<String>,
@@ -68,8 +74,8 @@ impl SearchForm {
     }
 
     /// Checks every field, naming the first one at fault.
-    pub fn validate(&self, sections: &[Section]) -> Result<ValidSearch, FieldError> {
-        let query = SearchQuery::parse(&self.q).map_err(|p| FieldError::new("q", p.0))?;
+    pub fn validate(&self, sections: &[Section]) -> Result<ValidSearch, AppError> {
+        let query = SearchQuery::parse(&self.q).map_err(refusal)?;
         let section_id = match self.section.trim() {
             "" => None,
             slug => Some(
@@ -87,12 +93,12 @@ impl SearchForm {
         if let (Some(from), Some(to)) = (from, to)
             && from > to
         {
-            return Err(FieldError::new("to", "The end date is before the start date."));
+            return Err(FieldError::new("to", "The end date is before the start date.").into());
         }
         let order = match self.sort.as_str() {
             "" | "relevance" => Order::Relevance,
             "newest" => Order::Newest,
-            _ => return Err(FieldError::new("sort", "Sort by \"relevance\" or \"newest\".")),
+            _ => return Err(FieldError::new("sort", "Sort by \"relevance\" or \"newest\".").into()),
         };
         let page = match self.page.trim() {
             "" => 1,
@@ -131,6 +137,14 @@ impl SearchForm {
     }
 }
 
+/// A query that cannot run, as the error that says why.
+fn refusal(problem: QueryProblem) -> AppError {
+    match problem {
+        QueryProblem::Invalid(message) => FieldError::new("q", message).into(),
+        QueryProblem::TooBroad(message) => AppError::SearchTooBroad(message),
+    }
+}
+
 fn parse_day(field: &str, text: &str) -> Result<Option<NaiveDate>, FieldError> {
     let text = text.trim();
     if text.is_empty() {
@@ -148,16 +162,37 @@ pub struct ResultsPage {
     pub more: bool,
     /// Set when not every match was weighed.
     pub bound: Option<Bound>,
+    /// Prefixes searched for as their commonest words only.
+    pub narrowed: Vec<Narrowed>,
 }
 
-/// Runs one page of a checked search; fetches one extra hit to know
-/// whether another page exists.
-pub async fn hits(state: &AppState, search: &ValidSearch) -> Result<ResultsPage, AppError> {
+/// Runs one page of a checked search, in `client`'s turn; fetches one
+/// extra hit to know whether another page exists.
+pub async fn hits(state: &AppState, client: ClientAddr, search: &ValidSearch) -> Result<ResultsPage, AppError> {
     let offset = (search.page - 1) * PAGE_SIZE;
-    let _turn = state.db.search_slot().await;
+    let Ok(_turn) = state.search_turns.turn(client).await else {
+        // Answered after a pause: a client that ignores Retry-After on
+        // many connections would otherwise make the refusals a flood of
+        // their own.
+        metrics::counter!("gazette_searches_refused_total", "reason" => "too_many").increment(1);
+        tokio::time::sleep(REFUSAL_PAUSE).await;
+        return Err(AppError::TooManySearches {
+            waiting: WAITING_PER_CLIENT,
+            retry_after_secs: RETRY_AFTER_SECS,
+        });
+    };
+    let query = &search.query;
+    let counts = store::search::term_counts(&state.db.reader, &query.words(), &query.prefixes()).await?;
+    let query = query
+        .clone()
+        .limit(&counts, state.site.search_cost_limit)
+        .map_err(|problem| {
+            metrics::counter!("gazette_searches_refused_total", "reason" => "too_broad").increment(1);
+            refusal(problem)
+        })?;
     let Found { mut hits, bound } = store::search::search(
         &state.db.reader,
-        &search.query,
+        &query,
         &search.filters,
         search.order,
         PAGE_SIZE + 1,
@@ -166,25 +201,47 @@ pub async fn hits(state: &AppState, search: &ValidSearch) -> Result<ResultsPage,
     .await?;
     let more = hits.len() > PAGE_SIZE as usize && search.page < MAX_PAGE;
     hits.truncate(PAGE_SIZE as usize);
-    Ok(ResultsPage { hits, more, bound })
+    Ok(ResultsPage {
+        hits,
+        more,
+        bound,
+        narrowed: query.narrowed,
+    })
 }
 
 /// The search page's outcome: results, or a message saying what to fix.
-pub async fn run(state: &AppState, sections: &[Section], form: &SearchForm) -> Result<SearchOutcome, AppError> {
+pub async fn run(
+    state: &AppState,
+    client: ClientAddr,
+    sections: &[Section],
+    form: &SearchForm,
+) -> Result<SearchOutcome, AppError> {
     if form.q.trim().is_empty() {
         return Ok(SearchOutcome::default());
     }
+    // Input to fix is said on the page itself, with the form to fix it.
+    let refused = |problem: AppError| match problem {
+        AppError::Invalid(_) | AppError::SearchTooBroad(_) => Ok(SearchOutcome {
+            refused: Some(problem.status()),
+            message: Some(problem.body().message),
+            searched: true,
+            ..Default::default()
+        }),
+        other => Err(other),
+    };
     let search = match form.validate(sections) {
         Ok(search) => search,
-        Err(problem) => {
-            return Ok(SearchOutcome {
-                message: Some(problem.message),
-                searched: true,
-                ..Default::default()
-            });
-        }
+        Err(problem) => return refused(problem),
     };
-    let ResultsPage { hits, more, bound } = hits(state, &search).await?;
+    let ResultsPage {
+        hits,
+        more,
+        bound,
+        narrowed,
+    } = match hits(state, client, &search).await {
+        Ok(page) => page,
+        Err(problem) => return refused(problem),
+    };
     let now = Utc::now();
     // A bound that cut the matches is said, so that a search that weighed
     // only some of them never answers "no stories match".
@@ -196,12 +253,31 @@ pub async fn run(state: &AppState, sections: &[Section], form: &SearchForm) -> R
     };
     Ok(SearchOutcome {
         message,
+        note: narrowed_notice(&narrowed),
         results: hits.into_iter().map(|h| CardView::from_hit(h, now)).collect(),
         page: search.page,
         prev_href: (search.page > 1).then(|| form.href_for_page(search.page - 1)),
         next_href: more.then(|| form.href_for_page(search.page + 1)),
         searched: true,
+        refused: None,
     })
+}
+
+/// What a reader is told of prefixes searched for as their commonest
+/// words only.
+pub fn narrowed_notice(narrowed: &[Narrowed]) -> Option<String> {
+    let each: Vec<String> = narrowed
+        .iter()
+        .map(|n| {
+            format!(
+                "\u{201c}{}\u{201d} is searched for as its {} commonest words ({})",
+                n.prefix,
+                n.words.len(),
+                n.words.join(", ")
+            )
+        })
+        .collect();
+    (!each.is_empty()).then(|| format!("{}. Type more of the word to find the others.", each.join("; ")))
 }
 
 /// What a reader is told of a bound: which matches they are shown.
@@ -220,17 +296,4 @@ pub fn notice(bound: &Bound, has_hits: bool) -> String {
             thousands(bound.considered)
         ),
     }
-}
-
-/// 20000 as "20,000".
-fn thousands(n: i64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

@@ -32,6 +32,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tower::{Service, ServiceExt};
 
+use super::client::TrustedProxies;
+
 /// The limits on connections (see the module's documentation).
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
@@ -78,8 +80,13 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 /// Serves `service` on `listener` until `shutdown` completes, then stops
 /// accepting, closes idle connections at once and waits for the requests in
 /// flight (the caller bounds that wait).
-pub async fn serve<S>(listener: TcpListener, service: S, limits: ConnectionLimits, shutdown: impl Future<Output = ()>)
-where
+pub async fn serve<S>(
+    listener: TcpListener,
+    service: S,
+    limits: ConnectionLimits,
+    proxies: Arc<TrustedProxies>,
+    shutdown: impl Future<Output = ()>,
+) where
     S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
 {
@@ -138,10 +145,14 @@ where
             inner: service.clone(),
             activity: Arc::clone(&activity),
         };
-        // The client's address, for limits kept per address (sign-in).
+        // The client's address, for limits kept per address (sign-in,
+        // searches): the peer, or whom a trusted proxy forwarded for.
+        let proxies = Arc::clone(&proxies);
         let hyper_service = TowerToHyperService::new(tracked.map_request(move |request: hyper::Request<Incoming>| {
             let mut request = request.map(Body::new);
+            let client = proxies.client(peer.ip(), request.headers());
             request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            request.extensions_mut().insert(client);
             request
         }));
         let connection = graceful.watch(builder.serve_connection_with_upgrades(io, hyper_service).into_owned());

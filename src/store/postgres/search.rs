@@ -3,7 +3,7 @@
 
 use sqlx::{PgConnection, PgPool};
 
-use crate::domain::search::SearchQuery;
+use crate::domain::search::{SearchQuery, TermCounts};
 use crate::store::search::{Bound, CANDIDATES, Filters, Found, HitRow, Order};
 
 /// The weights of `ts_rank` for the classes D, C, B, A: body; author and
@@ -94,4 +94,34 @@ pub async fn search(
 /// list): there is never a merge step to take.
 pub async fn merge_step(_conn: &mut PgConnection) -> sqlx::Result<bool> {
     Ok(false)
+}
+
+/// PostgreSQL's search bounds its cost by the matches it weighs; the
+/// term counts are SQLite's (see `store::search::term_counts`).
+pub async fn term_counts(_db: &PgPool, _words: &[String], _prefixes: &[String]) -> sqlx::Result<TermCounts> {
+    Ok(TermCounts::default())
+}
+
+pub async fn count_terms(_db: &PgPool, _floor: i64) -> sqlx::Result<Vec<(String, i64)>> {
+    Ok(Vec::new())
+}
+
+pub async fn save_term_counts(
+    _conn: &mut PgConnection,
+    _terms: &[(String, i64)],
+    _articles: i64,
+    _floor: i64,
+    _now: i64,
+) -> sqlx::Result<()> {
+    Ok(())
+}
+
+pub async fn terms_counted_at(_db: &PgPool) -> sqlx::Result<Option<(i64, i64)>> {
+    Ok(None)
+}
+
+pub async fn indexed_articles(db: &PgPool) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(r#"SELECT count(*) AS "n!: i64" FROM articles AS indexed"#)
+        .fetch_one(db)
+        .await
 }

@@ -4,7 +4,7 @@ use crate::store::search::{Bound, CANDIDATES, EXACT_MATCHES, Filters, Found, Hit
 
 use sqlx::{SqliteConnection, SqlitePool};
 
-use crate::domain::search::SearchQuery;
+use crate::domain::search::{SearchQuery, TermCounts};
 
 /// Past [`EXACT_MATCHES`], how many of the newest stories of the filtered
 /// slice a search looks among for its [`CANDIDATES`]: reading them from the
@@ -340,4 +340,107 @@ pub async fn merge_step(conn: &mut SqliteConnection) -> sqlx::Result<bool> {
         .await?;
     // A step that merged nothing changes at most one row (its own).
     Ok(after - before > 1)
+}
+
+pub async fn term_counts(db: &SqlitePool, words: &[String], prefixes: &[String]) -> sqlx::Result<TermCounts> {
+    let mut conn = db.acquire().await?;
+    let Some(floor) = sqlx::query_scalar!(r#"SELECT floor AS "floor!: i64" FROM search_terms_counted WHERE id = 1"#)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(TermCounts::default());
+    };
+    let listed = serde_json::to_string(words).unwrap_or_else(|_| "[]".to_owned());
+    let docs = sqlx::query!(
+        r#"SELECT t.term AS "term!: String", t.docs AS "docs!: i64"
+           FROM json_each(?1) j JOIN search_terms t ON t.term = j.value"#,
+        listed
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.term, r.docs))
+    .collect();
+    let mut completions = std::collections::HashMap::new();
+    for prefix in prefixes {
+        // Every word that begins with the prefix sorts between it and the
+        // prefix followed by the last character there is.
+        let end = format!("{prefix}\u{10FFFF}");
+        let words = sqlx::query!(
+            r#"SELECT term AS "term!: String", docs AS "docs!: i64" FROM search_terms
+               WHERE term >= ?1 AND term < ?2 ORDER BY docs DESC, term"#,
+            prefix,
+            end
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.term, r.docs))
+        .collect();
+        completions.insert(prefix.clone(), words);
+    }
+    Ok(TermCounts {
+        docs,
+        completions,
+        floor,
+    })
+}
+
+pub async fn count_terms(db: &SqlitePool, floor: i64) -> sqlx::Result<Vec<(String, i64)>> {
+    // Checked when it runs, not when it compiles: sqlx's analysis of
+    // SQLite statements crashes the compiler on an fts5vocab table (seen
+    // with sqlx 0.9.0). `tests/search_limits.rs` runs it.
+    sqlx::query_as::<_, (String, i64)>("SELECT term, doc FROM articles_fts_terms WHERE doc >= ?1")
+        .bind(floor)
+        .fetch_all(db)
+        .await
+}
+
+pub async fn save_term_counts(
+    conn: &mut SqliteConnection,
+    terms: &[(String, i64)],
+    articles: i64,
+    floor: i64,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query!("DELETE FROM search_terms").execute(&mut *conn).await?;
+    // In chunks: one statement per word would be a hundred thousand round
+    // trips to the writer's thread.
+    for chunk in terms.chunks(5_000) {
+        let rows = serde_json::to_string(chunk).unwrap_or_else(|_| "[]".to_owned());
+        sqlx::query!(
+            "INSERT INTO search_terms (term, docs)
+             SELECT value ->> 0, value ->> 1 FROM json_each(?1)",
+            rows
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query!(
+        "INSERT INTO search_terms_counted (id, articles, floor, counted_at) VALUES (1, ?1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET articles = excluded.articles, floor = excluded.floor,
+                                        counted_at = excluded.counted_at",
+        articles,
+        floor,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn terms_counted_at(db: &SqlitePool) -> sqlx::Result<Option<(i64, i64)>> {
+    sqlx::query!(
+        r#"SELECT articles AS "articles!: i64", counted_at AS "counted_at!: i64"
+           FROM search_terms_counted WHERE id = 1"#
+    )
+    .fetch_optional(db)
+    .await
+    .map(|row| row.map(|r| (r.articles, r.counted_at)))
+}
+
+pub async fn indexed_articles(db: &SqlitePool) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(r#"SELECT count(*) AS "n!: i64" FROM articles"#)
+        .fetch_one(db)
+        .await
 }

@@ -5,13 +5,14 @@
 //! article ids, so they grow with ingestion as the protocol expects.
 
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Map, Value, json};
+
+use crate::web::client::ClientAddr;
 
 use super::Params;
 use crate::AppState;
@@ -46,11 +47,7 @@ fn error(err: AppError) -> Response {
     super::in_protocol(err, "application/json", Value::Object(body).to_string())
 }
 
-pub async fn endpoint(
-    State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
-    params: Result<Params, AppError>,
-) -> Response {
+pub async fn endpoint(State(state): State<AppState>, client: ClientAddr, params: Result<Params, AppError>) -> Response {
     let params = match params {
         Ok(params) => params,
         Err(err) => return error(err),
@@ -63,7 +60,7 @@ pub async fn endpoint(
     let Some(app) = app else {
         // The protocol's answer to a wrong key; repeated ones from one
         // address slow down like wrong passwords do.
-        let address = client.ip();
+        let address = client.limit_key();
         if let Err(wait) = state
             .login_limits
             .attempt(&format!("fever api_key from {address}"), address)

@@ -10,11 +10,10 @@
 //! lists, and every form apps send is accepted on the way in.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
@@ -24,6 +23,8 @@ use axum::{Router, routing::MethodRouter};
 use serde::Serialize;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
+
+use crate::web::client::ClientAddr;
 
 use super::{Params, PlainError};
 use crate::AppState;
@@ -107,14 +108,10 @@ fn ok() -> Reply {
 /// `ClientLogin`: `Email` (the account name) and `Passwd` (an app
 /// password), by GET or POST. The answer carries the auth token as
 /// `SID=`, `LSID=` and `Auth=` lines, or as JSON with `output=json`.
-async fn client_login(
-    State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
-    params: Params,
-) -> Reply {
+async fn client_login(State(state): State<AppState>, client: ClientAddr, params: Params) -> Reply {
     let name = params.get("Email").unwrap_or_default();
     let password = params.get("Passwd").unwrap_or_default();
-    if let Err(wait) = state.login_limits.attempt(name, client.ip()) {
+    if let Err(wait) = state.login_limits.attempt(name, client.limit_key()) {
         let mut response = PlainError(AppError::RateLimited { retry_after_secs: wait }).into_response();
         response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(wait));
         return Ok(response);
