@@ -5,15 +5,18 @@ the page cache off so every search is computed (issue 33).
     benches/hostile_search.py --count 100000 --gen-corpus ../shared/bench/gen_corpus.py --workdir DIR [--binary B]
 
 1. **Shapes**: each costly query shape alone, one request at a time
-   (three rounds), its status and time: one- and two-letter prefixes, an
-   OR of prefixes, twenty ORed common words, a phrase of five common
-   words, nested NOT, sixteen common words.
+   (five rounds after one to warm the caches, each from another address),
+   its status and time: one- and two-letter prefixes, an OR of prefixes,
+   twenty ORed common words, a phrase of five common words, nested NOT,
+   sixteen common words, the commonest words alone and together.
 2. **Flood**: one client (an address of its own, given by a trusted
    proxy's `X-Forwarded-For`, as Gazette sees clients behind nginx) sends
    the costliest accepted shapes on 32 connections with wrk; meanwhile
-   another client searches for ordinary words (ranks 100 to 1,000) one
-   at a time and a third reads pages (front, sections, articles). Their
-   latencies are compared with the same readers without the flood.
+   other visitors search for ordinary words (ranks 100 to 1,000), one
+   search at a time, each from an address of its own, and a reader reads
+   pages (front, sections, articles). Their latencies are compared with
+   the same readers without the flood; both with the page cache off and
+   on (searches never repeat, so each is computed either way).
 
 The library is the harness's (`DIR/search{COUNT}/gazette.db`), built by
 batch ingest when missing (`--reuse-db` keeps an existing one).
@@ -34,7 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import Gazette, fetch, fresh_library, page_sets, write_lines, PATHS_SCRIPT  # noqa: E402
 
-FLOODER, SEARCHER, READER = "10.0.0.1", "10.0.0.2", "10.0.0.3"
+FLOODER, SEARCHER, READER = "10.0.0.1", "searcher", "10.0.0.3"
 
 
 def vocabulary(gen_corpus):
@@ -85,15 +88,27 @@ def timed_get(port, path, client):
     return status, (time.perf_counter() - started) * 1000, body
 
 
+def visitor(n):
+    """The address of the n-th of many visitors: a client rests after each
+    search as long as it took, so one address searching back to back
+    would time its own rests."""
+    return f"10.1.{n // 250 % 250}.{n % 250 + 1}"
+
+
 def shape_costs(port, word, rounds=5):
     out = {}
     # One pass first: the server's connections start with empty caches,
     # and the first search of each word reads its pages from the kernel.
+    n = 0
     for query in shapes(word).values():
-        timed_get(port, "/search?q=" + urllib.parse.quote(query), SEARCHER)
+        timed_get(port, "/search?q=" + urllib.parse.quote(query), visitor(n))
+        n += 1
     for name, query in shapes(word).items():
         path = "/search?q=" + urllib.parse.quote(query)
-        runs = [timed_get(port, path, SEARCHER) for _ in range(rounds)]
+        runs = []
+        for _ in range(rounds):
+            runs.append(timed_get(port, path, visitor(n)))
+            n += 1
         statuses = sorted({status for status, _, _ in runs})
         times = [ms for _, ms, _ in runs]
         out[name] = {"query": query, "status": statuses, "median_ms": statistics.median(times), "max_ms": max(times)}
@@ -126,7 +141,10 @@ def readers(port, word, pages, seconds, half=None):
     def loop(kind, paths, client, pause):
         n = 0
         while time.time() < stop:
-            status, ms, _ = timed_get(port, paths[n % len(paths)], client)
+            # Searches come from many visitors, one search each now and
+            # then, as on a public site; pages from one reader.
+            who = visitor(5000 + n) if client == SEARCHER else client
+            status, ms, _ = timed_get(port, paths[n % len(paths)], who)
             statuses[kind][status] = statuses[kind].get(status, 0) + 1
             results[kind].append(ms)
             n += 1
