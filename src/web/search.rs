@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::store;
 use crate::store::search::{Bound, Filters, Found, Hit, Order};
 use crate::web::client::ClientAddr;
-use crate::web::search_turns::{REFUSAL_PAUSE, RETRY_AFTER_SECS, WAITING_PER_CLIENT};
+use crate::web::search_turns::{RETRY_AFTER_SECS, WAITING_PER_CLIENT};
 use crate::web::views::CardView;
 
 /// Results per page, and how deep paging goes: bounded paging keeps every
@@ -141,7 +141,10 @@ impl SearchForm {
 fn refusal(problem: QueryProblem) -> AppError {
     match problem {
         QueryProblem::Invalid(message) => FieldError::new("q", message).into(),
-        QueryProblem::TooBroad(message) => AppError::SearchTooBroad(message),
+        QueryProblem::TooBroad(message) => {
+            metrics::counter!("gazette_searches_refused_total", "reason" => "too_broad").increment(1);
+            AppError::SearchTooBroad(message)
+        }
     }
 }
 
@@ -171,11 +174,8 @@ pub struct ResultsPage {
 pub async fn hits(state: &AppState, client: ClientAddr, search: &ValidSearch) -> Result<ResultsPage, AppError> {
     let offset = (search.page - 1) * PAGE_SIZE;
     let Ok(_turn) = state.search_turns.turn(client).await else {
-        // Answered after a pause: a client that ignores Retry-After on
-        // many connections would otherwise make the refusals a flood of
-        // their own.
         metrics::counter!("gazette_searches_refused_total", "reason" => "too_many").increment(1);
-        tokio::time::sleep(REFUSAL_PAUSE).await;
+        state.search_turns.pause_refusal().await;
         return Err(AppError::TooManySearches {
             waiting: WAITING_PER_CLIENT,
             retry_after_secs: RETRY_AFTER_SECS,
@@ -186,10 +186,7 @@ pub async fn hits(state: &AppState, client: ClientAddr, search: &ValidSearch) ->
     let query = query
         .clone()
         .limit(&counts, state.site.search_cost_limit)
-        .map_err(|problem| {
-            metrics::counter!("gazette_searches_refused_total", "reason" => "too_broad").increment(1);
-            refusal(problem)
-        })?;
+        .map_err(refusal)?;
     let Found { mut hits, bound } = store::search::search(
         &state.db.reader,
         &query,
@@ -268,13 +265,17 @@ pub async fn run(
 pub fn narrowed_notice(narrowed: &[Narrowed]) -> Option<String> {
     let each: Vec<String> = narrowed
         .iter()
-        .map(|n| {
-            format!(
+        .map(|n| match n.words.as_slice() {
+            [one] => format!(
+                "\u{201c}{}\u{201d} is searched for as its commonest word, {one}",
+                n.prefix
+            ),
+            words => format!(
                 "\u{201c}{}\u{201d} is searched for as its {} commonest words ({})",
                 n.prefix,
-                n.words.len(),
-                n.words.join(", ")
-            )
+                words.len(),
+                words.join(", ")
+            ),
         })
         .collect();
     (!each.is_empty()).then(|| format!("{}. Type more of the word to find the others.", each.join("; ")))

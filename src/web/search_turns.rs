@@ -15,6 +15,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -33,14 +34,23 @@ const WAITING_IN_ALL: usize = 256;
 /// several times over.
 pub const RETRY_AFTER_SECS: u64 = 1;
 
-/// How long a refusal takes to be answered (see `web::search::hits`).
-pub const REFUSAL_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
+/// How long a refusal takes to be answered: a client that ignores
+/// Retry-After on many connections would otherwise make the refusals a
+/// flood of their own (4,000 a second from 32 connections, measured).
+const REFUSAL_PAUSE: Duration = Duration::from_millis(500);
+
+/// Refusals held in their pause at once: past it they are answered at
+/// once, so that paused refusals cannot fill the server's request slots
+/// (`--max-concurrent-requests`) for everyone else.
+const PAUSING_AT_MOST: usize = 64;
 
 /// The turns of one server.
 pub struct SearchTurns {
     /// Searches running at once over all clients.
     slots: usize,
     state: Mutex<State>,
+    /// Refusals in their pause now.
+    pausing: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -93,6 +103,7 @@ impl SearchTurns {
         Arc::new(SearchTurns {
             slots: slots.max(1),
             state: Mutex::new(State::default()),
+            pausing: AtomicUsize::new(0),
         })
     }
 
@@ -135,6 +146,22 @@ impl SearchTurns {
         // The turn is sent, not granted in place: a waiter dropped after
         // its turn was sent drops the turn with it, which passes it on.
         receiver.await.map_err(|_| OverShare)
+    }
+
+    /// The pause before a refusal is answered (see [`REFUSAL_PAUSE`]).
+    pub async fn pause_refusal(&self) {
+        struct Pausing<'a>(&'a AtomicUsize);
+        impl Drop for Pausing<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        if self.pausing.fetch_add(1, Ordering::AcqRel) >= PAUSING_AT_MOST {
+            self.pausing.fetch_sub(1, Ordering::AcqRel);
+            return;
+        }
+        let _pausing = Pausing(&self.pausing);
+        tokio::time::sleep(REFUSAL_PAUSE).await;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -335,6 +362,28 @@ mod tests {
         let waited = started.elapsed();
         assert!(waited >= Duration::from_millis(50), "rested {waited:?}");
         assert!(waited < Duration::from_millis(1000), "rested {waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refusals_pause_but_never_more_than_so_many_at_once() {
+        let turns = SearchTurns::new(1);
+        let started = tokio::time::Instant::now();
+        let pauses: Vec<_> = (0..PAUSING_AT_MOST + 10)
+            .map(|_| {
+                let turns = Arc::clone(&turns);
+                tokio::spawn(async move {
+                    turns.pause_refusal().await;
+                    tokio::time::Instant::now() - started
+                })
+            })
+            .collect();
+        let mut waited = Vec::new();
+        for pause in pauses {
+            waited.push(pause.await.unwrap());
+        }
+        let paused = waited.iter().filter(|w| **w >= REFUSAL_PAUSE).count();
+        assert_eq!(paused, PAUSING_AT_MOST, "{waited:?}");
+        assert_eq!(turns.pausing.load(Ordering::Acquire), 0);
     }
 
     #[tokio::test]
