@@ -18,9 +18,11 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::accounts::{self, password, session};
 use crate::error::AppError;
-use crate::web::client::ClientAddr;
+use crate::web::client::{ClientAddr, ForwardedHttps};
 use crate::web::pages::{PageError, query_param};
-use crate::web::session::{SignedIn, clear_cookie, form_session, or_return, safe_next, same_origin, set_cookie};
+use crate::web::session::{
+    SignedIn, clear_cookie, form_session, or_return, safe_next, same_origin, secure_cookies, set_cookie,
+};
 use crate::web::views::Layout;
 
 /// Sign-in attempts allowed per minute, for one account and from one
@@ -175,6 +177,7 @@ pub struct LoginForm {
 pub async fn login(
     State(state): State<AppState>,
     client: ClientAddr,
+    https: ForwardedHttps,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
@@ -199,14 +202,23 @@ pub async fn login(
     };
     // Always a new session (and a new cookie): one planted before sign-in
     // is never promoted.
-    start_session(&state, &user, &next).await
+    start_session(&state, &user, &next, https).await
 }
 
 /// Starts a session for this browser and sends it on to `location`.
-async fn start_session(state: &AppState, user: &accounts::User, location: &str) -> Result<Response, PageError> {
+async fn start_session(
+    state: &AppState,
+    user: &accounts::User,
+    location: &str,
+    https: ForwardedHttps,
+) -> Result<Response, PageError> {
     let started = session::start(&state.db, user).await?;
     let mut response = see_other(location);
-    set_cookie(&mut response, &started.cookie_value, &state.site.base_url);
+    set_cookie(
+        &mut response,
+        &started.cookie_value,
+        secure_cookies(&state.site.base_url, https),
+    );
     Ok(response)
 }
 
@@ -219,17 +231,18 @@ pub struct CsrfForm {
 pub async fn logout(
     signed_in: Option<SignedIn>,
     State(state): State<AppState>,
+    https: ForwardedHttps,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     let session = or_return!(form_session(signed_in, &form.csrf, &headers, &state.site.base_url));
     session::end(&state.db, &session).await?;
-    Ok(signed_out(&state, "/"))
+    Ok(signed_out(&state, "/", https))
 }
 
-fn signed_out(state: &AppState, location: &str) -> Response {
+fn signed_out(state: &AppState, location: &str, https: ForwardedHttps) -> Response {
     let mut response = see_other(location);
-    clear_cookie(&mut response, &state.site.base_url);
+    clear_cookie(&mut response, secure_cookies(&state.site.base_url, https));
     response
 }
 
@@ -358,6 +371,7 @@ pub struct PasswordForm {
 pub async fn change_password(
     signed_in: Option<SignedIn>,
     State(state): State<AppState>,
+    https: ForwardedHttps,
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, PageError> {
@@ -385,7 +399,7 @@ pub async fn change_password(
         return render_account(&state, &session, StatusCode::UNPROCESSABLE_ENTITY, note).await;
     }
     // Every session ended with the old password; this browser gets a new one.
-    start_session(&state, &session.user, "/account?done=password").await
+    start_session(&state, &session.user, "/account?done=password", https).await
 }
 
 fn capitalised(text: &str) -> String {
@@ -399,12 +413,13 @@ fn capitalised(text: &str) -> String {
 pub async fn logout_everywhere(
     signed_in: Option<SignedIn>,
     State(state): State<AppState>,
+    https: ForwardedHttps,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     let session = or_return!(form_session(signed_in, &form.csrf, &headers, &state.site.base_url));
     session::end_all(&state.db, session.user.id).await?;
-    Ok(signed_out(&state, "/login"))
+    Ok(signed_out(&state, "/login", https))
 }
 
 #[derive(Deserialize)]
@@ -418,6 +433,7 @@ pub struct DeleteForm {
 pub async fn delete_account(
     signed_in: Option<SignedIn>,
     State(state): State<AppState>,
+    https: ForwardedHttps,
     headers: HeaderMap,
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, PageError> {
@@ -435,7 +451,7 @@ pub async fn delete_account(
     }
     accounts::remove(&state.db, &session.user.name).await?;
     state.reading.forget(session.user.id);
-    Ok(signed_out(&state, "/"))
+    Ok(signed_out(&state, "/", https))
 }
 
 /// Shared by the state for every request.

@@ -63,6 +63,22 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
+/// Whether the visitor reached the site over https, as a trusted proxy
+/// says (`Forwarded: proto=https`, or `X-Forwarded-Proto: https`):
+/// Gazette serves no TLS itself, so without a proxy's word it is plain
+/// http. Session cookies are Secure when this or the site's address says
+/// https.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ForwardedHttps(pub bool);
+
+impl<S: Send + Sync> FromRequestParts<S> for ForwardedHttps {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<ForwardedHttps>().copied().unwrap_or_default())
+    }
+}
+
 /// The peers whose forwarding headers are believed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrustedProxies(Vec<IpNet>);
@@ -125,6 +141,41 @@ impl TrustedProxies {
             }
         }
         ClientAddr(client)
+    }
+}
+
+impl TrustedProxies {
+    /// Whether a request from `peer` came to the proxy over https: the
+    /// scheme the first proxy saw (the left-most `proto=` of `Forwarded`,
+    /// else the left-most `X-Forwarded-Proto`), from a trusted peer only.
+    /// A client behind the proxy could write these itself only if the
+    /// proxy passes them on, and would change only its own cookie's
+    /// Secure flag.
+    pub fn https(&self, peer: IpAddr, headers: &HeaderMap) -> ForwardedHttps {
+        if !self.trusts(peer) {
+            return ForwardedHttps(false);
+        }
+        let forwarded = headers
+            .get_all("forwarded")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .find_map(|element| {
+                element.split(';').find_map(|pair| {
+                    let (key, value) = pair.split_once('=')?;
+                    key.trim()
+                        .eq_ignore_ascii_case("proto")
+                        .then(|| value.trim().trim_matches('"').to_owned())
+                })
+            });
+        let proto = forwarded.or_else(|| {
+            headers
+                .get("x-forwarded-proto")
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.split(',').next())
+                .map(|proto| proto.trim().to_owned())
+        });
+        ForwardedHttps(proto.is_some_and(|proto| proto.eq_ignore_ascii_case("https")))
     }
 }
 
@@ -230,6 +281,28 @@ mod tests {
             client(trusted, "::ffff:10.0.0.1", &[("x-forwarded-for", "198.51.100.9")]),
             "198.51.100.9"
         );
+    }
+
+    #[test]
+    fn https_is_believed_from_trusted_proxies_only() {
+        let https = |trusted: &str, peer: &str, headers: &[(&'static str, &str)]| {
+            let proxies: TrustedProxies = trusted.parse().unwrap();
+            let mut map = HeaderMap::new();
+            for (name, value) in headers {
+                map.append(*name, value.parse().unwrap());
+            }
+            proxies.https(peer.parse().unwrap(), &map).0
+        };
+        assert!(https("127.0.0.1", "127.0.0.1", &[("x-forwarded-proto", "https")]));
+        assert!(https(
+            "127.0.0.1",
+            "127.0.0.1",
+            &[("forwarded", "for=1.2.3.4;proto=https, for=10.0.0.1;proto=http")]
+        ));
+        assert!(!https("127.0.0.1", "127.0.0.1", &[("x-forwarded-proto", "http")]));
+        assert!(!https("127.0.0.1", "127.0.0.1", &[]));
+        assert!(!https("", "127.0.0.1", &[("x-forwarded-proto", "https")]));
+        assert!(!https("10.0.0.0/8", "127.0.0.1", &[("forwarded", "proto=https")]));
     }
 
     #[test]

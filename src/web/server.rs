@@ -151,8 +151,10 @@ pub async fn serve<S>(
         let hyper_service = TowerToHyperService::new(tracked.map_request(move |request: hyper::Request<Incoming>| {
             let mut request = request.map(Body::new);
             let client = proxies.client(peer.ip(), request.headers());
+            let https = proxies.https(peer.ip(), request.headers());
             request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
             request.extensions_mut().insert(client);
+            request.extensions_mut().insert(https);
             request
         }));
         let connection = graceful.watch(builder.serve_connection_with_upgrades(io, hyper_service).into_owned());

@@ -14,6 +14,7 @@ use subtle::ConstantTimeEq;
 use crate::AppState;
 use crate::accounts::session::{self, ABSOLUTE_SECS, Session};
 use crate::error::AppError;
+use crate::web::client::ForwardedHttps;
 
 pub const COOKIE_NAME: &str = "gazette_session";
 
@@ -72,15 +73,21 @@ pub async fn from_cookie_checked(parts: &Parts, state: &AppState) -> Result<Sess
     Ok(session)
 }
 
+/// Whether session cookies are Secure: the site's address is https, or a
+/// trusted proxy says this visitor came over https.
+pub fn secure_cookies(base_url: &str, https: ForwardedHttps) -> bool {
+    base_url.starts_with("https://") || https.0
+}
+
 /// The session cookie's Set-Cookie value: HttpOnly (no script reads it),
 /// SameSite=Lax (no cross-site POST carries it), Secure when the site is
 /// served over https. An empty value with no lifetime removes it.
-fn session_cookie(value: &str, lifetime_secs: i64, base_url: &str) -> HeaderValue {
+fn session_cookie(value: &str, lifetime_secs: i64, secure: bool) -> HeaderValue {
     let cookie = Cookie::build((COOKIE_NAME, value.to_owned()))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(base_url.starts_with("https://"))
+        .secure(secure)
         .max_age(cookie::time::Duration::seconds(lifetime_secs))
         .build();
     // The value is hex (or empty) and the attributes fixed: always a valid header.
@@ -88,17 +95,15 @@ fn session_cookie(value: &str, lifetime_secs: i64, base_url: &str) -> HeaderValu
 }
 
 /// Sets the cookie of a new session on a response.
-pub fn set_cookie(response: &mut Response, value: &str, base_url: &str) {
+pub fn set_cookie(response: &mut Response, value: &str, secure: bool) {
     response
         .headers_mut()
-        .insert(SET_COOKIE, session_cookie(value, ABSOLUTE_SECS, base_url));
+        .insert(SET_COOKIE, session_cookie(value, ABSOLUTE_SECS, secure));
 }
 
 /// Removes the session cookie through a response.
-pub fn clear_cookie(response: &mut Response, base_url: &str) {
-    response
-        .headers_mut()
-        .insert(SET_COOKIE, session_cookie("", 0, base_url));
+pub fn clear_cookie(response: &mut Response, secure: bool) {
+    response.headers_mut().insert(SET_COOKIE, session_cookie("", 0, secure));
 }
 
 /// Refuses a form posted from another site. Browsers name the page's
