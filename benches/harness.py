@@ -110,7 +110,8 @@ class Gazette:
         env = dict(os.environ, GAZETTE_DATABASE=str(db), GAZETTE_BIND=f"127.0.0.1:{self.port}",
                    GAZETTE_BASE_URL=f"http://127.0.0.1:{self.port}",
                    GAZETTE_INGEST_TOKEN=TOKEN, GAZETTE_INGEST_RATE_LIMIT="0",
-                   GAZETTE_MAX_CONCURRENT_REQUESTS="4096", RUST_LOG="gazette=warn")
+                   GAZETTE_MAX_CONCURRENT_REQUESTS="4096", GAZETTE_TRUSTED_PROXIES="127.0.0.1",
+                   RUST_LOG="gazette=warn")
         env.update(extra_env or {})
         started = time.time()
         self.proc = subprocess.Popen([str(binary), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -236,6 +237,24 @@ function init(args)
 end
 function request()
   return wrk.format("GET", paths[math.random(#paths)])
+end
+"""
+
+# Searches as many visitors send them, each request from another address
+# (X-Forwarded-For, believed since the harness's servers trust the local
+# proxy that wrk stands for): Gazette runs one search at a time per
+# address (issue 33), so one address on many connections would measure
+# its refusals, not its searches. wrk's own headers (-H) are kept.
+VISITORS_SCRIPT = r"""
+local paths = {}
+function init(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+end
+function request()
+  local headers = {}
+  for name, value in pairs(wrk.headers) do headers[name] = value end
+  headers["X-Forwarded-For"] = "10." .. math.random(0, 255) .. "." .. math.random(0, 255) .. "." .. math.random(1, 254)
+  return wrk.format("GET", paths[math.random(#paths)], headers)
 end
 """
 
@@ -600,10 +619,11 @@ def bench_size(binary, count, args, workdir):
     kinds = page_sets(server.port, db, args.samples)
     nginx, nginx_port, static_paths = start_nginx(work, kinds, server.port)
     script = write_lines(work / "paths.lua", [PATHS_SCRIPT])
+    visitors = write_lines(work / "visitors.lua", [VISITORS_SCRIPT])
     result["reads"] = {}
     peak_rss = [0.0]
 
-    def measured(port, connections, paths_file):
+    def measured(port, connections, paths_file, script=script):
         stop = threading.Event()
         def sample():
             while not stop.is_set():
@@ -623,8 +643,9 @@ def bench_size(binary, count, args, workdir):
             n_list = write_lines(work / f"{kind}.static", static_paths[kind])
             for c in args.read_connections:
                 print(f"[{count}] {kind} c={c}", flush=True)
-                g = measured(server.port, c, g_list)
-                n = run_wrk(f"http://127.0.0.1:{nginx_port}", c, args.duration, script, [n_list])
+                each = visitors if kind == "search" else script
+                g = measured(server.port, c, g_list, each)
+                n = run_wrk(f"http://127.0.0.1:{nginx_port}", c, args.duration, each, [n_list])
                 result["reads"].setdefault(kind, {})[c] = {"gazette": g, "nginx": n, "ratio": g["rps"] / n["rps"]}
         result["rss_under_load_mb"] = peak_rss[0]
         server.stop()
@@ -633,7 +654,7 @@ def bench_size(binary, count, args, workdir):
             g_list = str(work / f"{kind}.paths")
             for c, x in by_c.items():
                 print(f"[{count}] {kind} c={c} (no page cache)", flush=True)
-                u = measured(server.port, c, g_list)
+                u = measured(server.port, c, g_list, visitors if kind == "search" else script)
                 x["uncached"] = u
                 x["uncached_ratio"] = u["rps"] / x["nginx"]["rps"]
     finally:
@@ -833,7 +854,7 @@ def realistic_search(binary, count, args, workdir):
         print(f"[search {count}] batch ingest", flush=True)
         result["batch_ingest_per_s"] = fresh_library(binary, db, corpus)
     server = Gazette(binary, db, {"GAZETTE_PAGE_CACHE": "false"})
-    script = write_lines(work / "paths.lua", [PATHS_SCRIPT])
+    script = write_lines(work / "visitors.lua", [VISITORS_SCRIPT])
     result["search"] = {}
     try:
         for name, queries in search_sets(args.gen_corpus).items():

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 import harness
-from harness import Gazette, ROOT, TOKEN, ingest_batches, run_wrk, write_corpus, write_lines, PATHS_SCRIPT, POST_SCRIPT
+from harness import Gazette, ROOT, TOKEN, ingest_batches, run_wrk, write_corpus, write_lines, PATHS_SCRIPT, POST_SCRIPT, VISITORS_SCRIPT
 
 ADMIN = os.environ.get("GAZETTE_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
 SERVER = ADMIN.rsplit("/", 1)[0]
@@ -157,6 +157,7 @@ def main():
         s.stop()
 
         script = write_lines(work / "paths.lua", [PATHS_SCRIPT])
+        visitors = write_lines(work / "visitors.lua", [VISITORS_SCRIPT])
         pages = write_lines(work / "pages.txt", paths(url, args.samples))
         searches = write_lines(work / "search.txt", search_paths())
         reads = {}
@@ -167,7 +168,7 @@ def main():
             reads[f"{backend}_pages"] = run_wrk(f"http://127.0.0.1:{server.port}", 32, args.duration, script, [pages])
             server.stop()
             server = Gazette(args.binary, db, {"GAZETTE_PAGE_CACHE": "false"})
-            reads[f"{backend}_search"] = run_wrk(f"http://127.0.0.1:{server.port}", 32, args.duration, script, [searches])
+            reads[f"{backend}_search"] = run_wrk(f"http://127.0.0.1:{server.port}", 32, args.duration, visitors, [searches])
             server.stop()
 
         print("two instances on one database", flush=True)
